@@ -1,0 +1,58 @@
+/**
+ * How we reach each database: the meta DB, the admin DB (CREATE/DROP
+ * DATABASE) and tenant DBs. Tenant passwords go into pg config as fields,
+ * never into URLs that could be printed.
+ */
+import type pg from 'pg';
+import type { SslMode } from '../config.js';
+import type { Tenant } from './tenant.js';
+
+export interface TenantCredentials {
+  user: string;
+  password: string | undefined;
+  /** Default host/port for new tenants. */
+  host: string;
+  port: number;
+  sslMode: SslMode | undefined;
+}
+
+export interface ConnectionSettings {
+  /** `embedded`: our local cluster; `configured`: META_DATABASE_URL. */
+  source: 'embedded' | 'configured';
+  metaUrl: string;
+  adminUrl: string;
+  tenant: TenantCredentials;
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+
+/** pg's `ssl` option for a mode; loopback hosts default to no TLS, others require it. */
+export function sslFor(mode: SslMode | undefined, host: string): pg.ClientConfig['ssl'] {
+  const effective = mode ?? (LOOPBACK.has(host) || host.startsWith('/') ? 'disable' : 'require');
+  switch (effective) {
+    case 'disable':
+      return false;
+    case 'prefer':
+    case 'require':
+      return { rejectUnauthorized: false };
+    case 'verify-full':
+      return { rejectUnauthorized: true };
+  }
+}
+
+export function tenantClientConfig(
+  tenant: Pick<Tenant, 'dbName' | 'dbHost' | 'dbPort'>,
+  creds: TenantCredentials,
+  extra: Partial<pg.PoolConfig> = {},
+): pg.PoolConfig {
+  return {
+    host: tenant.dbHost,
+    port: tenant.dbPort,
+    database: tenant.dbName,
+    user: creds.user,
+    ...(creds.password !== undefined ? { password: creds.password } : {}),
+    ssl: sslFor(creds.sslMode, tenant.dbHost),
+    application_name: 'metapus-tenant',
+    ...extra,
+  };
+}

@@ -1,0 +1,275 @@
+/**
+ * The tenant registry over the meta database: lookups, filtered lists,
+ * compare-and-set status changes (audited and NOTIFYed), schema versions.
+ */
+import type pg from 'pg';
+import {
+  InvalidStateError,
+  TenantExistsError,
+  TenantNotFoundError,
+} from '../errors.js';
+import { withClient, withTransaction } from './db.js';
+import {
+  isUuid,
+  tenantFromRow,
+  type Tenant,
+  type TenantPlan,
+  type TenantRow,
+  type TenantStatus,
+} from './tenant.js';
+
+/** Channel of the NOTIFY sent on every status change; payload: TenantStatusNotification as JSON. */
+export const TENANT_STATUS_CHANNEL = 'metapus_tenant_status';
+
+export interface TenantStatusNotification {
+  id: string;
+  slug: string;
+  status: TenantStatus;
+  previousStatus: TenantStatus | null;
+  at: string;
+}
+
+export interface NewTenant {
+  slug: string;
+  name: string;
+  dbName: string;
+  dbHost: string;
+  dbPort: number;
+  plan: TenantPlan;
+  settings?: Record<string, unknown>;
+}
+
+export interface ListFilter {
+  status?: TenantStatus[];
+  plan?: TenantPlan[];
+  ids?: string[];
+  slugs?: string[];
+}
+
+export interface StatusChange {
+  /** States the change is allowed from. */
+  from: readonly TenantStatus[];
+  to: TenantStatus;
+  actor: string;
+  action: string;
+  details?: Record<string, unknown>;
+}
+
+export interface StatusChangeResult {
+  tenant: Tenant;
+  changed: boolean;
+  previousStatus: TenantStatus;
+}
+
+export interface AuditEntry {
+  id: number;
+  tenantId: string | null;
+  tenantSlug: string | null;
+  action: string;
+  actor: string;
+  details: Record<string, unknown>;
+  at: Date;
+}
+
+export interface RecordedMigration {
+  name: string;
+  checksum: string;
+  appliedAt: Date;
+  durationMs: number;
+}
+
+type Queryable = Pick<pg.ClientBase, 'query'>;
+
+export class TenantRegistry {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async getById(id: string): Promise<Tenant | undefined> {
+    if (!isUuid(id)) return undefined;
+    const { rows } = await this.pool.query<TenantRow>('SELECT * FROM tenants WHERE id = $1', [id]);
+    return rows[0] ? tenantFromRow(rows[0]) : undefined;
+  }
+
+  async getBySlug(slug: string): Promise<Tenant | undefined> {
+    const { rows } = await this.pool.query<TenantRow>('SELECT * FROM tenants WHERE lower(slug) = lower($1)', [slug]);
+    return rows[0] ? tenantFromRow(rows[0]) : undefined;
+  }
+
+  /** A UUID or a slug; throws TenantNotFoundError. */
+  async resolve(ref: string): Promise<Tenant> {
+    const tenant = isUuid(ref) ? await this.getById(ref) : await this.getBySlug(ref);
+    if (!tenant) throw new TenantNotFoundError(ref);
+    return tenant;
+  }
+
+  async list(filter: ListFilter = {}): Promise<Tenant[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (filter.status?.length) add('status = ANY(?)', filter.status);
+    if (filter.plan?.length) add('plan = ANY(?)', filter.plan);
+    if (filter.ids?.length || filter.slugs?.length) {
+      params.push(filter.ids ?? [], (filter.slugs ?? []).map((s) => s.toLowerCase()));
+      where.push(`(id = ANY($${params.length - 1}::uuid[]) OR lower(slug) = ANY($${params.length}))`);
+    }
+    const sql = `SELECT * FROM tenants ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, slug`;
+    const { rows } = await this.pool.query<TenantRow>(sql, params);
+    return rows.map(tenantFromRow);
+  }
+
+  /** Inserts the row as `provisioning`; the unique slug/db_name stops a racing create. */
+  async insertProvisioning(input: NewTenant, actor: string): Promise<Tenant> {
+    return withClient(this.pool, (client) =>
+      withTransaction(client, async () => {
+        let row: TenantRow | undefined;
+        try {
+          const result = await client.query<TenantRow>(
+            `INSERT INTO tenants (slug, display_name, db_name, db_host, db_port, plan, settings, status)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'provisioning') RETURNING *`,
+            [input.slug, input.name, input.dbName, input.dbHost, input.dbPort, input.plan, input.settings ?? {}],
+          );
+          row = result.rows[0];
+        } catch (err) {
+          if ((err as { code?: string }).code === '23505') throw new TenantExistsError(input.slug, { cause: err });
+          throw err;
+        }
+        const tenant = tenantFromRow(row as TenantRow);
+        await insertAudit(client, tenant, 'create.started', actor, { plan: input.plan, dbName: input.dbName });
+        return tenant;
+      }),
+    );
+  }
+
+  /** Compare-and-set status change, audited and NOTIFYed in one transaction. */
+  async changeStatus(tenantId: string, change: StatusChange, extra: { schemaVersion?: string | null } = {}): Promise<StatusChangeResult> {
+    return withClient(this.pool, (client) =>
+      withTransaction(client, async () => {
+        const current = await client.query<TenantRow>('SELECT * FROM tenants WHERE id = $1 FOR UPDATE', [tenantId]);
+        const before = current.rows[0];
+        if (!before) throw new TenantNotFoundError(tenantId);
+        if (before.status === change.to && extra.schemaVersion === undefined) {
+          return { tenant: tenantFromRow(before), changed: false, previousStatus: before.status };
+        }
+        if (before.status !== change.to && !change.from.includes(before.status)) {
+          throw new InvalidStateError(
+            `tenant "${before.slug}" is ${before.status}; it cannot become ${change.to} (allowed from: ${change.from.join(', ')})`,
+          );
+        }
+        const setVersion = extra.schemaVersion !== undefined;
+        const { rows } = await client.query<TenantRow>(
+          `UPDATE tenants SET status = $2, updated_at = now()${setVersion ? ', schema_version = $3' : ''}
+           WHERE id = $1 RETURNING *`,
+          setVersion ? [tenantId, change.to, extra.schemaVersion] : [tenantId, change.to],
+        );
+        const tenant = tenantFromRow(rows[0] as TenantRow);
+        await insertAudit(client, tenant, change.action, change.actor, {
+          from: before.status,
+          to: change.to,
+          ...change.details,
+        });
+        if (before.status !== change.to) await notifyStatus(client, tenant, before.status);
+        return { tenant, changed: before.status !== change.to, previousStatus: before.status };
+      }),
+    );
+  }
+
+  /** Mirrors a tenant database's bookkeeping into the meta database. */
+  async recordSchema(tenantId: string, version: string | null, applied: readonly RecordedMigration[]): Promise<void> {
+    await withClient(this.pool, (client) =>
+      withTransaction(client, async () => {
+        await client.query('UPDATE tenants SET schema_version = $2, updated_at = now() WHERE id = $1', [tenantId, version]);
+        await client.query('DELETE FROM tenant_migrations WHERE tenant_id = $1', [tenantId]);
+        if (applied.length > 0) {
+          await client.query(
+            `INSERT INTO tenant_migrations (tenant_id, name, checksum, applied_at, duration_ms)
+             SELECT $1, * FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::int[])`,
+            [
+              tenantId,
+              applied.map((m) => m.name),
+              applied.map((m) => m.checksum),
+              applied.map((m) => m.appliedAt),
+              applied.map((m) => Math.round(m.durationMs)),
+            ],
+          );
+        }
+      }),
+    );
+  }
+
+  async recordedMigrations(tenantId: string): Promise<RecordedMigration[]> {
+    const { rows } = await this.pool.query<{ name: string; checksum: string; applied_at: Date; duration_ms: number }>(
+      'SELECT name, checksum, applied_at, duration_ms FROM tenant_migrations WHERE tenant_id = $1 ORDER BY name',
+      [tenantId],
+    );
+    return rows.map((r) => ({ name: r.name, checksum: r.checksum, appliedAt: r.applied_at, durationMs: r.duration_ms }));
+  }
+
+  async audit(tenant: Pick<Tenant, 'id' | 'slug'>, action: string, actor: string, details: Record<string, unknown> = {}): Promise<void> {
+    await insertAudit(this.pool, tenant, action, actor, details);
+  }
+
+  async recentAudit(tenantId: string, limit = 10): Promise<AuditEntry[]> {
+    const { rows } = await this.pool.query<{
+      id: string;
+      tenant_id: string | null;
+      tenant_slug: string | null;
+      action: string;
+      actor: string;
+      details: Record<string, unknown>;
+      at: Date;
+    }>('SELECT * FROM tenant_audit WHERE tenant_id = $1 ORDER BY at DESC, id DESC LIMIT $2', [tenantId, limit]);
+    return rows.map((r) => ({
+      id: Number(r.id),
+      tenantId: r.tenant_id,
+      tenantSlug: r.tenant_slug,
+      action: r.action,
+      actor: r.actor,
+      details: r.details,
+      at: r.at,
+    }));
+  }
+
+  /** Removes a row that never became a usable tenant (failed or abandoned provisioning). */
+  async removeProvisioning(tenant: Pick<Tenant, 'id' | 'slug'>, actor: string, details: Record<string, unknown>): Promise<boolean> {
+    return withClient(this.pool, (client) =>
+      withTransaction(client, async () => {
+        const { rowCount } = await client.query(
+          "DELETE FROM tenants WHERE id = $1 AND status = 'provisioning'",
+          [tenant.id],
+        );
+        // The audit row outlives the tenant row (tenant_id becomes NULL, the slug stays).
+        if (rowCount) await insertAudit(client, { id: null, slug: tenant.slug }, 'create.rolled_back', actor, details);
+        return (rowCount ?? 0) > 0;
+      }),
+    );
+  }
+}
+
+async function insertAudit(
+  db: Queryable,
+  tenant: { id: string | null; slug: string },
+  action: string,
+  actor: string,
+  details: Record<string, unknown>,
+): Promise<void> {
+  await db.query('INSERT INTO tenant_audit (tenant_id, tenant_slug, action, actor, details) VALUES ($1, $2, $3, $4, $5)', [
+    tenant.id,
+    tenant.slug,
+    action,
+    actor,
+    details,
+  ]);
+}
+
+async function notifyStatus(db: Queryable, tenant: Tenant, previous: TenantStatus | null): Promise<void> {
+  const payload: TenantStatusNotification = {
+    id: tenant.id,
+    slug: tenant.slug,
+    status: tenant.status,
+    previousStatus: previous,
+    at: new Date().toISOString(),
+  };
+  await db.query('SELECT pg_notify($1, $2)', [TENANT_STATUS_CHANNEL, JSON.stringify(payload)]);
+}

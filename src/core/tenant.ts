@@ -1,0 +1,78 @@
+/** The tenant model as the meta database records it. */
+export const TENANT_STATUSES = ['provisioning', 'active', 'suspended', 'migration_failed', 'deleted'] as const;
+export type TenantStatus = (typeof TENANT_STATUSES)[number];
+
+export const TENANT_PLANS = ['free', 'standard', 'premium', 'enterprise'] as const;
+export type TenantPlan = (typeof TENANT_PLANS)[number];
+export const DEFAULT_PLAN: TenantPlan = 'standard';
+
+export interface Tenant {
+  id: string;
+  slug: string;
+  name: string;
+  dbName: string;
+  dbHost: string;
+  dbPort: number;
+  status: TenantStatus;
+  plan: TenantPlan;
+  schemaVersion: string | null;
+  settings: Record<string, unknown>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface TenantRow {
+  id: string;
+  slug: string;
+  display_name: string;
+  db_name: string;
+  db_host: string;
+  db_port: number;
+  status: TenantStatus;
+  plan: TenantPlan;
+  schema_version: string | null;
+  settings: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function tenantFromRow(row: TenantRow): Tenant {
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.display_name,
+    dbName: row.db_name,
+    dbHost: row.db_host,
+    dbPort: row.db_port,
+    status: row.status,
+    plan: row.plan,
+    schemaVersion: row.schema_version,
+    settings: row.settings,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (value: string): boolean => UUID.test(value);
+
+export const isTenantStatus = (value: string): value is TenantStatus =>
+  (TENANT_STATUSES as readonly string[]).includes(value);
+export const isTenantPlan = (value: string): value is TenantPlan => (TENANT_PLANS as readonly string[]).includes(value);
+
+/** The JSON shape of a tenant (CLI `--json`, HTTP). */
+export function tenantToJson(t: Tenant): Record<string, unknown> {
+  return {
+    id: t.id,
+    slug: t.slug,
+    name: t.name,
+    status: t.status,
+    plan: t.plan,
+    dbName: t.dbName,
+    dbHost: t.dbHost,
+    dbPort: t.dbPort,
+    schemaVersion: t.schemaVersion,
+    createdAt: t.createdAt.toISOString(),
+    updatedAt: t.updatedAt.toISOString(),
+  };
+}

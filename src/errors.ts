@@ -1,0 +1,249 @@
+/**
+ * Typed errors. Every error the toolkit raises on purpose has a stable `code`;
+ * ERROR_TABLE maps each code to a process exit code (CLI) and an HTTP status
+ * (server), in this one place.
+ */
+
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  notFound: 3,
+  conflict: 4,
+  unavailable: 5,
+  interrupted: 130,
+} as const;
+
+export const ERROR_TABLE = {
+  USAGE: { exit: EXIT.usage, http: 400 },
+  CONFIG_INVALID: { exit: EXIT.usage, http: 500 },
+  INVALID_SLUG: { exit: EXIT.usage, http: 400 },
+  INVALID_IDENTIFIER: { exit: EXIT.usage, http: 400 },
+  INVALID_TENANT_ID: { exit: EXIT.usage, http: 400 },
+  TENANT_ID_MISSING: { exit: EXIT.usage, http: 400 },
+  TENANT_NOT_FOUND: { exit: EXIT.notFound, http: 404 },
+  RUN_NOT_FOUND: { exit: EXIT.notFound, http: 404 },
+  MIGRATION_NOT_FOUND: { exit: EXIT.usage, http: 400 },
+  TENANT_EXISTS: { exit: EXIT.conflict, http: 409 },
+  INVALID_STATE: { exit: EXIT.conflict, http: 409 },
+  TENANT_SUSPENDED: { exit: EXIT.conflict, http: 403 },
+  TENANT_DELETED: { exit: EXIT.conflict, http: 403 },
+  TENANT_UNAVAILABLE: { exit: EXIT.unavailable, http: 503 },
+  LOCK_TIMEOUT: { exit: EXIT.conflict, http: 503 },
+  POOL_EXHAUSTED: { exit: EXIT.unavailable, http: 503 },
+  DATABASE_UNAVAILABLE: { exit: EXIT.unavailable, http: 503 },
+  LOCAL_CLUSTER: { exit: EXIT.unavailable, http: 503 },
+  PROVISION_FAILED: { exit: EXIT.failed, http: 500 },
+  MIGRATION_FAILED: { exit: EXIT.failed, http: 500 },
+  CHECKSUM_MISMATCH: { exit: EXIT.failed, http: 500 },
+  MIGRATION_MISSING: { exit: EXIT.failed, http: 500 },
+  SHUTTING_DOWN: { exit: EXIT.unavailable, http: 503 },
+  CANCELLED: { exit: EXIT.interrupted, http: 503 },
+  INTERNAL: { exit: EXIT.failed, http: 500 },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_TABLE;
+
+export interface TenantErrorOptions {
+  cause?: unknown;
+  hint?: string;
+  details?: Record<string, unknown>;
+}
+
+export class TenantToolkitError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: TenantErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = options.hint;
+    this.details = options.details ?? {};
+  }
+
+  get exitCode(): number {
+    return ERROR_TABLE[this.code].exit;
+  }
+
+  get httpStatus(): number {
+    return ERROR_TABLE[this.code].http;
+  }
+}
+
+export class UsageError extends TenantToolkitError {
+  constructor(message: string, options?: TenantErrorOptions) {
+    super('USAGE', message, options);
+  }
+}
+
+export class ConfigError extends TenantToolkitError {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super('CONFIG_INVALID', problems.join('; '), {
+      hint: 'fix the values in the environment or .env (see .env.example)',
+    });
+    this.problems = problems;
+  }
+}
+
+export class InvalidSlugError extends TenantToolkitError {
+  constructor(message: string) {
+    super('INVALID_SLUG', message, {
+      hint: 'a slug is 3-40 characters: lower-case letters, digits and hyphens, starting with a letter',
+    });
+  }
+}
+
+export class InvalidIdentifierError extends TenantToolkitError {
+  constructor(message: string) {
+    super('INVALID_IDENTIFIER', message);
+  }
+}
+
+export class TenantNotFoundError extends TenantToolkitError {
+  constructor(ref: string) {
+    super('TENANT_NOT_FOUND', `tenant "${ref}" not found`, {
+      hint: 'run `tenant list` to see the tenants',
+      details: { tenant: ref },
+    });
+  }
+}
+
+export class TenantExistsError extends TenantToolkitError {
+  constructor(slug: string, options?: TenantErrorOptions) {
+    super('TENANT_EXISTS', `tenant "${slug}" already exists`, { ...options, details: { slug } });
+  }
+}
+
+export class InvalidStateError extends TenantToolkitError {
+  constructor(message: string, options?: TenantErrorOptions) {
+    super('INVALID_STATE', message, options);
+  }
+}
+
+export class TenantSuspendedError extends TenantToolkitError {
+  constructor(slug: string) {
+    super('TENANT_SUSPENDED', `tenant "${slug}" is suspended`, { details: { slug } });
+  }
+}
+
+export class TenantDeletedError extends TenantToolkitError {
+  constructor(slug: string) {
+    super('TENANT_DELETED', `tenant "${slug}" is deleted`, { details: { slug } });
+  }
+}
+
+export class TenantUnavailableError extends TenantToolkitError {
+  readonly retryAfterSeconds: number;
+  constructor(slug: string, status: string, retryAfterSeconds = 30) {
+    super('TENANT_UNAVAILABLE', `tenant "${slug}" is not available (status ${status})`, {
+      details: { slug, status },
+    });
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+export class LockTimeoutError extends TenantToolkitError {
+  constructor(what: string, options?: TenantErrorOptions) {
+    super('LOCK_TIMEOUT', `timed out waiting for the lock on ${what}`, {
+      hint: 'another migrator holds it; retry later or raise --lock-timeout',
+      ...options,
+    });
+  }
+}
+
+export class PoolExhaustedError extends TenantToolkitError {
+  constructor(message: string) {
+    super('POOL_EXHAUSTED', message);
+  }
+}
+
+export class DatabaseUnavailableError extends TenantToolkitError {
+  constructor(message: string, options?: TenantErrorOptions) {
+    super('DATABASE_UNAVAILABLE', message, options);
+  }
+}
+
+export class LocalClusterError extends TenantToolkitError {
+  constructor(message: string, options?: TenantErrorOptions) {
+    super('LOCAL_CLUSTER', message, options);
+  }
+}
+
+export class ProvisionError extends TenantToolkitError {
+  constructor(message: string, options?: TenantErrorOptions) {
+    super('PROVISION_FAILED', message, options);
+  }
+}
+
+export class MigrationError extends TenantToolkitError {
+  readonly migration: string | undefined;
+  constructor(message: string, options: TenantErrorOptions & { migration?: string } = {}) {
+    super('MIGRATION_FAILED', message, options);
+    this.migration = options.migration;
+  }
+}
+
+export class ChecksumMismatchError extends TenantToolkitError {
+  constructor(migration: string) {
+    super(
+      'CHECKSUM_MISMATCH',
+      `migration ${migration} was changed after it was applied (checksum drift)`,
+      {
+        hint: 'restore the original file and add a new migration for the change',
+        details: { migration },
+      },
+    );
+  }
+}
+
+export class MigrationMissingError extends TenantToolkitError {
+  constructor(migration: string) {
+    super('MIGRATION_MISSING', `applied migration ${migration} is missing from the migrations folder`, {
+      hint: 'restore the file; applied migrations must never be deleted',
+      details: { migration },
+    });
+  }
+}
+
+export class ShuttingDownError extends TenantToolkitError {
+  constructor(what = 'the pool manager') {
+    super('SHUTTING_DOWN', `${what} is shutting down`);
+  }
+}
+
+/** PostgreSQL SQLSTATEs that mean "the server is not reachable / not accepting". */
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006']);
+const UNAVAILABLE_SYSCALL_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE']);
+
+export function isConnectionError(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_SYSCALL_CODES.has(code))) {
+    return true;
+  }
+  const message = (err as { message?: unknown }).message;
+  return (
+    typeof message === 'string' &&
+    /Connection terminated|connection timeout|timeout expired|Client has encountered a connection error/i.test(message)
+  );
+}
+
+/** Normalises anything thrown into a TenantToolkitError (keeping the original as cause). */
+export function toToolkitError(err: unknown): TenantToolkitError {
+  if (err instanceof TenantToolkitError) return err;
+  if (isConnectionError(err)) {
+    return new DatabaseUnavailableError(`database unavailable: ${messageOf(err)}`, { cause: err });
+  }
+  return new TenantToolkitError('INTERNAL', messageOf(err), { cause: err });
+}
+
+export function messageOf(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) {
+    return err.errors.map(messageOf).join('; ');
+  }
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
+}

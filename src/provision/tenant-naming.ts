@@ -1,0 +1,57 @@
+/**
+ * Slug rules and the deterministic slug -> database name mapping. Anything
+ * that fails here never reaches SQL.
+ */
+import { InvalidSlugError, UsageError } from '../errors.js';
+import { assertIdentifier } from '../core/identifiers.js';
+
+const SLUG = /^[a-z][a-z0-9-]{1,38}[a-z0-9]$/;
+export const RESERVED_SLUGS = new Set(['postgres', 'template0', 'template1', 'template', 'meta', 'admin', 'public', 'default']);
+
+export function validateSlug(raw: string, reservedDatabases: readonly string[] = []): string {
+  const slug = raw;
+  if (slug.length < 3 || slug.length > 40) {
+    throw new InvalidSlugError(`slug must be 3 to 40 characters, got ${slug.length}: "${printable(slug)}"`);
+  }
+  if (!SLUG.test(slug)) {
+    const why = /^[^a-z]/.test(slug)
+      ? 'must start with a lower-case letter'
+      : /-$/.test(slug)
+        ? 'must not end with a hyphen'
+        : 'may only contain lower-case letters, digits and hyphens';
+    throw new InvalidSlugError(`slug "${printable(slug)}" ${why}`);
+  }
+  if (slug.includes('--')) throw new InvalidSlugError(`slug "${slug}" must not contain "--"`);
+  if (RESERVED_SLUGS.has(slug) || reservedDatabases.includes(slug)) {
+    throw new InvalidSlugError(`slug "${slug}" is reserved`);
+  }
+  return slug;
+}
+
+/** `acme-corp` with prefix `mt_` gives `mt_acme_corp` (injective: slugs never contain `_`). */
+export function tenantDatabaseName(prefix: string, slug: string, reservedDatabases: readonly string[] = []): string {
+  const name = assertIdentifier(`${prefix}${slug.replace(/-/g, '_')}`, 'database name');
+  if (['postgres', 'template0', 'template1', ...reservedDatabases].includes(name)) {
+    throw new InvalidSlugError(`slug "${slug}" would use the reserved database name "${name}"`);
+  }
+  return name;
+}
+
+export function templateDatabaseName(prefix: string): string {
+  return assertIdentifier(`${prefix}template`, 'template database name');
+}
+
+export function validateDisplayName(raw: string): string {
+  const name = raw.trim();
+  if (!name) throw new UsageError('name must not be empty');
+  if ([...name].length > 200) throw new UsageError('name must be at most 200 characters');
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(name)) throw new UsageError('name must not contain control characters');
+  return name;
+}
+
+function printable(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  const shown = value.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return shown.length > 70 ? `${shown.slice(0, 67)}...` : shown;
+}

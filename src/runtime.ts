@@ -1,0 +1,110 @@
+/**
+ * Wires configuration to live connections: picks the configured server or
+ * the embedded local cluster, prepares the meta database, and hands out the
+ * registry. The CLI, the server and the worker all start here.
+ */
+import type pg from 'pg';
+import type { Config } from './config.js';
+import type { ConnectionSettings } from './core/connection-settings.js';
+import { withDatabase } from './core/db.js';
+import { createMetaPool, ensureMetaDatabase } from './core/meta-database.js';
+import { TenantRegistry } from './core/tenant-registry.js';
+import { LocalCluster, clusterUrl, type ClusterLease } from './local/local-cluster.js';
+import { redactUrl } from './redact.js';
+
+export const EMBEDDED_META_DATABASE = 'metapus_meta';
+
+export interface Runtime {
+  config: Config;
+  connections: ConnectionSettings;
+  metaPool: pg.Pool;
+  registry: TenantRegistry;
+  close(): Promise<void>;
+}
+
+export interface OpenRuntimeOptions {
+  /** One-line notices (e.g. which cluster is used); the CLI prints them on stderr. */
+  onNotice?: (message: string) => void;
+  /** Skip creating/migrating the meta database (e.g. `tenant local status`). */
+  skipMetaSetup?: boolean;
+  metaPoolSize?: number;
+}
+
+export async function resolveConnections(
+  config: Config,
+  onNotice: (message: string) => void = () => undefined,
+): Promise<{ connections: ConnectionSettings; lease: ClusterLease | undefined }> {
+  if (config.metaDatabaseUrl) {
+    const metaUrl = config.metaDatabaseUrl;
+    const adminUrl = config.adminDatabaseUrl ?? withDatabase(metaUrl, 'postgres');
+    const admin = new URL(adminUrl);
+    const adminUser = decodeURIComponent(admin.username) || process.env.PGUSER || 'postgres';
+    const user = config.tenantDb.user ?? adminUser;
+    const password =
+      config.tenantDb.password ?? (user === adminUser && admin.password ? decodeURIComponent(admin.password) : undefined);
+    onNotice(`using PostgreSQL at ${redactUrl(metaUrl)}`);
+    return {
+      lease: undefined,
+      connections: {
+        source: 'configured',
+        metaUrl,
+        adminUrl,
+        tenant: {
+          user,
+          password,
+          host: config.tenantDb.host ?? (admin.hostname || 'localhost'),
+          port: config.tenantDb.port ?? (Number(admin.port) || 5432),
+          sslMode: config.tenantDb.sslMode,
+        },
+      },
+    };
+  }
+  const cluster = new LocalCluster({ home: config.tenantHome });
+  const lease = await cluster.acquire();
+  const creds = lease.credentials;
+  onNotice(
+    `using the embedded PostgreSQL in ${config.tenantHome} (127.0.0.1:${creds.port}); set META_DATABASE_URL to use your own server`,
+  );
+  return {
+    lease,
+    connections: {
+      source: 'embedded',
+      metaUrl: clusterUrl(creds, EMBEDDED_META_DATABASE),
+      adminUrl: lease.adminUrl,
+      tenant: {
+        user: config.tenantDb.user ?? creds.appUser,
+        password: config.tenantDb.password ?? (config.tenantDb.user ? undefined : creds.appPassword),
+        host: config.tenantDb.host ?? '127.0.0.1',
+        port: config.tenantDb.port ?? creds.port,
+        sslMode: config.tenantDb.sslMode,
+      },
+    },
+  };
+}
+
+export async function openRuntime(config: Config, options: OpenRuntimeOptions = {}): Promise<Runtime> {
+  const { connections, lease } = await resolveConnections(config, options.onNotice);
+  try {
+    if (!options.skipMetaSetup) {
+      await ensureMetaDatabase(connections.adminUrl, connections.metaUrl, config.metaMigrationsDir);
+    }
+  } catch (err) {
+    await lease?.release();
+    throw err;
+  }
+  const metaPool = createMetaPool(connections.metaUrl, options.metaPoolSize);
+  let closed = false;
+  return {
+    config,
+    connections,
+    metaPool,
+    registry: new TenantRegistry(metaPool),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await metaPool.end().catch(() => undefined);
+      await lease?.release();
+    },
+  };
+}
+
