@@ -1,0 +1,61 @@
+import type { Command } from 'commander';
+import { tenantToJson } from '../../core/tenant.js';
+import { loadMigrationFiles } from '../../migrate/migration-files.js';
+import { addJson } from '../options.js';
+import { withSession, type CliState } from '../session.js';
+import { detailBlock, tenantDetails } from '../tenant-view.js';
+
+export function registerShow(program: Command, state: CliState): void {
+  const command = program
+    .command('show')
+    .argument('<tenant>', 'tenant id (UUID) or slug')
+    .description('show one tenant: all fields, recent audit entries, applied and pending migrations')
+    .option('--audit <n>', 'how many audit entries to show', (v) => Math.max(1, Number.parseInt(v, 10) || 10), 10);
+  addJson(command);
+  command.addHelpText('after', '\nExamples:\n  $ tenant show acme-corp\n  $ tenant show 5b6f3c1e-2a4d-4c1b-9f0e-8d7a6b5c4d3e --json');
+  command.action(async (ref: string, opts: { audit: number }, cmd: Command) => {
+    await withSession(cmd, state, async ({ term, runtime }) => {
+      const tenant = await runtime.registry.resolve(ref);
+      const [audit, applied, files] = await Promise.all([
+        runtime.registry.recentAudit(tenant.id, opts.audit),
+        runtime.registry.recordedMigrations(tenant.id),
+        loadMigrationFiles(runtime.config.migrationsDir),
+      ]);
+      const done = new Set(applied.map((m) => m.name));
+      const pending = files.filter((f) => !done.has(f.name)).map((f) => f.name);
+      if (term.json) {
+        term.printJson({
+          ...tenantToJson(tenant),
+          settings: tenant.settings,
+          migrations: {
+            applied: applied.map((m) => ({ name: m.name, appliedAt: m.appliedAt.toISOString(), durationMs: m.durationMs })),
+            pending,
+          },
+          audit: audit.map((a) => ({ action: a.action, actor: a.actor, at: a.at.toISOString(), details: a.details })),
+        });
+        return 0;
+      }
+      term.line(term.c.bold(`${tenant.name}`));
+      term.line(
+        detailBlock(term.c, [
+          ...tenantDetails(term.c, tenant),
+          ['created', tenant.createdAt.toISOString()],
+          ['updated', tenant.updatedAt.toISOString()],
+          ['settings', JSON.stringify(tenant.settings)],
+        ]),
+      );
+      term.line('');
+      term.line(term.c.bold(`Migrations: ${applied.length} applied, ${pending.length} pending`));
+      for (const m of applied) term.line(`  ${term.c.green('✓')} ${m.name}  ${term.c.dim(m.appliedAt.toISOString())}`);
+      for (const name of pending) term.line(`  ${term.c.yellow('•')} ${name}  ${term.c.dim('pending')}`);
+      term.line('');
+      term.line(term.c.bold('Recent audit entries'));
+      if (audit.length === 0) term.line('  (none)');
+      for (const a of audit) {
+        const details = Object.keys(a.details).length ? `  ${term.c.dim(JSON.stringify(a.details))}` : '';
+        term.line(`  ${a.at.toISOString()}  ${a.action.padEnd(18)} ${a.actor}${details}`);
+      }
+      return 0;
+    });
+  });
+}

@@ -1,0 +1,54 @@
+/** The `tenant` command tree. Each command file parses, calls one library function and renders. */
+import { Command } from 'commander';
+import { registerActivate, registerSuspend } from './commands/status-change.js';
+import { registerCreate } from './commands/create.js';
+import { registerList } from './commands/list.js';
+import { registerLocal } from './commands/local.js';
+import { registerMigrate } from './commands/migrate.js';
+import { registerRepair } from './commands/repair.js';
+import { registerShow } from './commands/show.js';
+import type { CliState } from './session.js';
+import { PACKAGE_VERSION } from './version.js';
+
+export function createProgram(state: CliState): Command {
+  const program = new Command('tenant')
+    .description('Manage a database-per-tenant PostgreSQL fleet: create, list, migrate, suspend and activate tenants.')
+    .version(PACKAGE_VERSION, '-V, --version')
+    .option('-v, --verbose', 'show progress lines and stack traces')
+    .option('--no-color', 'disable colours (NO_COLOR is honoured too)')
+    .option('--env-file <path>', 'read configuration from this .env file (default: ./.env)')
+    .showHelpAfterError('(run with --help for usage)')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text) });
+
+  registerCreate(program, state);
+  registerList(program, state);
+  registerShow(program, state);
+  registerMigrate(program, state);
+  registerSuspend(program, state);
+  registerActivate(program, state);
+  registerRepair(program, state);
+  registerLocal(program, state);
+
+  program.addHelpText(
+    'after',
+    `
+Examples:
+  $ tenant create --slug acme-corp --name "ACME Corp"
+  $ tenant list
+  $ tenant show acme-corp
+  $ tenant migrate --concurrency 8
+  $ tenant suspend acme-corp --reason "invoice overdue" --yes
+  $ tenant activate acme-corp
+
+With no META_DATABASE_URL, commands use an embedded PostgreSQL kept in TENANT_HOME.
+Exit codes: 0 ok, 1 operation failed, 2 usage or bad input, 3 tenant not found,
+4 conflict (exists, wrong state, locked), 5 database unavailable, 130 interrupted.`,
+  );
+  // Subcommands inherit error handling.
+  for (const command of program.commands) {
+    command.exitOverride().showHelpAfterError('(run with --help for usage)');
+  }
+  return program;
+}

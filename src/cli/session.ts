@@ -1,0 +1,89 @@
+/**
+ * One CLI command run: terminal, validated config, live runtime (embedded
+ * cluster or configured server), actor, and an abort signal for Ctrl-C.
+ * Everything is released in `finally`.
+ */
+import os from 'node:os';
+import type { Command } from 'commander';
+import { loadConfig, type Config, type RawConfig } from '../config.js';
+import { openRuntime, type Runtime } from '../runtime.js';
+import { Terminal } from './terminal.js';
+
+export interface GlobalOptions {
+  verbose?: boolean;
+  color?: boolean;
+  envFile?: string;
+  json?: boolean;
+  actor?: string;
+}
+
+export interface CliState {
+  exitCode: number;
+  term: Terminal;
+}
+
+export interface Session {
+  term: Terminal;
+  config: Config;
+  runtime: Runtime;
+  actor: string;
+  signal: AbortSignal;
+}
+
+export function globalOptions(command: Command): GlobalOptions {
+  return command.optsWithGlobals<GlobalOptions>();
+}
+
+export function terminalFor(command: Command): Terminal {
+  const opts = globalOptions(command);
+  return new Terminal({ json: opts.json === true, verbose: opts.verbose === true, color: opts.color !== false });
+}
+
+export function configFor(command: Command, overrides: RawConfig = {}): Config {
+  const opts = globalOptions(command);
+  return loadConfig({ ...(opts.envFile ? { envFile: opts.envFile } : {}), overrides });
+}
+
+export function resolveActor(explicit: string | undefined): string {
+  if (explicit?.trim()) return explicit.trim();
+  try {
+    return os.userInfo().username || process.env.USER || 'unknown';
+  } catch {
+    return process.env.USER || 'unknown';
+  }
+}
+
+/** Runs fn with a live session; returns the exit code fn returns. */
+export async function withSession(
+  command: Command,
+  state: CliState,
+  fn: (session: Session) => Promise<number | void>,
+): Promise<void> {
+  const term = terminalFor(command);
+  state.term = term;
+  const config = configFor(command);
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts += 1;
+    if (interrupts === 1) {
+      term.note('interrupted: finishing the current step and cleaning up (Ctrl-C again to force)');
+      controller.abort(new Error('interrupted'));
+    } else {
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  let runtime: Runtime | undefined;
+  try {
+    runtime = await openRuntime(config, { onNotice: (message) => term.note(term.c.dim(message)) });
+    const code = await fn({ term, config, runtime, actor: resolveActor(globalOptions(command).actor), signal: controller.signal });
+    state.exitCode = typeof code === 'number' ? code : 0;
+  } finally {
+    term.stopSpinner();
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+    await runtime?.close();
+  }
+}

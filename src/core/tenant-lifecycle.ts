@@ -1,0 +1,47 @@
+/**
+ * Status changes a DBA or support engineer makes: suspend and activate.
+ * Both are compare-and-set, idempotent, audited and NOTIFYed (registry).
+ */
+import { InvalidStateError } from '../errors.js';
+import type { StatusChangeResult, TenantRegistry } from './tenant-registry.js';
+
+export interface SuspendOptions {
+  actor: string;
+  reason?: string;
+}
+
+export async function suspendTenant(registry: TenantRegistry, ref: string, options: SuspendOptions): Promise<StatusChangeResult> {
+  const tenant = await registry.resolve(ref);
+  return registry.changeStatus(tenant.id, {
+    from: ['active', 'migration_failed'],
+    to: 'suspended',
+    actor: options.actor,
+    action: 'suspend',
+    details: options.reason ? { reason: options.reason } : {},
+  });
+}
+
+export interface ActivateOptions {
+  actor: string;
+  /** The latest tenant schema version; a tenant behind it is not activated. */
+  latestVersion: string | null;
+  reason?: string;
+}
+
+export async function activateTenant(registry: TenantRegistry, ref: string, options: ActivateOptions): Promise<StatusChangeResult> {
+  const tenant = await registry.resolve(ref);
+  if (tenant.status === 'active') return { tenant, changed: false, previousStatus: 'active' };
+  if ((tenant.status === 'suspended' || tenant.status === 'migration_failed') && tenant.schemaVersion !== options.latestVersion) {
+    throw new InvalidStateError(
+      `tenant "${tenant.slug}" is at schema ${tenant.schemaVersion ?? 'none'}, not the latest (${options.latestVersion ?? 'none'}); it cannot be activated yet`,
+      { hint: `run \`tenant migrate --slug ${tenant.slug} --include-suspended\` first` },
+    );
+  }
+  return registry.changeStatus(tenant.id, {
+    from: ['suspended', 'migration_failed'],
+    to: 'active',
+    actor: options.actor,
+    action: 'activate',
+    details: options.reason ? { reason: options.reason } : {},
+  });
+}

@@ -1,0 +1,26 @@
+/**
+ * `npm run bench [name...]`: runs the benchmarks (all by default), each next
+ * to its raw lower bound, and prints medians and ratios.
+ *   create   tenant creation: template clone vs. migrations vs. raw createdb --template
+ *   migrate  fleet migration vs. psql -f, and a no-op run over 1,000 tenants
+ *   server   requests/s through the middleware vs. one bare pg.Pool
+ */
+const BENCHMARKS: Record<string, () => Promise<{ run(): Promise<void> }>> = {
+  create: () => import('./create.bench.js'),
+  migrate: () => import('./migrate.bench.js'),
+  server: () => import('./server.bench.js'),
+};
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const names = wanted.length > 0 ? wanted : Object.keys(BENCHMARKS);
+for (const name of names) {
+  const load = BENCHMARKS[name];
+  if (!load) {
+    console.error(`unknown benchmark "${name}"; choose from ${Object.keys(BENCHMARKS).join(', ')}`);
+    process.exit(2);
+  }
+  console.log(`\n=== ${name} ===`);
+  const started = Date.now();
+  await (await load()).run();
+  console.log(`(${name}: ${((Date.now() - started) / 1000).toFixed(1)}s)`);
+}

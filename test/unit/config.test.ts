@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
+
+describe('parseConfig', () => {
+  it('applies defaults when nothing is set', () => {
+    const config = parseConfig({});
+    expect(config.metaDatabaseUrl).toBeUndefined();
+    expect(config.pool).toMatchObject({ maxPools: 100, maxConnsPerPool: 10, idleTimeoutMs: 600_000 });
+    expect(config.tenantDb.namePrefix).toBe('mt_');
+  });
+
+  it('parses durations and integers', () => {
+    const config = parseConfig({ TENANT_POOL_IDLE_TIMEOUT: '30s', TENANT_MAX_POOLS: '7', TENANT_MAX_CONNS_PER_POOL: '3' });
+    expect(config.pool).toMatchObject({ idleTimeoutMs: 30_000, maxPools: 7, maxConnsPerPool: 3 });
+  });
+
+  it('reports every bad value at once, one message each', () => {
+    let error: unknown;
+    try {
+      parseConfig({ TENANT_MAX_POOLS: 'abc', TENANT_POOL_IDLE_TIMEOUT: '10 minutes', TENANT_DB_PORT: '70000' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toHaveLength(3);
+    expect(problems).toContain('TENANT_MAX_POOLS must be a positive integer, got "abc"');
+    expect(problems.some((p) => p.startsWith('TENANT_POOL_IDLE_TIMEOUT must be a duration'))).toBe(true);
+    expect((error as ConfigError).exitCode).toBe(2);
+  });
+
+  it('never echoes a password from a bad URL', () => {
+    expect(() => parseConfig({ META_DATABASE_URL: 'mysql://root:hunter2@db/x' })).toThrow(/root:\*\*\*@/);
+    try {
+      parseConfig({ META_DATABASE_URL: 'mysql://root:hunter2@db/x' });
+    } catch (err) {
+      expect(String((err as Error).message)).not.toContain('hunter2');
+    }
+  });
+
+  it('rejects an unsafe database prefix', () => {
+    expect(() => parseConfig({ TENANT_DB_PREFIX: 'x"; drop' })).toThrow(ConfigError);
+  });
+});
