@@ -1,0 +1,35 @@
+/** Runs the built `bin/tenant` as a subprocess, as a pipeline would (no TTY). */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { REPO_ROOT } from './test-environment.js';
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const BIN = path.join(REPO_ROOT, 'bin', 'tenant');
+const CONFIG_VARS = /^(META_DATABASE_URL|POSTGRES_ADMIN_URL|TENANT_|PORT$)/;
+
+export function cliEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !CONFIG_VARS.test(k)));
+  return { ...base, NO_COLOR: '1', ...env };
+}
+
+export function startCli(args: string[], env: Record<string, string>): ChildProcess {
+  // cwd: a folder without .env so the developer's own file cannot leak in.
+  return spawn(process.execPath, [BIN, ...args], { env: cliEnv(env), cwd: path.join(REPO_ROOT, 'test'), stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = startCli(args, env);
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
