@@ -1,6 +1,6 @@
 /** Option parsers and adders shared by several commands. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { TENANT_PLANS, TENANT_STATUSES, isTenantPlan, isTenantStatus, type TenantPlan, type TenantStatus } from '../core/tenant.js';
+import { TENANT_PLANS, TENANT_STATUSES, type TenantPlan, type TenantStatus } from '../core/tenant.js';
 
 export function positiveInt(name: string) {
   return (value: string): number => {
@@ -16,23 +16,20 @@ export function port(value: string): number {
   return Number(value);
 }
 
-export function statusList(value: string, previous: TenantStatus[] = []): TenantStatus[] {
-  const out = [...previous];
-  for (const part of value.split(',').map((s) => s.trim()).filter(Boolean)) {
-    if (!isTenantStatus(part)) throw new InvalidArgumentError(`status must be one of ${TENANT_STATUSES.join(', ')}`);
-    out.push(part);
-  }
-  return out;
+/** A comma-separated (or repeated) option whose values must come from a fixed list. */
+function oneOf<T extends string>(name: string, allowed: readonly T[]) {
+  return (value: string, previous: T[] = []): T[] => {
+    const out = [...previous];
+    for (const part of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+      if (!(allowed as readonly string[]).includes(part)) throw new InvalidArgumentError(`${name} must be one of ${allowed.join(', ')}`);
+      out.push(part as T);
+    }
+    return out;
+  };
 }
 
-export function planList(value: string, previous: TenantPlan[] = []): TenantPlan[] {
-  const out = [...previous];
-  for (const part of value.split(',').map((s) => s.trim()).filter(Boolean)) {
-    if (!isTenantPlan(part)) throw new InvalidArgumentError(`plan must be one of ${TENANT_PLANS.join(', ')}`);
-    out.push(part);
-  }
-  return out;
-}
+export const statusList: (value: string, previous?: TenantStatus[]) => TenantStatus[] = oneOf('status', TENANT_STATUSES);
+export const planList: (value: string, previous?: TenantPlan[]) => TenantPlan[] = oneOf('plan', TENANT_PLANS);
 
 export function repeatable(value: string, previous: string[] = []): string[] {
   return [...previous, value];

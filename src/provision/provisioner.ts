@@ -184,6 +184,9 @@ export class Provisioner {
         } catch (err) {
           step('rollback', valid.dbName);
           await this.discard(admin, tenant, options.actor, messageOf(err)).catch(() => undefined);
+          if (options.signal?.aborted) {
+            throw new TenantToolkitError('CANCELLED', `creating tenant "${valid.slug}" was interrupted; nothing was kept`, { cause: err });
+          }
           if (err instanceof TenantToolkitError) throw err;
           throw new ProvisionError(`creating tenant "${valid.slug}" failed: ${messageOf(err)}`, { cause: err });
         }

@@ -12,6 +12,7 @@ import pg from 'pg';
 import { parseConfig, type Config } from '../../src/config.js';
 import { withDatabase } from '../../src/core/db.js';
 import { LocalCluster, type ClusterLease } from '../../src/local/local-cluster.js';
+import { dropDatabasesWithPrefix } from '../support/drop-databases.js';
 
 export interface BenchServer {
   adminUrl: string;
@@ -63,17 +64,7 @@ export async function startBenchServer(settings: Record<string, string> = {}): P
       await client.end();
     }
   };
-  const dropPrefix = (prefix: string) =>
-    admin(async (client) => {
-      const { rows } = await client.query<{ datname: string }>(
-        'SELECT datname FROM pg_database WHERE starts_with(datname, $1)',
-        [prefix],
-      );
-      for (const { datname } of rows) {
-        await client.query(`ALTER DATABASE ${client.escapeIdentifier(datname)} WITH IS_TEMPLATE false`);
-        await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(datname)} WITH (FORCE)`);
-      }
-    });
+  const dropPrefix = (prefix: string) => admin((client) => dropDatabasesWithPrefix(client, prefix));
   return {
     adminUrl,
     appUser,

@@ -11,6 +11,7 @@ import { inject } from 'vitest';
 import { parseConfig, type Config, type RawConfig } from '../../src/config.js';
 import { withDatabase } from '../../src/core/db.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
+import { dropDatabasesWithPrefix } from './drop-databases.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -78,16 +79,7 @@ export function createTestEnvironment(): TestEnvironment {
       }),
     async cleanup() {
       await Promise.all(runtimes.map((rt) => rt.close()));
-      await admin(async (client) => {
-        const { rows } = await client.query<{ datname: string }>(
-          'SELECT datname FROM pg_database WHERE starts_with(datname, $1)',
-          [prefix],
-        );
-        for (const { datname } of rows) {
-          await client.query(`ALTER DATABASE ${client.escapeIdentifier(datname)} WITH IS_TEMPLATE false`);
-          await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(datname)} WITH (FORCE)`);
-        }
-      });
+      await admin((client) => dropDatabasesWithPrefix(client, prefix));
     },
   };
 }
