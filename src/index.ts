@@ -28,7 +28,7 @@ export type {
   AuditEntry,
   RecordedMigration,
 } from './core/tenant-registry.js';
-export { suspendTenant, activateTenant } from './core/tenant-lifecycle.js';
+export { suspendTenant, activateTenant, markTenantDeleted } from './core/tenant-lifecycle.js';
 export { tenantClientConfig, sslFor } from './core/connection-settings.js';
 export type { ConnectionSettings, TenantCredentials } from './core/connection-settings.js';
 export { ensureMetaDatabase } from './core/meta-database.js';

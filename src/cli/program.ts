@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerActivate, registerSuspend } from './commands/status-change.js';
 import { registerCreate } from './commands/create.js';
+import { registerDelete } from './commands/delete.js';
 import { registerList } from './commands/list.js';
 import { registerLocal } from './commands/local.js';
 import { registerMigrate } from './commands/migrate.js';
@@ -28,6 +29,7 @@ export function createProgram(state: CliState): Command {
   registerMigrate(program, state);
   registerSuspend(program, state);
   registerActivate(program, state);
+  registerDelete(program, state);
   registerRepair(program, state);
   registerLocal(program, state);
 

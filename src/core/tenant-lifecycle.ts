@@ -45,3 +45,20 @@ export async function activateTenant(registry: TenantRegistry, ref: string, opti
     details: options.reason ? { reason: options.reason } : {},
   });
 }
+
+export interface DeleteOptions {
+  actor: string;
+  reason?: string;
+}
+
+/** Marks a tenant deleted (servers refuse it at once); the database is kept unless the caller drops it. */
+export async function markTenantDeleted(registry: TenantRegistry, ref: string, options: DeleteOptions): Promise<StatusChangeResult> {
+  const tenant = await registry.resolve(ref);
+  return registry.changeStatus(tenant.id, {
+    from: ['active', 'suspended', 'migration_failed'],
+    to: 'deleted',
+    actor: options.actor,
+    action: 'delete',
+    details: options.reason ? { reason: options.reason } : {},
+  });
+}

@@ -27,6 +27,7 @@ import {
 import { migrateDatabase } from '../migrate/database-migrator.js';
 import { loadMigrationFiles, type MigrationFile } from '../migrate/migration-files.js';
 import { TENANT_STORAGE_TABLE } from '../migrate/tenant-migrator.js';
+import { markTenantDeleted } from '../core/tenant-lifecycle.js';
 import { createDatabase, databaseExists, dropDatabase, restrictConnect } from './database-admin.js';
 import { TemplateDatabase } from './template-database.js';
 import { tenantDatabaseName, templateDatabaseName, validateDisplayName, validateSlug } from './tenant-naming.js';
@@ -245,6 +246,22 @@ export class Provisioner {
       }
       return result;
     });
+  }
+
+  /**
+   * Deletes a tenant: marks it `deleted` (running servers refuse it at once),
+   * then, if asked, drops its database. The row stays for the audit trail.
+   */
+  async delete(ref: string, options: { actor: string; reason?: string; dropDatabase?: boolean }): Promise<{ tenant: Tenant; changed: boolean; droppedDatabase: boolean }> {
+    const { tenant, changed } = await markTenantDeleted(this.deps.registry, ref, options);
+    if (!options.dropDatabase) return { tenant, changed, droppedDatabase: false };
+    const dropped = await this.withAdmin(tenant.dbHost, tenant.dbPort, async (admin) => {
+      if (!(await databaseExists(admin, tenant.dbName))) return false;
+      await dropDatabase(admin, tenant.dbName);
+      return true;
+    });
+    if (dropped) await this.deps.registry.audit(tenant, 'delete.database_dropped', options.actor, { dbName: tenant.dbName });
+    return { tenant, changed, droppedDatabase: dropped };
   }
 
   /** Builds or refreshes the template database now. */

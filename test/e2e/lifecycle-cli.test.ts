@@ -143,4 +143,23 @@ describe('tenant CLI lifecycle', () => {
     expect((await metaTenants()).find((t) => t.slug === 'killed')?.status).toBe('active');
     expect((await env.databases()).filter((d) => d === db)).toHaveLength(1);
   });
+
+  it('deletes only with --yes without a terminal, keeping or dropping the database', async () => {
+    const refused = await runCli(['delete', 'twin'], env.env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--yes is required');
+    expect((await metaTenants()).find((t) => t.slug === 'twin')?.status).toBe('active');
+
+    const kept = await runCli(['delete', 'twin', '--yes', '--reason', 'contract ended'], env.env);
+    expect(kept.code).toBe(0);
+    expect(kept.stdout).toContain('is now deleted');
+    expect(await env.databases()).toContain(`${env.prefix}twin`);
+    const activate = await runCli(['activate', 'twin'], env.env);
+    expect(activate.code).toBe(4);
+
+    const dropped = await runCli(['delete', 'twin', '--yes', '--drop-database', '--json'], env.env);
+    expect(dropped.code).toBe(0);
+    expect(JSON.parse(dropped.stdout)).toMatchObject({ status: 'deleted', changed: false, droppedDatabase: true });
+    expect(await env.databases()).not.toContain(`${env.prefix}twin`);
+  });
 });
