@@ -163,7 +163,8 @@ export class LocalCluster {
 
     const user = await this.serverUser();
     const bins = await this.bins();
-    // A half-initialised folder (killed during initdb) is cleared and redone.
+    // A half-initialised folder (a run killed during setup) is cleared and redone.
+    await this.stopServer().catch(() => undefined);
     await fs.rm(this.dataDir, { recursive: true, force: true });
     await ensureDir(this.dataDir, user, 0o700);
     await ensureDir(this.socketDir, user, 0o755);
@@ -191,20 +192,25 @@ export class LocalCluster {
     } finally {
       await fs.rm(pwFile, { force: true });
     }
-    await fs.writeFile(this.credentialsFile, JSON.stringify(creds, null, 2), { mode: 0o600 });
-
     // The application role owns tenant databases; it is not a superuser.
     await this.startServer(creds);
-    const client = new pg.Client({ connectionString: clusterUrl(creds, 'postgres') });
-    await client.connect();
     try {
-      await client.query(
-        `CREATE ROLE ${client.escapeIdentifier(creds.appUser)} LOGIN PASSWORD ${client.escapeLiteral(creds.appPassword)}`,
-      );
+      const client = new pg.Client({ connectionString: clusterUrl(creds, 'postgres') });
+      await client.connect();
+      try {
+        await client.query(
+          `CREATE ROLE ${client.escapeIdentifier(creds.appUser)} LOGIN PASSWORD ${client.escapeLiteral(creds.appPassword)}`,
+        );
+      } finally {
+        await client.end();
+      }
     } finally {
-      await client.end();
+      await this.stopServer();
     }
-    await this.stopServer();
+    // Written last: a folder without cluster.json is re-initialised, so a
+    // run killed during initdb or before the role exists cannot leave a
+    // half-made cluster behind.
+    await fs.writeFile(this.credentialsFile, JSON.stringify(creds, null, 2), { mode: 0o600 });
     return creds;
   }
 
@@ -212,7 +218,9 @@ export class LocalCluster {
     const bins = await this.bins();
     if (!(await portIsFree(creds.port))) {
       creds.port = await choosePort(creds.port + 1);
-      await fs.writeFile(this.credentialsFile, JSON.stringify(creds, null, 2), { mode: 0o600 });
+      if (await this.exists(this.credentialsFile)) {
+        await fs.writeFile(this.credentialsFile, JSON.stringify(creds, null, 2), { mode: 0o600 });
+      }
     }
     const settings: Record<string, string> = {
       listen_addresses: '127.0.0.1',
