@@ -67,7 +67,7 @@ export async function withSession(
   const onSigint = () => {
     interrupts += 1;
     if (interrupts === 1) {
-      term.note('interrupted: finishing the current step and cleaning up (Ctrl-C again to force)');
+      term.note('interrupted: stopping and cleaning up (Ctrl-C again to force quit)');
       controller.abort(new Error('interrupted'));
     } else {
       process.exit(130);

@@ -158,9 +158,17 @@ export class Provisioner {
           options.signal?.throwIfAborted();
 
           step('migrate', via);
-          const outcome = await withConnection(tenantClientConfig(tenant, this.deps.connections.tenant), (client) =>
-            migrateDatabase(client, files, { storageTable: TENANT_STORAGE_TABLE }),
-          );
+          const outcome = await withConnection(tenantClientConfig(tenant, this.deps.connections.tenant), async (client) => {
+            // Ctrl-C cancels a long migration instead of waiting for it to end.
+            const pid = (client as unknown as { processID?: number }).processID;
+            const cancel = () => void admin.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
+            options.signal?.addEventListener('abort', cancel, { once: true });
+            try {
+              return await migrateDatabase(client, files, { storageTable: TENANT_STORAGE_TABLE });
+            } finally {
+              options.signal?.removeEventListener('abort', cancel);
+            }
+          });
           if (outcome.error) {
             throw new ProvisionError(`migrating the new database failed: ${outcome.error.message}`, {
               cause: outcome.error,
