@@ -30,7 +30,10 @@ export class Terminal {
     this.err = options.stderr ?? process.stderr;
     this.json = options.json ?? false;
     this.verbose = options.verbose ?? false;
-    this.interactive = Boolean(this.out.isTTY) && !this.json && !process.env.CI;
+    // A pseudo-terminal with zero columns (e.g. `script` without a real
+    // terminal) sends ora's line arithmetic into an endless loop: no spinner there.
+    this.interactive =
+      Boolean(this.out.isTTY && this.err.isTTY) && (this.err.columns ?? 0) > 0 && !this.json && !process.env.CI;
     this.stdinInteractive = Boolean(process.stdin.isTTY) && Boolean(this.err.isTTY) && !process.env.CI;
     const colour = options.color !== false && !('NO_COLOR' in process.env) && Boolean(this.out.isTTY || this.err.isTTY);
     this.c = new Chalk({ level: colour ? chalk.level || 1 : 0 });
