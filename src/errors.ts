@@ -37,9 +37,18 @@ export const ERROR_TABLE = {
   MIGRATION_FAILED: { exit: EXIT.failed, http: 500 },
   CHECKSUM_MISMATCH: { exit: EXIT.failed, http: 500 },
   MIGRATION_MISSING: { exit: EXIT.failed, http: 500 },
+  MIGRATION_ORDER: { exit: EXIT.failed, http: 500 },
   SHUTTING_DOWN: { exit: EXIT.unavailable, http: 503 },
   CANCELLED: { exit: EXIT.interrupted, http: 503 },
   INTERNAL: { exit: EXIT.failed, http: 500 },
+  // pool manager, context, server, worker
+  NO_TENANT_SCOPE: { exit: EXIT.failed, http: 500 },
+  QUERY_TIMEOUT: { exit: EXIT.unavailable, http: 503 },
+  VALIDATION_FAILED: { exit: EXIT.usage, http: 400 },
+  NOT_FOUND: { exit: EXIT.notFound, http: 404 },
+  METHOD_NOT_ALLOWED: { exit: EXIT.usage, http: 405 },
+  CONFLICT: { exit: EXIT.conflict, http: 409 },
+  PAYLOAD_TOO_LARGE: { exit: EXIT.usage, http: 413 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_TABLE;
@@ -208,9 +217,68 @@ export class MigrationMissingError extends TenantToolkitError {
   }
 }
 
+export class MigrationOrderError extends TenantToolkitError {
+  constructor(migration: string, appliedAfter: string) {
+    super(
+      'MIGRATION_ORDER',
+      `migration ${migration} is not applied, but ${appliedAfter}, which comes after it, is (out of order)`,
+      {
+        hint: `renumber ${migration} so it sorts after the last applied migration`,
+        details: { migration, appliedAfter },
+      },
+    );
+  }
+}
+
+export class RunNotFoundError extends TenantToolkitError {
+  constructor(runId: string) {
+    super('RUN_NOT_FOUND', `migration run "${runId}" not found`, {
+      hint: 'run `tenant migrate history` to see recent runs',
+      details: { runId },
+    });
+  }
+}
+
 export class ShuttingDownError extends TenantToolkitError {
   constructor(what = 'the pool manager') {
     super('SHUTTING_DOWN', `${what} is shutting down`);
+  }
+}
+
+// pool manager, context, server, worker
+
+export class TenantScopeError extends TenantToolkitError {
+  constructor(what: string) {
+    super('NO_TENANT_SCOPE', `${what} was called outside a tenant scope`, {
+      hint: 'call it from a request behind the TenantDB middleware, or inside runWithTenant()/withTenant()',
+    });
+  }
+}
+
+export class QueryTimeoutError extends TenantToolkitError {
+  constructor(message: string, options?: TenantErrorOptions) {
+    super('QUERY_TIMEOUT', message, options);
+  }
+}
+
+/** Bad input with one message per field (`details.fields`). */
+export class ValidationError extends TenantToolkitError {
+  readonly fields: Record<string, string>;
+  constructor(fields: Record<string, string>, message = 'the request is invalid') {
+    super('VALIDATION_FAILED', message, { details: { fields } });
+    this.fields = fields;
+  }
+}
+
+export class NotFoundError extends TenantToolkitError {
+  constructor(message: string) {
+    super('NOT_FOUND', message);
+  }
+}
+
+export class ConflictError extends TenantToolkitError {
+  constructor(message: string, options?: TenantErrorOptions) {
+    super('CONFLICT', message, options);
   }
 }
 

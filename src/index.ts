@@ -39,3 +39,46 @@ export { Provisioner } from './provision/provisioner.js';
 export type { CreateTenantInput, CreateTenantOptions, CreateTenantResult, CreateStep, RepairResult } from './provision/provisioner.js';
 export { validateSlug, tenantDatabaseName, validateDisplayName } from './provision/tenant-naming.js';
 export { TemplateDatabase } from './provision/template-database.js';
+
+// migrations
+export {
+  migrateDatabase,
+  DEFAULT_LOCK_LABEL,
+  DEFAULT_LOCK_WAIT_MS,
+  type DatabaseMigrateOptions,
+  type DatabaseMigrateOutcome,
+  type MigrationDirection,
+  type MigrationEvent,
+  type MigrationStep,
+} from './migrate/database-migrator.js';
+export { loadMigrationFiles, parseMigration, latestVersion, type MigrationFile } from './migrate/migration-files.js';
+export { type AppliedMigration } from './migrate/migration-storage.js';
+export { pendingByTenant } from './migrate/pending-migrations.js';
+export {
+  migrateTenant,
+  TENANT_STORAGE_TABLE,
+  type TenantMigrateDeps,
+  type TenantMigrateOptions,
+  type TenantMigrateOutcome,
+} from './migrate/tenant-migrator.js';
+export {
+  migrateFleet,
+  defaultConcurrency,
+  type FleetEvent,
+  type FleetMigrateDeps,
+  type FleetMigrateOptions,
+  type FleetOutcome,
+  type FleetProgress,
+} from './migrate/fleet-migrator.js';
+export { type FleetTenantError, type FleetTenantResult, type FleetTenantStatus } from './migrate/fleet-result.js';
+export { DEFAULT_TARGET_STATUSES, MIGRATABLE_STATUSES, type FleetTarget } from './migrate/fleet-targets.js';
+export {
+  MigrationRuns,
+  type MigrationRunDetail,
+  type MigrationRunSummary,
+  type RunStatus,
+  type ShownRunStatus,
+  type RunTenantRecord,
+  type RunTenantStatus,
+} from './migrate/migration-runs.js';
+export { runWorkQueue, type WorkQueueOptions } from './migrate/work-queue.js';

@@ -3,23 +3,18 @@
  * Umzug, under a session advisory lock taken on that same connection.
  * Used for the meta database and for every tenant database.
  *
- * It never throws for a failed migration: the outcome carries the error, the
- * versions before and after, and what was applied, so a fleet runner can
- * report every tenant.
+ * It never throws: the outcome carries the error, the versions before and
+ * after, and what was applied, so a fleet runner can report every tenant.
+ * `afterRun` runs while the lock is still held, so the caller's bookkeeping
+ * (the meta database) can never be overtaken by another migrator's.
  */
 import type pg from 'pg';
 import { Umzug, type RunnableMigration } from 'umzug';
-import {
-  ChecksumMismatchError,
-  LockTimeoutError,
-  MigrationError,
-  MigrationMissingError,
-  TenantToolkitError,
-  messageOf,
-  toToolkitError,
-} from '../errors.js';
+import { MigrationError, TenantToolkitError, messageOf, toToolkitError } from '../errors.js';
 import { advisoryKey } from '../core/identifiers.js';
 import type { MigrationFile } from './migration-files.js';
+import { setSessionTimeouts, takeLock } from './migration-lock.js';
+import { checkHistory, plan } from './migration-plan.js';
 import {
   ensureStorageTable,
   PgMigrationStorage,
@@ -41,13 +36,18 @@ export interface DatabaseMigrateOptions {
   lockLabel?: string;
   /** What to do when another migrator holds the lock. */
   ifLocked?: 'wait' | 'skip';
-  /** How long to wait for the advisory lock. */
+  /** How long to wait for the advisory lock (0: forever). Default 5 minutes. */
   lockWaitMs?: number;
   /** statement_timeout for each migration statement (0: none). */
   statementTimeoutMs?: number;
   /** lock_timeout for the DDL inside migrations (0: none). */
   lockTimeoutMs?: number;
   onEvent?: (event: MigrationEvent) => void;
+  /**
+   * Runs after the migrations, while the lock is still held, whenever the
+   * resulting state could be read. A throw fails the outcome.
+   */
+  afterRun?: (outcome: DatabaseMigrateOutcome) => Promise<void>;
 }
 
 export interface MigrationEvent {
@@ -62,7 +62,8 @@ export interface MigrationStep {
 }
 
 export interface DatabaseMigrateOutcome {
-  status: 'migrated' | 'up-to-date' | 'locked' | 'failed';
+  /** `pending`: a dry run found work to do (see `planned`). `locked`: skipped, another migrator holds the lock. */
+  status: 'migrated' | 'up-to-date' | 'pending' | 'locked' | 'failed';
   from: string | null;
   to: string | null;
   /** Applied (up) or reverted (down) in this run, in order. */
@@ -71,10 +72,15 @@ export interface DatabaseMigrateOutcome {
   planned: string[];
   /** Bookkeeping rows as they are after the run. */
   applied: AppliedMigration[];
+  /** False when the state after the run could not be read (e.g. the connection broke); `applied` is then stale. */
+  stateKnown: boolean;
+  /** The migration that was running when the run failed (its changes were rolled back, unless no-transaction). */
+  failedMigration?: string;
   error?: TenantToolkitError;
 }
 
 export const DEFAULT_LOCK_LABEL = 'metapus-tenant:migrate';
+export { DEFAULT_LOCK_WAIT_MS } from './migration-lock.js';
 
 export async function migrateDatabase(
   client: pg.ClientBase,
@@ -83,14 +89,20 @@ export async function migrateDatabase(
 ): Promise<DatabaseMigrateOutcome> {
   const direction = options.direction ?? 'up';
   const table = options.storageTable ?? 'schema_migrations';
-  const before = await readAppliedMigrations(client, table);
+  let before: AppliedMigration[];
+  try {
+    before = await readAppliedMigrations(client, table);
+  } catch (err) {
+    return { status: 'failed', from: null, to: null, steps: [], planned: [], applied: [], stateKnown: false, error: toToolkitError(err) };
+  }
   const from = before.at(-1)?.name ?? null;
-  const base = { from, to: from, steps: [] as MigrationStep[], planned: [] as string[], applied: before };
+  const base = { from, to: from, steps: [] as MigrationStep[], planned: [] as string[], applied: before, stateKnown: true };
 
   if (options.dryRun) {
     try {
-      checkHistory(before, files);
-      return { ...base, status: 'up-to-date', planned: plan(direction, before, files, options.to) };
+      checkHistory(before, files, direction);
+      const planned = plan(direction, before, files, options.to);
+      return { ...base, status: planned.length > 0 ? 'pending' : 'up-to-date', planned };
     } catch (err) {
       return { ...base, status: 'failed', error: toToolkitError(err) };
     }
@@ -106,100 +118,98 @@ export async function migrateDatabase(
   const slot: TransactionSlot = { open: false };
   const steps: MigrationStep[] = [];
   let error: TenantToolkitError | undefined;
+  let inFlight: string | undefined;
+  let failedMigration: string | undefined;
+  let outcome: DatabaseMigrateOutcome = { ...base, status: 'failed', stateKnown: false };
   try {
-    await ensureStorageTable(client, table);
-    // Re-read under the lock: another migrator may have finished meanwhile.
-    const current = await readAppliedMigrations(client, table);
-    checkHistory(current, files);
-    const names = plan(direction, current, files, options.to);
-    if (names.length > 0) {
-      await setSessionTimeouts(client, options);
-      const durations = new Map<string, number>();
-      const checksums = new Map(files.map((f) => [f.name, f.checksum]));
-      const runnable = files.map((file) => toRunnable(client, file, slot, durations));
-      const umzug = new Umzug({
-        migrations: runnable,
-        storage: new PgMigrationStorage(client, table, slot, checksums, durations),
-        logger: undefined,
-      });
-      umzug.on(direction === 'up' ? 'migrating' : 'reverting', ({ name }) =>
-        options.onEvent?.({ type: direction === 'up' ? 'migrating' : 'reverting', name }),
-      );
-      umzug.on(direction === 'up' ? 'migrated' : 'reverted', ({ name }) => {
-        const durationMs = durations.get(name) ?? 0;
-        steps.push({ name, durationMs });
-        options.onEvent?.({ type: direction === 'up' ? 'migrated' : 'reverted', name, durationMs });
-      });
+    try {
+      await ensureStorageTable(client, table);
+      // Re-read under the lock: another migrator may have finished meanwhile.
+      const current = await readAppliedMigrations(client, table);
+      checkHistory(current, files, direction);
+      const names = plan(direction, current, files, options.to);
+      if (names.length > 0) {
+        await setSessionTimeouts(client, options);
+        const umzug = buildUmzug(client, files, table, slot, direction, {
+          started: (name) => {
+            inFlight = name;
+            options.onEvent?.({ type: direction === 'up' ? 'migrating' : 'reverting', name });
+          },
+          finished: (step) => {
+            inFlight = undefined;
+            steps.push(step);
+            options.onEvent?.({ type: direction === 'up' ? 'migrated' : 'reverted', ...step });
+          },
+        });
+        try {
+          if (direction === 'up') await umzug.up({ migrations: names });
+          else await umzug.down({ migrations: names });
+        } catch (err) {
+          failedMigration = inFlight;
+          error = wrapMigrationFailure(err, direction, inFlight);
+        }
+        await closeSlot(client, slot);
+        await client.query('RESET statement_timeout; RESET lock_timeout');
+      }
+    } catch (err) {
+      error ??= toToolkitError(err);
+      await closeSlot(client, slot);
+    }
+    // The state after the run, read on the same connection before the lock is released.
+    const after = await readAppliedMigrations(client, table);
+    outcome = {
+      status: error ? 'failed' : steps.length > 0 ? 'migrated' : 'up-to-date',
+      from,
+      to: after.at(-1)?.name ?? null,
+      steps,
+      planned: [],
+      applied: after,
+      stateKnown: true,
+      ...(failedMigration ? { failedMigration } : {}),
+      ...(error ? { error } : {}),
+    };
+    if (options.afterRun) {
       try {
-        if (direction === 'up') await umzug.up({ migrations: names });
-        else await umzug.down({ migrations: names });
+        await options.afterRun(outcome);
       } catch (err) {
-        error = wrapMigrationFailure(err, direction);
+        // The database changed as reported; only the caller's bookkeeping failed. A rerun repairs it.
+        if (!outcome.error) outcome = { ...outcome, status: 'failed', error: toToolkitError(err) };
       }
     }
   } catch (err) {
-    error = toToolkitError(err);
+    outcome = {
+      ...outcome,
+      status: 'failed',
+      steps,
+      ...(failedMigration ? { failedMigration } : {}),
+      error: error ?? toToolkitError(err),
+    };
   } finally {
-    if (slot.open) {
-      slot.open = false;
-      await client.query('ROLLBACK').catch(() => undefined);
-    }
+    await closeSlot(client, slot);
     await client.query('RESET statement_timeout; RESET lock_timeout').catch(() => undefined);
     await client.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => undefined);
   }
-
-  const after = await readAppliedMigrations(client, table).catch(() => before);
-  const to = after.at(-1)?.name ?? null;
-  const status = error ? 'failed' : steps.length > 0 ? 'migrated' : 'up-to-date';
-  return { status, from, to, steps, planned: [], applied: after, ...(error ? { error } : {}) };
+  return outcome;
 }
 
-/** Names to run, in run order. */
-function plan(
-  direction: MigrationDirection,
-  applied: readonly AppliedMigration[],
+function buildUmzug(
+  client: pg.ClientBase,
   files: readonly MigrationFile[],
-  to: string | undefined,
-): string[] {
-  const done = new Set(applied.map((m) => m.name));
-  if (direction === 'up') {
-    if (to !== undefined && !files.some((f) => f.name === to)) throw unknownMigration(to);
-    const pending: string[] = [];
-    for (const file of files) {
-      if (!done.has(file.name)) pending.push(file.name);
-      if (file.name === to) break;
-    }
-    return pending;
-  }
-  const executed = applied.map((m) => m.name);
-  if (to === undefined) return executed.slice(-1);
-  if (to === '0') return executed.reverse();
-  const index = executed.indexOf(to);
-  if (index < 0) throw unknownMigration(to, 'is not applied');
-  const revert = executed.slice(index + 1).reverse();
-  for (const name of revert) {
-    const file = files.find((f) => f.name === name);
-    if (file && file.down === undefined) {
-      throw new MigrationError(`migration ${name} is irreversible (it has no "-- migrate:down" part)`, { migration: name });
-    }
-  }
-  return revert;
-}
-
-function unknownMigration(name: string, why = 'does not exist'): TenantToolkitError {
-  return new TenantToolkitError('MIGRATION_NOT_FOUND', `migration "${name}" ${why}`, {
-    hint: 'use a file name without .sql, e.g. 00003_catalogs',
+  table: string,
+  slot: TransactionSlot,
+  direction: MigrationDirection,
+  on: { started: (name: string) => void; finished: (step: MigrationStep) => void },
+): Umzug<object> {
+  const durations = new Map<string, number>();
+  const checksums = new Map(files.map((f) => [f.name, f.checksum]));
+  const umzug = new Umzug({
+    migrations: files.map((file) => toRunnable(client, file, slot, durations)),
+    storage: new PgMigrationStorage(client, table, slot, checksums, durations),
+    logger: undefined,
   });
-}
-
-/** Applied history must match the files: nothing changed, nothing removed. */
-function checkHistory(applied: readonly AppliedMigration[], files: readonly MigrationFile[]): void {
-  const byName = new Map(files.map((f) => [f.name, f]));
-  for (const row of applied) {
-    const file = byName.get(row.name);
-    if (!file) throw new MigrationMissingError(row.name);
-    if (file.checksum !== row.checksum) throw new ChecksumMismatchError(row.name);
-  }
+  umzug.on(direction === 'up' ? 'migrating' : 'reverting', ({ name }) => on.started(name));
+  umzug.on(direction === 'up' ? 'migrated' : 'reverted', ({ name }) => on.finished({ name, durationMs: durations.get(name) ?? 0 }));
+  return umzug;
 }
 
 function toRunnable(
@@ -207,9 +217,10 @@ function toRunnable(
   file: MigrationFile,
   slot: TransactionSlot,
   durations: Map<string, number>,
-): RunnableMigration<unknown> {
+): RunnableMigration<object> {
   const run = async (sql: string) => {
     const started = performance.now();
+    // The transaction stays open until the storage writes the bookkeeping row and commits.
     if (file.transactional) {
       await client.query('BEGIN');
       slot.open = true;
@@ -217,10 +228,7 @@ function toRunnable(
     try {
       await client.query(sql);
     } catch (err) {
-      if (slot.open) {
-        slot.open = false;
-        await client.query('ROLLBACK').catch(() => undefined);
-      }
+      await closeSlot(client, slot);
       throw err;
     }
     durations.set(file.name, performance.now() - started);
@@ -238,41 +246,26 @@ function toRunnable(
   };
 }
 
-function wrapMigrationFailure(err: unknown, direction: MigrationDirection): TenantToolkitError {
+async function closeSlot(client: pg.ClientBase, slot: TransactionSlot): Promise<void> {
+  if (!slot.open) return;
+  slot.open = false;
+  await client.query('ROLLBACK').catch(() => undefined);
+}
+
+function wrapMigrationFailure(err: unknown, direction: MigrationDirection, inFlight: string | undefined): TenantToolkitError {
   // Umzug wraps the original error; report the migration and the database's message.
-  const migration = (err as { migration?: { name?: string } }).migration?.name;
+  const migration = (err as { migration?: { name?: string } }).migration?.name ?? inFlight;
   const cause = (err as { cause?: unknown }).cause ?? err;
   if (cause instanceof TenantToolkitError) return cause;
+  const known = toToolkitError(cause);
+  if (known.code === 'DATABASE_UNAVAILABLE') return known;
   const where = migration ? `migration ${migration}` : 'migration';
   const verb = direction === 'up' ? 'failed' : 'failed to revert';
-  return new MigrationError(`${where} ${verb}: ${messageOf(cause)}`, {
+  const detail = (cause as { detail?: unknown }).detail;
+  const hint = (cause as { hint?: unknown }).hint;
+  return new MigrationError(`${where} ${verb}: ${messageOf(cause)}${typeof detail === 'string' ? ` (${detail})` : ''}`, {
     cause,
-    ...(migration ? { migration } : {}),
+    ...(typeof hint === 'string' ? { hint } : {}),
+    ...(migration ? { migration, details: { migration } } : {}),
   });
-}
-
-async function takeLock(client: pg.ClientBase, key: string, options: DatabaseMigrateOptions): Promise<boolean> {
-  if (options.ifLocked === 'skip') {
-    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [key]);
-    return rows[0]?.ok === true;
-  }
-  const waitMs = options.lockWaitMs ?? 5 * 60_000;
-  await client.query(`SET lock_timeout = ${Math.max(0, Math.round(waitMs))}`);
-  try {
-    await client.query('SELECT pg_advisory_lock($1)', [key]);
-    return true;
-  } catch (err) {
-    if ((err as { code?: string }).code === '55P03') {
-      throw new LockTimeoutError('the migration lock of this database', { cause: err });
-    }
-    throw err;
-  } finally {
-    await client.query('RESET lock_timeout').catch(() => undefined);
-  }
-}
-
-async function setSessionTimeouts(client: pg.ClientBase, options: DatabaseMigrateOptions): Promise<void> {
-  const statement = Math.max(0, Math.round(options.statementTimeoutMs ?? 0));
-  const lock = Math.max(0, Math.round(options.lockTimeoutMs ?? 0));
-  await client.query(`SET statement_timeout = ${statement}; SET lock_timeout = ${lock}`);
 }

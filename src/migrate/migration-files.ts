@@ -4,6 +4,8 @@
  *   `-- migrate:up` / `-- migrate:down` sections make it reversible,
  *   a file without markers is up-only;
  *   `-- migrate:no-transaction` before the up section runs it outside a transaction.
+ * Every rule the README states is enforced here, so a malformed file fails
+ * before anything runs instead of being half-understood.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -22,45 +24,59 @@ export interface MigrationFile {
   transactional: boolean;
 }
 
-const FILE_NAME = /^(\d{5})_([a-z0-9][a-z0-9_]*)\.sql$/;
+const FILE_NAME = /^(\d{5})_([a-z0-9]+(?:_[a-z0-9]+)*)\.sql$/;
 const MARKER = /^--\s*migrate:(up|down|no-transaction)\s*$/;
+
+/** True when the text holds anything besides comments and whitespace. */
+export function hasSql(text: string): boolean {
+  return (
+    text
+      .replace(/\/\*[\s\S]*?\*\//g, ' ')
+      .replace(/--[^\n]*/g, ' ')
+      .trim() !== ''
+  );
+}
 
 export function parseMigration(name: string, text: string, filePath = name): MigrationFile {
   const lines = text.split(/\r?\n/);
   let section: 'head' | 'up' | 'down' = 'head';
-  let sawMarker = false;
+  let sawUp = false;
   let transactional = true;
   const parts: Record<'head' | 'up' | 'down', string[]> = { head: [], up: [], down: [] };
+  const fail = (why: string) => new UsageError(`migration ${name}: ${why}`, { hint: 'see db/migrations/README.md for the file format' });
   for (const line of lines) {
     const marker = MARKER.exec(line.trim());
     if (marker) {
       const kind = marker[1];
       if (kind === 'no-transaction') {
-        if (section !== 'head') throw new UsageError(`${name}: "-- migrate:no-transaction" must come before "-- migrate:up"`);
+        if (section !== 'head') throw fail('"-- migrate:no-transaction" must come before "-- migrate:up"');
+        if (!transactional) throw fail('"-- migrate:no-transaction" appears twice');
+        if (hasSql(parts.head.join('\n'))) throw fail('"-- migrate:no-transaction" must come before the first SQL line');
         transactional = false;
-        continue;
-      }
-      if (kind === 'up') {
-        if (section !== 'head') throw new UsageError(`${name}: "-- migrate:up" appears twice or after "-- migrate:down"`);
+      } else if (kind === 'up') {
+        if (section !== 'head') throw fail('"-- migrate:up" appears twice or after "-- migrate:down"');
+        if (hasSql(parts.head.join('\n'))) throw fail('SQL before "-- migrate:up" (the header may hold only comments)');
         section = 'up';
+        sawUp = true;
       } else {
-        if (section !== 'up') throw new UsageError(`${name}: "-- migrate:down" must follow "-- migrate:up"`);
+        if (section !== 'up') throw fail(section === 'down' ? '"-- migrate:down" appears twice' : '"-- migrate:down" must follow "-- migrate:up"');
         section = 'down';
       }
-      sawMarker = true;
       continue;
     }
     parts[section].push(line);
   }
-  const up = sawMarker ? parts.up.join('\n').trim() : parts.head.join('\n').trim();
-  const down = sawMarker && section === 'down' ? parts.down.join('\n').trim() : undefined;
-  if (!up) throw new UsageError(`${name}: the up part is empty`);
+  if (sawUp && section !== 'down') throw fail('a file with "-- migrate:up" needs a "-- migrate:down" section (use a file without markers for up-only)');
+  const up = (sawUp ? parts.up : parts.head).join('\n').trim();
+  const down = sawUp ? parts.down.join('\n').trim() : undefined;
+  if (!hasSql(up)) throw fail('the up part has no SQL');
+  if (down !== undefined && !hasSql(down)) throw fail('the down part has no SQL');
   return {
     name,
     path: filePath,
     checksum: crypto.createHash('sha256').update(text).digest('hex'),
     up,
-    down: down === '' ? undefined : down,
+    down,
     transactional,
   };
 }
@@ -78,7 +94,7 @@ export async function loadMigrationFiles(dir: string): Promise<MigrationFile[]> 
     if (!entry.endsWith('.sql')) continue;
     const match = FILE_NAME.exec(entry);
     if (!match) {
-      throw new UsageError(`migration file ${entry} must be named NNNNN_description.sql (lower-case, 5 digits)`);
+      throw new UsageError(`migration file ${entry} must be named NNNNN_description.sql (5 digits, lower-case snake_case)`);
     }
     const number = match[1] as string;
     const twin = numbers.get(number);
@@ -93,4 +109,10 @@ export async function loadMigrationFiles(dir: string): Promise<MigrationFile[]> 
 /** The version a fully migrated database reports: the last migration's name. */
 export function latestVersion(files: readonly MigrationFile[]): string | null {
   return files.at(-1)?.name ?? null;
+}
+
+/** Position of a migration name in the files (-1 when unknown). */
+export function migrationIndex(files: readonly MigrationFile[], name: string | null | undefined): number {
+  if (!name) return -1;
+  return files.findIndex((f) => f.name === name);
 }

@@ -1,19 +1,35 @@
 /**
  * Migrates one tenant database and keeps the meta database consistent with
  * what is really in it: schema_version, tenant_migrations, status and audit.
+ *
+ * The meta bookkeeping is written while the tenant's migration lock is still
+ * held (DatabaseMigrateOptions.afterRun), from the state read back from the
+ * tenant database, so two migrators can never leave the meta database
+ * describing anything but the database's real state.
+ *
+ * Status rules:
+ *  - a migration that started and failed (rolled back to the last good
+ *    migration) turns an `active` tenant into `migration_failed`;
+ *  - a later run that leaves it at the latest version turns it back `active`;
+ *  - failures before any migration ran (unreachable, lock timeout, checksum
+ *    drift, missing file) change nothing in the tenant database and leave the
+ *    status alone; they are audited;
+ *  - `suspended` tenants stay suspended whatever happens;
+ *  - `down` keeps the status and records the lower schema_version.
  */
 import type { TenantCredentials } from '../core/connection-settings.js';
 import { tenantClientConfig } from '../core/connection-settings.js';
 import { withConnection } from '../core/db.js';
 import type { Tenant, TenantStatus } from '../core/tenant.js';
 import type { TenantRegistry } from '../core/tenant-registry.js';
-import { toToolkitError, type TenantToolkitError } from '../errors.js';
+import { InvalidStateError, toToolkitError, type TenantToolkitError } from '../errors.js';
 import { migrateDatabase, type DatabaseMigrateOptions, type DatabaseMigrateOutcome } from './database-migrator.js';
-import type { MigrationFile } from './migration-files.js';
+import { latestVersion, type MigrationFile } from './migration-files.js';
 
 export const TENANT_STORAGE_TABLE = 'schema_migrations';
+export const MIGRATE_APPLICATION_NAME = 'metapus-tenant:migrate';
 
-export interface TenantMigrateOptions extends Omit<DatabaseMigrateOptions, 'storageTable'> {
+export interface TenantMigrateOptions extends Omit<DatabaseMigrateOptions, 'storageTable' | 'afterRun'> {
   actor: string;
   connectTimeoutMs?: number;
   /** Run id of the fleet run, recorded in the audit entry. */
@@ -21,32 +37,61 @@ export interface TenantMigrateOptions extends Omit<DatabaseMigrateOptions, 'stor
 }
 
 export interface TenantMigrateOutcome extends DatabaseMigrateOutcome {
+  /** The tenant as the meta database now records it. */
   tenant: Tenant;
   durationMs: number;
+}
+
+export interface TenantMigrateDeps {
+  registry: TenantRegistry;
+  credentials: TenantCredentials;
 }
 
 export async function migrateTenant(
   tenant: Tenant,
   files: readonly MigrationFile[],
-  deps: { registry: TenantRegistry; credentials: TenantCredentials },
+  deps: TenantMigrateDeps,
   options: TenantMigrateOptions,
 ): Promise<TenantMigrateOutcome> {
   const started = performance.now();
+  const latest = latestVersion(files);
+  let current = tenant;
+  let recorded = false;
+  const { actor: _actor, connectTimeoutMs, runId: _runId, ...runOptions } = options;
   let outcome: DatabaseMigrateOutcome;
   try {
     outcome = await withConnection(
-      tenantClientConfig(tenant, deps.credentials, { connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000 }),
-      (client) => migrateDatabase(client, files, { ...options, storageTable: TENANT_STORAGE_TABLE }),
+      tenantClientConfig(tenant, deps.credentials, {
+        connectionTimeoutMillis: connectTimeoutMs ?? 10_000,
+        application_name: MIGRATE_APPLICATION_NAME,
+      }),
+      (client) =>
+        migrateDatabase(client, files, {
+          ...runOptions,
+          storageTable: TENANT_STORAGE_TABLE,
+          ...(options.dryRun
+            ? {}
+            : {
+                afterRun: async (result: DatabaseMigrateOutcome) => {
+                  current = await record(tenant, result, latest, deps.registry, options);
+                  recorded = true;
+                },
+              }),
+        }),
     );
   } catch (err) {
-    outcome = failed(toToolkitError(err), tenant);
+    outcome = unreachable(toToolkitError(err), tenant);
   }
-  let current = tenant;
-  if (!options.dryRun) current = await record(tenant, outcome, deps.registry, options).catch(() => tenant);
+  if (!options.dryRun && !recorded && outcome.error) {
+    // Nothing changed in the tenant database (or its state is unknown): keep the meta row, leave a trace.
+    await deps.registry
+      .audit(tenant, 'migrate.failed', options.actor, auditDetails(outcome, options))
+      .catch(() => undefined);
+  }
   return { ...outcome, tenant: current, durationMs: performance.now() - started };
 }
 
-function failed(error: TenantToolkitError, tenant: Tenant): DatabaseMigrateOutcome {
+function unreachable(error: TenantToolkitError, tenant: Tenant): DatabaseMigrateOutcome {
   return {
     status: 'failed',
     from: tenant.schemaVersion,
@@ -54,47 +99,61 @@ function failed(error: TenantToolkitError, tenant: Tenant): DatabaseMigrateOutco
     steps: [],
     planned: [],
     applied: [],
+    stateKnown: false,
     error,
   };
 }
 
-async function record(
-  tenant: Tenant,
-  outcome: DatabaseMigrateOutcome,
-  registry: TenantRegistry,
-  options: TenantMigrateOptions,
-): Promise<Tenant> {
-  if (outcome.status === 'locked') return tenant;
-  const connected = !(outcome.error && outcome.applied.length === 0 && outcome.error.code === 'DATABASE_UNAVAILABLE');
-  if (connected) await registry.recordSchema(tenant.id, outcome.to, outcome.applied);
-  const details = {
-    runId: options.runId,
+function auditDetails(outcome: DatabaseMigrateOutcome, options: TenantMigrateOptions): Record<string, unknown> {
+  return {
+    ...(options.runId ? { runId: options.runId } : {}),
     direction: options.direction ?? 'up',
     from: outcome.from,
     to: outcome.to,
     steps: outcome.steps.map((s) => s.name),
-    ...(outcome.error ? { error: outcome.error.message } : {}),
+    ...(outcome.failedMigration ? { failedMigration: outcome.failedMigration } : {}),
+    ...(outcome.error ? { error: outcome.error.message, code: outcome.error.code } : {}),
   };
-  // A tenant whose migration failed is marked so servers stop serving it;
-  // a later success brings it back to active.
-  let next: TenantStatus | undefined;
-  if (outcome.error && connected && tenant.status === 'active' && outcome.error.code !== 'LOCK_TIMEOUT') {
-    next = 'migration_failed';
-  } else if (!outcome.error && tenant.status === 'migration_failed') {
-    next = 'active';
+}
+
+/** Meta bookkeeping for one tenant, under its migration lock. Returns the tenant as now recorded. */
+async function record(
+  tenant: Tenant,
+  outcome: DatabaseMigrateOutcome,
+  latest: string | null,
+  registry: TenantRegistry,
+  options: TenantMigrateOptions,
+): Promise<Tenant> {
+  await registry.recordSchema(tenant.id, outcome.to, outcome.applied);
+  const recorded: Tenant = { ...tenant, schemaVersion: outcome.to };
+  const details = auditDetails(outcome, options);
+  const down = options.direction === 'down';
+
+  let next: { from: TenantStatus; to: TenantStatus; action: string } | undefined;
+  if (outcome.error && outcome.failedMigration && tenant.status === 'active') {
+    next = { from: 'active', to: 'migration_failed', action: 'migrate.failed' };
+  } else if (!outcome.error && tenant.status === 'migration_failed' && outcome.to === latest) {
+    next = { from: 'migration_failed', to: 'active', action: 'migrate.recovered' };
   }
   if (next) {
-    const { tenant: changed } = await registry.changeStatus(tenant.id, {
-      from: [tenant.status],
-      to: next,
-      actor: options.actor,
-      action: outcome.error ? 'migrate.failed' : 'migrate.recovered',
-      details,
-    });
-    return changed;
+    try {
+      const { tenant: changed } = await registry.changeStatus(tenant.id, {
+        from: [next.from],
+        to: next.to,
+        actor: options.actor,
+        action: next.action,
+        details,
+      });
+      return changed;
+    } catch (err) {
+      // Someone changed the status meanwhile (e.g. suspended it): theirs wins; we only audit.
+      if (!(err instanceof InvalidStateError)) throw err;
+    }
   }
-  if (outcome.steps.length > 0 || outcome.error) {
-    await registry.audit(tenant, outcome.error ? 'migrate.failed' : 'migrate.applied', options.actor, details);
+  if (outcome.error) {
+    await registry.audit(tenant, down ? 'migrate.revert_failed' : 'migrate.failed', options.actor, details);
+  } else if (outcome.steps.length > 0) {
+    await registry.audit(tenant, down ? 'migrate.reverted' : 'migrate.applied', options.actor, details);
   }
-  return { ...tenant, schemaVersion: connected ? outcome.to : tenant.schemaVersion };
+  return recorded;
 }

@@ -1,11 +1,19 @@
 /** A temporary copy of db/migrations with extra files, for injecting new or failing migrations. */
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from './test-environment.js';
 
+const created: string[] = [];
+// Test workers are separate processes; each removes the folders it made.
+process.once('exit', () => {
+  for (const dir of created) fsSync.rmSync(dir, { recursive: true, force: true });
+});
+
 export async function migrationsWith(extra: Record<string, string>): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'metapus-migrations-'));
+  created.push(dir);
   const source = path.join(REPO_ROOT, 'db', 'migrations');
   for (const name of await fs.readdir(source)) {
     if (name.endsWith('.sql')) await fs.copyFile(path.join(source, name), path.join(dir, name));

@@ -18,11 +18,29 @@ describe('parseMigration', () => {
     expect(m.down).toBeUndefined();
   });
   it('honours the no-transaction marker', () => {
-    const m = parseMigration('00003_idx', '-- migrate:no-transaction\n-- migrate:up\nCREATE INDEX CONCURRENTLY i ON a (b);');
+    const m = parseMigration(
+      '00003_idx',
+      '-- migrate:no-transaction\n-- migrate:up\nCREATE INDEX CONCURRENTLY i ON a (b);\n-- migrate:down\nDROP INDEX CONCURRENTLY i;',
+    );
     expect(m.transactional).toBe(false);
   });
   it('refuses misplaced markers', () => {
     expect(() => parseMigration('00004_bad', '-- migrate:down\nx;\n-- migrate:up\ny;')).toThrow(UsageError);
+  });
+  it.each([
+    ['SQL before the up marker', 'CREATE TABLE lost();\n-- migrate:up\nCREATE TABLE a();\n-- migrate:down\nDROP TABLE a;', 'before "-- migrate:up"'],
+    ['an up marker without a down section', '-- migrate:up\nCREATE TABLE a();', 'needs a "-- migrate:down"'],
+    ['a down section with only comments', '-- migrate:up\nCREATE TABLE a();\n-- migrate:down\n-- nothing\n', 'down part has no SQL'],
+    ['an up section with only comments', '-- migrate:up\n/* later */\n-- migrate:down\nSELECT 1;', 'up part has no SQL'],
+    ['a down marker twice', '-- migrate:up\nA;\n-- migrate:down\nB;\n-- migrate:down\nC;', 'appears twice'],
+    ['no-transaction after SQL in a plain file', 'UPDATE a SET b = 1;\n-- migrate:no-transaction\n', 'before the first SQL line'],
+  ])('refuses %s, naming the file', (_what, text, message) => {
+    expect(() => parseMigration('00005_bad', text)).toThrow(message);
+    expect(() => parseMigration('00005_bad', text)).toThrow('00005_bad');
+  });
+  it('accepts no-transaction in the leading comments of a plain (up-only) file', () => {
+    const m = parseMigration('00006_vacuum', '-- Reclaims space.\n-- migrate:no-transaction\nVACUUM stock_movements;');
+    expect(m).toMatchObject({ transactional: false, down: undefined, up: '-- Reclaims space.\nVACUUM stock_movements;' });
   });
 });
 

@@ -1,0 +1,124 @@
+/** The per-tenant result of a fleet run, and how tenant outcomes map to it. */
+import type { Tenant } from '../core/tenant.js';
+import type { TenantToolkitError } from '../errors.js';
+import { redact } from '../redact.js';
+import type { RunTenantRecord } from './migration-runs.js';
+import type { TenantMigrateOutcome } from './tenant-migrator.js';
+
+/**
+ * `migrated` / `up-to-date` / `failed` / `skipped` as in the run record;
+ * `pending` only in a dry run: there is work to do (see `planned`).
+ */
+export type FleetTenantStatus = 'migrated' | 'up-to-date' | 'pending' | 'failed' | 'skipped';
+export const FLEET_TENANT_STATUSES: readonly FleetTenantStatus[] = ['migrated', 'up-to-date', 'pending', 'failed', 'skipped'];
+
+export interface FleetTenantError {
+  code: string;
+  message: string;
+  migration?: string;
+  hint?: string;
+}
+
+export interface FleetTenantResult {
+  tenantId: string;
+  slug: string;
+  /** `host:port` of the tenant's server (no credentials). */
+  server: string;
+  status: FleetTenantStatus;
+  from: string | null;
+  to: string | null;
+  /** Migrations applied (up) or reverted (down) by this run, in order. */
+  applied: string[];
+  /** Dry run: what would run, in order. */
+  planned: string[];
+  durationMs: number;
+  /** `meta`: decided from the meta database without connecting; `database`: checked in the tenant database. */
+  checkedIn: 'meta' | 'database' | 'none';
+  error: FleetTenantError | null;
+  /** Why a tenant was skipped. */
+  reason: string | null;
+}
+
+export function serverOf(tenant: Pick<Tenant, 'dbHost' | 'dbPort'>): string {
+  const host = tenant.dbHost === 'localhost' || tenant.dbHost === '::1' ? '127.0.0.1' : tenant.dbHost.toLowerCase();
+  return `${host}:${tenant.dbPort}`;
+}
+
+function base(tenant: Tenant): Pick<FleetTenantResult, 'tenantId' | 'slug' | 'server'> {
+  return { tenantId: tenant.id, slug: tenant.slug, server: serverOf(tenant) };
+}
+
+export function upToDateResult(tenant: Tenant): FleetTenantResult {
+  return {
+    ...base(tenant),
+    status: 'up-to-date',
+    from: tenant.schemaVersion,
+    to: tenant.schemaVersion,
+    applied: [],
+    planned: [],
+    durationMs: 0,
+    checkedIn: 'meta',
+    error: null,
+    reason: null,
+  };
+}
+
+export function skippedResult(tenant: Tenant, reason: string): FleetTenantResult {
+  return {
+    ...base(tenant),
+    status: 'skipped',
+    from: tenant.schemaVersion,
+    to: tenant.schemaVersion,
+    applied: [],
+    planned: [],
+    durationMs: 0,
+    checkedIn: 'none',
+    error: null,
+    reason,
+  };
+}
+
+export function errorOf(error: TenantToolkitError): FleetTenantError {
+  const migration = error.details.migration;
+  return {
+    code: error.code,
+    message: redact(error.message),
+    ...(typeof migration === 'string' ? { migration } : {}),
+    ...(error.hint ? { hint: error.hint } : {}),
+  };
+}
+
+export function outcomeResult(tenant: Tenant, outcome: TenantMigrateOutcome): FleetTenantResult {
+  const common = {
+    ...base(tenant),
+    from: outcome.from,
+    to: outcome.to,
+    applied: outcome.steps.map((s) => s.name),
+    planned: outcome.planned,
+    durationMs: outcome.durationMs,
+    checkedIn: 'database' as const,
+  };
+  if (outcome.status === 'locked') {
+    return {
+      ...common,
+      status: 'skipped',
+      error: null,
+      reason: 'another migrator holds the migration lock of this database (--if-locked skip)',
+    };
+  }
+  if (outcome.error) return { ...common, status: 'failed', error: errorOf(outcome.error), reason: null };
+  return { ...common, status: outcome.status === 'failed' ? 'failed' : outcome.status, error: null, reason: null };
+}
+
+export function toRunRecord(result: FleetTenantResult): RunTenantRecord {
+  return {
+    tenantId: result.tenantId,
+    // A dry run is never recorded; `pending` there would mean "not finished".
+    status: result.status === 'pending' ? 'up-to-date' : result.status,
+    from: result.from,
+    to: result.to,
+    applied: result.applied,
+    durationMs: result.checkedIn === 'database' ? result.durationMs : null,
+    error: result.error ? result.error.message : result.reason,
+  };
+}

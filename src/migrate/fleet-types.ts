@@ -1,0 +1,83 @@
+/** The fleet runner's public shapes: dependencies, options, events and outcome. */
+import os from 'node:os';
+import type pg from 'pg';
+import type { TenantCredentials } from '../core/connection-settings.js';
+import type { Tenant } from '../core/tenant.js';
+import type { TenantRegistry } from '../core/tenant-registry.js';
+import type { MigrationDirection, MigrationEvent } from './database-migrator.js';
+import type { FleetTenantResult, FleetTenantStatus } from './fleet-result.js';
+import type { FleetTarget } from './fleet-targets.js';
+import type { RunStatus } from './migration-runs.js';
+
+export interface FleetMigrateDeps {
+  registry: TenantRegistry;
+  metaPool: pg.Pool;
+  credentials: TenantCredentials;
+}
+
+export interface FleetMigrateOptions {
+  actor: string;
+  target?: FleetTarget;
+  direction?: MigrationDirection;
+  /** up: apply up to and including this migration. down (required): revert everything after it (`0`: all). */
+  to?: string;
+  dryRun?: boolean;
+  /** Connect to every tenant even when its recorded schema_version is current. */
+  verify?: boolean;
+  /** Tenants migrated at once (default: defaultConcurrency()). */
+  concurrency?: number;
+  /** Tenants migrated at once on one database server (default: concurrency). */
+  perHost?: number;
+  /** Stop starting tenants after the first failure. */
+  failFast?: boolean;
+  /** Stop starting tenants after this many failures. */
+  maxFailures?: number;
+  /** When another migrator holds a tenant's lock: wait for it (default) or skip the tenant. */
+  ifLocked?: 'wait' | 'skip';
+  /** Wait for a tenant's migration lock and for locks taken by the DDL (0: forever). Default 5 minutes. */
+  lockTimeoutMs?: number;
+  /** statement_timeout for migration statements (0: none, the default). */
+  statementTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** Abort: start no more tenants, let running ones finish, report the rest skipped, mark the run interrupted. */
+  signal?: AbortSignal;
+  onEvent?: (event: FleetEvent) => void;
+}
+
+export interface FleetProgress {
+  total: number;
+  done: number;
+  failed: number;
+  /** Slugs of the tenants being migrated now. */
+  running: string[];
+}
+
+export type FleetEvent =
+  | { type: 'run-started'; runId: string | null; total: number; queued: number; direction: MigrationDirection; dryRun: boolean }
+  | { type: 'tenant-started'; tenant: Tenant; progress: FleetProgress }
+  | { type: 'migration'; tenant: Tenant; migration: MigrationEvent }
+  | { type: 'tenant-finished'; result: FleetTenantResult; progress: FleetProgress }
+  | { type: 'stopping'; reason: string }
+  | { type: 'warning'; message: string };
+
+export interface FleetOutcome {
+  /** null for a dry run (not recorded). */
+  runId: string | null;
+  resumedFrom: string | null;
+  direction: MigrationDirection;
+  dryRun: boolean;
+  /** The version the run migrated towards (`to`, or the latest file). */
+  targetVersion: string | null;
+  latestVersion: string | null;
+  status: RunStatus;
+  /** Why scheduling stopped early (fail-fast, max failures, interrupted). */
+  stopReason: string | null;
+  results: FleetTenantResult[];
+  counts: Record<FleetTenantStatus, number>;
+  durationMs: number;
+}
+
+/** min(8, 2 x CPUs): migrations are I/O-bound on the server, not on this machine. */
+export function defaultConcurrency(): number {
+  return Math.max(1, Math.min(8, 2 * os.availableParallelism()));
+}

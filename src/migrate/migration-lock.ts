@@ -1,0 +1,39 @@
+/**
+ * The per-database migration lock: a session advisory lock taken on the
+ * migrating connection itself (so it dies with the connection), waited for
+ * under lock_timeout or skipped; and the run's session timeouts.
+ */
+import type pg from 'pg';
+import { LockTimeoutError } from '../errors.js';
+import type { DatabaseMigrateOptions } from './database-migrator.js';
+
+/** How long a migrator waits for another one's lock by default. */
+export const DEFAULT_LOCK_WAIT_MS = 5 * 60_000;
+
+/** True when the lock was taken; false when it is held elsewhere and ifLocked is `skip`. */
+export async function takeLock(client: pg.ClientBase, key: string, options: DatabaseMigrateOptions): Promise<boolean> {
+  if (options.ifLocked === 'skip') {
+    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [key]);
+    return rows[0]?.ok === true;
+  }
+  const waitMs = options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
+  // lock_timeout bounds the wait for an advisory lock as for any other lock.
+  await client.query(`SET lock_timeout = ${Math.max(0, Math.round(waitMs))}`);
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [key]);
+    return true;
+  } catch (err) {
+    if ((err as { code?: string }).code === '55P03') {
+      throw new LockTimeoutError('the migration lock of this database', { cause: err });
+    }
+    throw err;
+  } finally {
+    await client.query('RESET lock_timeout').catch(() => undefined);
+  }
+}
+
+export async function setSessionTimeouts(client: pg.ClientBase, options: DatabaseMigrateOptions): Promise<void> {
+  const statement = Math.max(0, Math.round(options.statementTimeoutMs ?? 0));
+  const lock = Math.max(0, Math.round(options.lockTimeoutMs ?? 0));
+  await client.query(`SET statement_timeout = ${statement}; SET lock_timeout = ${lock}`);
+}

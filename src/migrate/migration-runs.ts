@@ -1,0 +1,261 @@
+/**
+ * Every fleet migration run, recorded in the meta database (tables
+ * `migration_runs` / `migration_run_tenants`): who, when, what was targeted,
+ * and one outcome per tenant. Rows start `pending` and get their outcome as
+ * each tenant finishes, so a run killed midway still shows what is left and
+ * `--resume` can pick it up. Writes are batched: starting a run over 1,000
+ * tenants is one statement.
+ */
+import crypto from 'node:crypto';
+import pg from 'pg';
+import { InvalidStateError, RunNotFoundError, UsageError } from '../errors.js';
+import { isUuid } from '../core/tenant.js';
+import type { MigrationDirection } from './database-migrator.js';
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
+/** As shown: a `running` run whose process is gone (its liveness lock is free) is `abandoned`. */
+export type ShownRunStatus = RunStatus | 'abandoned';
+
+/** Class id of the liveness lock a live run holds in the meta database (two-key advisory lock). */
+const RUN_LOCK_CLASS = 0x4d54;
+export type RunTenantStatus = 'pending' | 'migrated' | 'up-to-date' | 'failed' | 'skipped';
+export const RUN_TENANT_STATUSES: readonly RunTenantStatus[] = ['pending', 'migrated', 'up-to-date', 'failed', 'skipped'];
+
+export interface RunTenantRecord {
+  tenantId: string;
+  status: RunTenantStatus;
+  from: string | null;
+  to: string | null;
+  applied: readonly string[];
+  durationMs: number | null;
+  /** The error message (failed) or the reason (skipped). */
+  error: string | null;
+}
+
+export interface MigrationRunSummary {
+  id: string;
+  actor: string;
+  direction: MigrationDirection;
+  target: Record<string, unknown>;
+  options: Record<string, unknown>;
+  status: ShownRunStatus;
+  startedAt: Date;
+  finishedAt: Date | null;
+  total: number;
+  counts: Record<RunTenantStatus, number>;
+}
+
+export interface MigrationRunDetail extends MigrationRunSummary {
+  tenants: (RunTenantRecord & { slug: string | null; finishedAt: Date | null })[];
+}
+
+export interface StartRunInput {
+  actor: string;
+  direction: MigrationDirection;
+  target: Record<string, unknown>;
+  options: Record<string, unknown>;
+  tenants: readonly RunTenantRecord[];
+}
+
+/** A run is `succeeded` only when every tenant ended migrated or up to date. */
+export function runStatusOf(statuses: Iterable<RunTenantStatus>, interrupted: boolean): RunStatus {
+  if (interrupted) return 'interrupted';
+  for (const s of statuses) if (s !== 'migrated' && s !== 'up-to-date') return 'failed';
+  return 'succeeded';
+}
+
+const RECORDSET = `jsonb_to_recordset($2::jsonb) AS r(tenant_id uuid, status text, from_version text, to_version text,
+  applied jsonb, duration_ms integer, error text)`;
+
+function toJson(records: readonly RunTenantRecord[]): string {
+  return JSON.stringify(
+    records.map((r) => ({
+      tenant_id: r.tenantId,
+      status: r.status,
+      from_version: r.from,
+      to_version: r.to,
+      applied: r.applied,
+      duration_ms: r.durationMs === null ? null : Math.round(r.durationMs),
+      error: r.error,
+    })),
+  );
+}
+
+interface RunRow {
+  id: string;
+  actor: string;
+  direction: MigrationDirection;
+  target: Record<string, unknown>;
+  options: Record<string, unknown>;
+  status: RunStatus;
+  started_at: Date;
+  finished_at: Date | null;
+  counts: Partial<Record<RunTenantStatus, number>> | null;
+  alive: boolean;
+}
+
+const COUNTS = `(SELECT jsonb_object_agg(status, n) FROM (
+    SELECT status, count(*)::int AS n FROM migration_run_tenants t WHERE t.run_id = r.id GROUP BY status) c) AS counts,
+  EXISTS (SELECT 1 FROM pg_locks l
+           WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.classid = ${RUN_LOCK_CLASS}
+             AND l.objid = hashtext(r.id::text)::oid
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())) AS alive`;
+
+function summaryFromRow(row: RunRow): MigrationRunSummary {
+  const counts = Object.fromEntries(RUN_TENANT_STATUSES.map((s) => [s, row.counts?.[s] ?? 0])) as Record<RunTenantStatus, number>;
+  return {
+    id: row.id,
+    actor: row.actor,
+    direction: row.direction,
+    target: row.target,
+    options: row.options,
+    status: row.status === 'running' && !row.alive ? 'abandoned' : row.status,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    total: Object.values(counts).reduce((a, b) => a + b, 0),
+    counts,
+  };
+}
+
+export class MigrationRuns {
+  constructor(private readonly pool: pg.Pool) {}
+
+  /** Records a new run and all its tenants (in one statement); returns the run id. */
+  async start(input: StartRunInput): Promise<string> {
+    const id = crypto.randomUUID();
+    await this.pool.query(
+      `WITH run AS (
+         INSERT INTO migration_runs (id, actor, direction, target, options) VALUES ($1, $3, $4, $5, $6)
+       )
+       INSERT INTO migration_run_tenants (run_id, tenant_id, status, from_version, to_version, applied, duration_ms, error, finished_at)
+       SELECT $1, r.tenant_id, r.status, r.from_version, r.to_version,
+              ARRAY(SELECT jsonb_array_elements_text(r.applied)), r.duration_ms, r.error,
+              CASE WHEN r.status <> 'pending' THEN now() END
+         FROM ${RECORDSET}`,
+      [id, toJson(input.tenants), input.actor, input.direction, input.target, input.options],
+    );
+    return id;
+  }
+
+  /**
+   * Holds the run's liveness lock until release() is called (or the process
+   * dies), so others can tell a live run from an abandoned one. It uses its
+   * own connection (same settings as the pool), never one of the pool's.
+   */
+  async holdLiveness(runId: string): Promise<{ release(): Promise<void> }> {
+    const { max: _max, min: _min, idleTimeoutMillis: _idle, ...settings } = this.pool.options;
+    const client = new pg.Client({ ...settings, application_name: 'metapus-tenant:migrate-run' });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [RUN_LOCK_CLASS, runId]);
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+    return {
+      async release() {
+        await client.end().catch(() => undefined);
+      },
+    };
+  }
+
+  /** A run to resume: must exist and must not be running in another process. */
+  async getResumable(ref: string): Promise<MigrationRunDetail> {
+    const run = await this.get(ref);
+    if (run.status === 'running') {
+      throw new InvalidStateError(`run ${run.id} is still running`, {
+        hint: 'wait for it to finish (or stop it), then resume it',
+        details: { runId: run.id },
+      });
+    }
+    return run;
+  }
+
+  /** One tenant's outcome. */
+  async finishTenant(runId: string, record: RunTenantRecord): Promise<void> {
+    await this.update(runId, [record]);
+  }
+
+  /** Final status of the run, with the outcomes not written yet (e.g. tenants never started). */
+  async finish(runId: string, status: RunStatus, records: readonly RunTenantRecord[] = []): Promise<void> {
+    if (records.length > 0) await this.update(runId, records);
+    await this.pool.query('UPDATE migration_runs SET status = $2, finished_at = now() WHERE id = $1', [runId, status]);
+  }
+
+  async list(limit = 20): Promise<MigrationRunSummary[]> {
+    const { rows } = await this.pool.query<RunRow>(
+      `SELECT r.*, ${COUNTS} FROM (SELECT * FROM migration_runs ORDER BY started_at DESC, id LIMIT $1) r
+        ORDER BY r.started_at DESC, r.id`,
+      [limit],
+    );
+    return rows.map(summaryFromRow);
+  }
+
+  /** A run by id, unique id prefix (6+ hex digits) or `last`; throws RunNotFoundError. */
+  async get(ref: string): Promise<MigrationRunDetail> {
+    const id = await this.resolveId(ref);
+    const { rows } = await this.pool.query<RunRow>(`SELECT r.*, ${COUNTS} FROM migration_runs r WHERE r.id = $1`, [id]);
+    const row = rows[0];
+    if (!row) throw new RunNotFoundError(ref);
+    const tenants = await this.pool.query<{
+      tenant_id: string;
+      slug: string | null;
+      status: RunTenantStatus;
+      from_version: string | null;
+      to_version: string | null;
+      applied: string[];
+      duration_ms: number | null;
+      error: string | null;
+      finished_at: Date | null;
+    }>(
+      `SELECT t.*, tn.slug FROM migration_run_tenants t LEFT JOIN tenants tn ON tn.id = t.tenant_id
+        WHERE t.run_id = $1 ORDER BY tn.created_at, tn.slug`,
+      [id],
+    );
+    return {
+      ...summaryFromRow(row),
+      tenants: tenants.rows.map((t) => ({
+        tenantId: t.tenant_id,
+        slug: t.slug,
+        status: t.status,
+        from: t.from_version,
+        to: t.to_version,
+        applied: t.applied,
+        durationMs: t.duration_ms,
+        error: t.error,
+        finishedAt: t.finished_at,
+      })),
+    };
+  }
+
+  private async resolveId(ref: string): Promise<string> {
+    const value = ref.trim().toLowerCase();
+    if (isUuid(value)) return value;
+    if (value === 'last' || value === 'latest') {
+      const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM migration_runs ORDER BY started_at DESC, id LIMIT 1');
+      if (!rows[0]) throw new RunNotFoundError(ref);
+      return rows[0].id;
+    }
+    if (!/^[0-9a-f-]{6,35}$/.test(value)) throw new RunNotFoundError(ref);
+    const { rows } = await this.pool.query<{ id: string }>(
+      "SELECT id FROM migration_runs WHERE id::text LIKE $1 || '%' ORDER BY started_at DESC LIMIT 2",
+      [value],
+    );
+    if (rows.length > 1) throw new UsageError(`run id prefix "${ref}" is ambiguous; give more characters`);
+    if (!rows[0]) throw new RunNotFoundError(ref);
+    return rows[0].id;
+  }
+
+  private async update(runId: string, records: readonly RunTenantRecord[]): Promise<void> {
+    await this.pool.query(
+      `UPDATE migration_run_tenants t
+          SET status = r.status, from_version = r.from_version, to_version = r.to_version,
+              applied = ARRAY(SELECT jsonb_array_elements_text(r.applied)), duration_ms = r.duration_ms,
+              error = r.error, finished_at = now()
+         FROM ${RECORDSET}
+        WHERE t.run_id = $1 AND t.tenant_id = r.tenant_id`,
+      [runId, toJson(records)],
+    );
+  }
+}
