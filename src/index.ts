@@ -82,3 +82,48 @@ export {
   type RunTenantStatus,
 } from './migrate/migration-runs.js';
 export { runWorkQueue, type WorkQueueOptions } from './migrate/work-queue.js';
+
+// pool manager, context, server, worker
+export { PoolManager, assertServable } from './core/pool-manager.js';
+export type {
+  PoolLimits,
+  PoolEvent,
+  PoolManagerOptions,
+  PoolManagerStats,
+  PoolCloseResult,
+  TenantLease,
+  TenantSource,
+} from './core/pool-manager.js';
+export type { PoolCloseReason, TenantPoolState, TenantPoolStats } from './core/tenant-pool.js';
+export { TenantCache } from './core/tenant-cache.js';
+export type { TenantCacheOptions, TenantCacheStats, TenantLookup } from './core/tenant-cache.js';
+export { StatusListener, backoffDelay } from './core/status-listener.js';
+export type { ListenerState, StatusListenerOptions } from './core/status-listener.js';
+export { openTenantServices } from './core/tenant-services.js';
+export type { TenantServices, TenantServicesDeps, TenantServicesOptions, StatusSubscriber } from './core/tenant-services.js';
+export {
+  runWithTenant,
+  withTenant,
+  currentTenantScope,
+  getTenant,
+  getPool,
+  getTxManager,
+  getSignal,
+} from './core/tenant-context.js';
+export type { TenantScope, LeaseSource } from './core/tenant-context.js';
+export { TransactionManager } from './core/transaction-manager.js';
+export type { TxOptions, IsolationLevel } from './core/transaction-manager.js';
+export { tenantDb, TENANT_HEADER } from './server/tenant-db-middleware.js';
+export type { TenantDbOptions, Middleware, NextFunction } from './server/tenant-db-middleware.js';
+export { createHealthHandler } from './server/health-handler.js';
+export type { HealthDeps, HealthHandler } from './server/health-handler.js';
+export { errorResponse, sendError, sendJson } from './server/http-errors.js';
+export type { ErrorBody, ErrorResponse } from './server/http-errors.js';
+export { createApp } from './server/app.js';
+export type { App, AppDeps } from './server/app.js';
+export { Router } from './server/router.js';
+export type { RouteContext, RouteHandler } from './server/router.js';
+export { currencyRepository } from './server/currency-repository.js';
+export type { Currency, NewCurrency } from './server/currency-repository.js';
+export { MultiTenantWorker } from './worker/worker-runner.js';
+export type { WorkerJob, JobContext, WorkerEvent, MultiTenantWorkerOptions, WorkerStats } from './worker/worker-runner.js';

@@ -1,0 +1,398 @@
+/**
+ * One pg.Pool per tenant behind a capped, reference-counted table.
+ *
+ * - Pools are created lazily; concurrent first requests for a tenant share
+ *   one slot request (single flight), and one waiter giving up does not fail
+ *   the others.
+ * - The table holds at most `maxPools` pools, counting pools that are still
+ *   draining or closing, and each pool at most `maxConnsPerPool` connections,
+ *   so the server never sees more than their product from us.
+ * - When the table is full the least recently used pool without leases is
+ *   evicted; if every pool is leased, acquire waits up to `acquireTimeoutMs`
+ *   and then fails with PoolExhaustedError (HTTP 503).
+ * - A pool is never ended under a lease: retiring a busy pool (status change,
+ *   failed health check) only takes it out of the table; it closes when its
+ *   last lease is released.
+ */
+import type pg from 'pg';
+import { PoolExhaustedError, ShuttingDownError, TenantNotFoundError, messageOf } from '../errors.js';
+import { tenantClientConfig, type TenantCredentials } from './connection-settings.js';
+import { RecencyMap } from './recency-map.js';
+import { SlotQueue, type SlotRequest } from './slot-queue.js';
+import type { Tenant } from './tenant.js';
+import { Lease, assertServable, cancelledError, type TenantLease } from './tenant-lease.js';
+import { TenantPool, type PoolCloseReason, type TenantPoolStats } from './tenant-pool.js';
+
+export { assertServable, cancelledError, type TenantLease } from './tenant-lease.js';
+
+export interface PoolLimits {
+  maxPools: number;
+  maxConnsPerPool: number;
+  idleTimeoutMs: number;
+  connectTimeoutMs: number;
+  acquireTimeoutMs: number;
+  healthCheckIntervalMs: number;
+}
+
+/** Where tenants come from: the TenantCache, whose version changes on every invalidation. */
+export interface TenantSource {
+  get(tenantId: string, signal?: AbortSignal): Promise<Tenant | undefined>;
+  version(tenantId: string): number;
+  /** A fresh cached tenant without any I/O, if the source has one (enables tryAcquire). */
+  peek?(tenantId: string): Tenant | undefined;
+}
+
+export type PoolEvent =
+  | { type: 'pool-opened'; tenantId: string; slug: string }
+  | { type: 'pool-closed'; tenantId: string; slug: string; reason: PoolCloseReason }
+  | { type: 'pool-unhealthy'; tenantId: string; slug: string; error: string }
+  | { type: 'client-error'; tenantId: string; slug: string; error: string }
+  | { type: 'acquire-timeout'; tenantId: string; slug: string; waitedMs: number };
+
+export interface PoolManagerOptions {
+  credentials: TenantCredentials;
+  limits: PoolLimits;
+  tenants: TenantSource;
+  /** Extra pg pool options (e.g. application_name); limits always win. */
+  poolConfig?: Partial<pg.PoolConfig>;
+  onEvent?: (event: PoolEvent) => void;
+}
+
+export interface PoolManagerStats {
+  pools: number;
+  open: number;
+  draining: number;
+  closing: number;
+  maxPools: number;
+  maxConnsPerPool: number;
+  maxConnections: number;
+  connections: { total: number; idle: number; waiting: number };
+  leases: number;
+  waitingForPool: number;
+  /** Since start: pools opened/closed/evicted/closed idle/found unhealthy, acquire timeouts, server connections opened. */
+  counters: {
+    opened: number;
+    closed: number;
+    evicted: number;
+    idleClosed: number;
+    unhealthy: number;
+    acquireTimeouts: number;
+    connectionsOpened: number;
+  };
+  tenants: TenantPoolStats[];
+}
+
+export interface PoolCloseResult {
+  /** true when every lease was released before the deadline. */
+  drained: boolean;
+  leasesAtDeadline: number;
+  poolsClosed: number;
+}
+
+export class PoolManager {
+  private readonly live = new RecencyMap<string, TenantPool>();
+  /** Every pool not yet fully closed: open, draining and closing. Its size is what the cap limits. */
+  private readonly all = new Set<TenantPool>();
+  private readonly queue: SlotQueue;
+  private closingCount = 0;
+  private leaseCount = 0;
+  private closingDown = false;
+  private drainWaiters: (() => void)[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly counters = { opened: 0, closed: 0, evicted: 0, idleClosed: 0, unhealthy: 0, acquireTimeouts: 0, connectionsOpened: 0 };
+  private readonly limits: PoolLimits;
+  private readonly releaseLease = (entry: TenantPool) => this.released(entry);
+
+  constructor(private readonly options: PoolManagerOptions) {
+    this.limits = { ...options.limits };
+    this.queue = new SlotQueue(this.limits.acquireTimeoutMs, (request) => this.timedOut(request));
+    // Idle pools are looked at a few times per idle timeout, at most every 30s.
+    const sweepEvery = Math.min(30_000, Math.max(50, Math.floor(this.limits.idleTimeoutMs / 4)));
+    this.timers.push(setInterval(() => this.closeIdle(), sweepEvery).unref());
+    this.timers.push(setInterval(() => this.checkHealth(), this.limits.healthCheckIntervalMs).unref());
+  }
+
+  get isClosing(): boolean {
+    return this.closingDown;
+  }
+
+  /** Leases the tenant's pool, creating it if needed. Release the lease when done. */
+  async acquire(tenantId: string, options: { signal?: AbortSignal } = {}): Promise<TenantLease> {
+    const { signal } = options;
+    for (let attempt = 0; ; attempt++) {
+      this.assertOpen();
+      if (signal?.aborted) throw cancelledError(signal);
+      const version = this.options.tenants.version(tenantId);
+      let tenant: Tenant | undefined;
+      try {
+        tenant = await this.options.tenants.get(tenantId, signal);
+      } catch (err) {
+        if (signal?.aborted) throw cancelledError(signal);
+        throw err;
+      }
+      this.assertOpen();
+      // Invalidated while we looked (e.g. suspended): look again rather than act on a stale status.
+      if (this.options.tenants.version(tenantId) !== version && attempt < 3) continue;
+      if (!tenant) throw new TenantNotFoundError(tenantId);
+      assertServable(tenant);
+      const entry = this.live.get(tenant.id);
+      if (entry && sameDatabase(entry.tenant, tenant)) {
+        this.live.touch(tenant.id);
+        return this.lease(entry, tenant);
+      }
+      if (entry) this.retire(entry, 'replaced');
+      return this.waitForPool(tenant, signal);
+    }
+  }
+
+  /**
+   * The synchronous fast path of acquire(): a lease when the tenant is cached,
+   * active and already has an open pool; undefined otherwise (call acquire()).
+   */
+  tryAcquire(tenantId: string): TenantLease | undefined {
+    if (this.closingDown) return undefined;
+    const tenant = this.options.tenants.peek?.(tenantId);
+    if (!tenant || tenant.status !== 'active') return undefined;
+    const entry = this.live.get(tenant.id);
+    if (!entry || !sameDatabase(entry.tenant, tenant)) return undefined;
+    this.live.touch(tenant.id);
+    return this.lease(entry, tenant);
+  }
+
+  /** Takes the tenant's pool out of service; it closes once in-flight leases are released. */
+  retireTenant(tenantId: string, reason: PoolCloseReason = 'status'): void {
+    const entry = this.live.get(tenantId);
+    if (entry) this.retire(entry, reason);
+    this.queue.markRetired(tenantId);
+  }
+
+  /** Tenants that currently have an open pool. */
+  tenantIds(): string[] {
+    return [...this.live.keys()];
+  }
+
+  /** Pings every pool that has an idle connection; failing pools are retired. */
+  async checkHealth(): Promise<void> {
+    const checks: Promise<void>[] = [];
+    for (const entry of this.live.values()) {
+      // A pool with no idle connection is either empty (nothing to check) or
+      // busy (evidently working); pinging it would only queue behind requests.
+      if (entry.checking || entry.pool.idleCount === 0) continue;
+      entry.checking = true;
+      checks.push(
+        entry
+          .ping(this.limits.connectTimeoutMs)
+          .catch((err: unknown) => {
+            if (entry.state !== 'open') return;
+            this.counters.unhealthy++;
+            this.emit({ type: 'pool-unhealthy', tenantId: entry.tenantId, slug: entry.tenant.slug, error: messageOf(err) });
+            this.retire(entry, 'unhealthy');
+          })
+          .finally(() => (entry.checking = false)),
+      );
+    }
+    await Promise.all(checks);
+  }
+
+  /** Closes pools unused for longer than the idle timeout. */
+  closeIdle(now = Date.now()): void {
+    for (const entry of this.live.values()) {
+      if (entry.refs === 0 && now - entry.lastUsedAt >= this.limits.idleTimeoutMs) this.retire(entry, 'idle');
+    }
+  }
+
+  stats(): PoolManagerStats {
+    const tenants = [...this.all].map((entry) => entry.stats());
+    const connections = { total: 0, idle: 0, waiting: 0 };
+    for (const t of tenants) {
+      connections.total += t.connections.total;
+      connections.idle += t.connections.idle;
+      connections.waiting += t.connections.waiting;
+    }
+    const waitingForPool = this.queue.waiters;
+    const count = (state: string) => tenants.filter((t) => t.state === state).length;
+    return {
+      pools: this.all.size,
+      open: this.live.size,
+      draining: count('draining'),
+      closing: count('closing'),
+      maxPools: this.limits.maxPools,
+      maxConnsPerPool: this.limits.maxConnsPerPool,
+      maxConnections: this.limits.maxPools * this.limits.maxConnsPerPool,
+      connections,
+      leases: this.leaseCount,
+      waitingForPool,
+      counters: { ...this.counters },
+      tenants,
+    };
+  }
+
+  /**
+   * Stops accepting, waits for leases to be released (up to the deadline),
+   * then ends every pool. Connections still checked out at the deadline are cut.
+   */
+  async close(options: { deadlineMs?: number } = {}): Promise<PoolCloseResult> {
+    const deadlineMs = options.deadlineMs ?? 10_000;
+    this.closingDown = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.queue.rejectAll(new ShuttingDownError());
+    const drained = await this.waitForLeases(deadlineMs);
+    const leasesAtDeadline = this.leaseCount;
+    const entries = [...this.all];
+    for (const entry of entries) {
+      if (this.live.get(entry.tenantId) === entry) this.live.delete(entry.tenantId);
+      if (entry.state === 'open' || entry.state === 'draining') {
+        entry.closeReason = 'shutdown';
+        this.closeEntry(entry);
+      }
+    }
+    const closes = Promise.all(entries.map((entry) => entry.close(this.limits.connectTimeoutMs)));
+    if (!drained) {
+      // Someone still holds a lease: their connections are cut so shutdown ends.
+      for (const entry of entries) entry.terminate();
+      await Promise.race([closes, delay(1000)]);
+    } else {
+      await closes;
+    }
+    return { drained, leasesAtDeadline, poolsClosed: entries.length };
+  }
+
+  private assertOpen(): void {
+    if (this.closingDown) throw new ShuttingDownError();
+  }
+
+  private lease(entry: TenantPool, tenant: Tenant): TenantLease {
+    entry.refs++;
+    this.leaseCount++;
+    return new Lease(tenant, entry, this.releaseLease);
+  }
+
+  private released(entry: TenantPool): void {
+    entry.refs--;
+    this.leaseCount--;
+    entry.lastUsedAt = Date.now();
+    if (entry.refs === 0) {
+      if (entry.state === 'draining') this.closeEntry(entry);
+      // A pool just became evictable: someone may be waiting for its slot.
+      else if (this.queue.length > 0) this.pump();
+    }
+    if (this.leaseCount === 0 && this.drainWaiters.length > 0) {
+      for (const resolve of this.drainWaiters.splice(0)) resolve();
+    }
+  }
+
+  private waitForPool(tenant: Tenant, signal: AbortSignal | undefined): Promise<TenantLease> {
+    const { lease, started } = this.queue.join(tenant, signal);
+    if (started) this.pump();
+    return lease;
+  }
+
+  /** Hands free slots to queued requests in order, evicting idle pools to make room. */
+  private pump(): void {
+    if (this.closingDown) return;
+    while (this.queue.length > 0 && this.all.size < this.limits.maxPools) {
+      this.grant(this.queue.head() as SlotRequest);
+    }
+    // Pools already closing will free slots on their own; evict only for the rest.
+    let needed = this.queue.length - this.closingCount;
+    while (needed > 0) {
+      const victim = this.live.oldest((entry) => entry.refs === 0);
+      if (!victim) break;
+      this.counters.evicted++;
+      this.retire(victim, 'evicted');
+      needed--;
+    }
+  }
+
+  private grant(request: SlotRequest): void {
+    this.queue.remove(request);
+    const entry = this.createEntry(request.tenant);
+    if (request.retired) entry.state = 'draining';
+    else this.live.set(entry.tenantId, entry);
+    for (const waiter of request.waiters) {
+      waiter.detach();
+      waiter.resolve(this.lease(entry, waiter.tenant));
+    }
+    if (entry.refs === 0 && entry.state === 'draining') this.closeEntry(entry);
+  }
+
+  private timedOut(request: SlotRequest): Error {
+    this.counters.acquireTimeouts++;
+    const waitedMs = Date.now() - request.startedAt;
+    this.emit({ type: 'acquire-timeout', tenantId: request.tenant.id, slug: request.tenant.slug, waitedMs });
+    return new PoolExhaustedError(
+      `all ${this.limits.maxPools} tenant pools are in use; no pool for tenant "${request.tenant.slug}" within ${waitedMs}ms`,
+    );
+  }
+
+  private createEntry(tenant: Tenant): TenantPool {
+    const config = tenantClientConfig(tenant, this.options.credentials, {
+      ...this.options.poolConfig,
+      max: this.limits.maxConnsPerPool,
+      // Connections inside a live pool are dropped sooner than the pool itself.
+      idleTimeoutMillis: Math.min(this.limits.idleTimeoutMs, 60_000),
+      connectionTimeoutMillis: this.limits.connectTimeoutMs,
+      // TCP keepalive notices a database host that vanished without a reset.
+      keepAlive: true,
+    });
+    const entry = new TenantPool(
+      tenant,
+      config,
+      (err) => this.emit({ type: 'client-error', tenantId: tenant.id, slug: tenant.slug, error: messageOf(err) }),
+      () => this.counters.connectionsOpened++,
+    );
+    this.all.add(entry);
+    this.counters.opened++;
+    this.emit({ type: 'pool-opened', tenantId: tenant.id, slug: tenant.slug });
+    return entry;
+  }
+
+  private retire(entry: TenantPool, reason: PoolCloseReason): void {
+    if (entry.state !== 'open') return;
+    if (this.live.get(entry.tenantId) === entry) this.live.delete(entry.tenantId);
+    entry.closeReason = reason;
+    if (reason === 'idle') this.counters.idleClosed++;
+    if (entry.refs > 0) entry.state = 'draining';
+    else this.closeEntry(entry);
+  }
+
+  private closeEntry(entry: TenantPool): void {
+    if (entry.state === 'closing' || entry.state === 'closed') return;
+    entry.state = 'closing';
+    this.closingCount++;
+    void entry.close(this.limits.connectTimeoutMs).then(() => {
+      this.closingCount--;
+      this.all.delete(entry);
+      this.counters.closed++;
+      this.emit({ type: 'pool-closed', tenantId: entry.tenantId, slug: entry.tenant.slug, reason: entry.closeReason ?? 'evicted' });
+      this.pump();
+    });
+  }
+
+  private waitForLeases(deadlineMs: number): Promise<boolean> {
+    if (this.leaseCount === 0) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(this.leaseCount === 0), deadlineMs);
+      this.drainWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  private emit(event: PoolEvent): void {
+    try {
+      this.options.onEvent?.(event);
+    } catch {
+      // A faulty listener must not break pool bookkeeping.
+    }
+  }
+}
+
+function sameDatabase(a: Tenant, b: Tenant): boolean {
+  return a.dbName === b.dbName && a.dbHost === b.dbHost && a.dbPort === b.dbPort;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

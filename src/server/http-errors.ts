@@ -1,0 +1,89 @@
+/**
+ * Errors to HTTP: the status comes from ERROR_TABLE (err.httpStatus), the
+ * body is always `{ code, message }` (plus `fields` for validation errors).
+ * No stack, no cause, no connection string ever reaches a client: server-side
+ * failures get a fixed message, and every message goes through redact().
+ */
+import type http from 'node:http';
+import {
+  PoolExhaustedError,
+  TenantToolkitError,
+  TenantUnavailableError,
+  ValidationError,
+  messageOf,
+  toToolkitError,
+  type ErrorCode,
+} from '../errors.js';
+import { redact } from '../redact.js';
+
+export interface ErrorBody {
+  code: string;
+  message: string;
+  fields?: Record<string, string>;
+}
+
+export interface ErrorResponse {
+  status: number;
+  body: ErrorBody;
+  headers: Record<string, string>;
+}
+
+/** 5xx codes whose message we wrote ourselves and that help the client (no addresses, no SQL). */
+const SAFE_SERVER_MESSAGES = new Set<ErrorCode>(['TENANT_UNAVAILABLE', 'POOL_EXHAUSTED', 'SHUTTING_DOWN', 'QUERY_TIMEOUT']);
+
+const FIXED_MESSAGES: Partial<Record<ErrorCode, string>> = {
+  DATABASE_UNAVAILABLE: 'the database is unavailable; try again shortly',
+  CANCELLED: 'the request was cancelled',
+};
+
+const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = {
+  POOL_EXHAUSTED: 1,
+  DATABASE_UNAVAILABLE: 5,
+  SHUTTING_DOWN: 5,
+  QUERY_TIMEOUT: 1,
+  LOCK_TIMEOUT: 5,
+};
+
+export function toHttpError(err: unknown): TenantToolkitError {
+  // pg's pool reports "no free connection in time" as a plain Error.
+  if (!(err instanceof TenantToolkitError) && /timeout exceeded when trying to connect/i.test(messageOf(err))) {
+    return new PoolExhaustedError('every connection of this tenant is busy; try again shortly');
+  }
+  return toToolkitError(err);
+}
+
+export function errorResponse(err: unknown): ErrorResponse {
+  const known = toHttpError(err);
+  const status = known.httpStatus;
+  let message: string;
+  if (status < 500 || SAFE_SERVER_MESSAGES.has(known.code)) message = redact(known.message);
+  else message = FIXED_MESSAGES[known.code] ?? 'internal server error';
+  const body: ErrorBody = { code: known.code, message };
+  if (known instanceof ValidationError) body.fields = known.fields;
+  const headers: Record<string, string> = {};
+  const retryAfter = known instanceof TenantUnavailableError ? known.retryAfterSeconds : RETRY_AFTER_SECONDS[known.code];
+  if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
+  return { status, body, headers };
+}
+
+export function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(payload),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(payload);
+}
+
+/** Sends the error as JSON; if the response already started, cuts it instead (a half body is worse). */
+export function sendError(res: http.ServerResponse, err: unknown): ErrorResponse {
+  const response = errorResponse(err);
+  if (res.headersSent) {
+    res.destroy();
+    return response;
+  }
+  if (!res.writableEnded) sendJson(res, response.status, response.body, response.headers);
+  return response;
+}

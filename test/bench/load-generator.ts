@@ -1,0 +1,112 @@
+/**
+ * Closed-loop HTTP load for the server benchmark: `concurrency` async loops,
+ * each sending its next request as soon as the previous one answered, over
+ * keep-alive connections on loopback. Also: a Zipf sampler and a sampler of
+ * the connections PostgreSQL really sees.
+ */
+import http from 'node:http';
+import pg from 'pg';
+
+export interface LoadOptions {
+  port: number;
+  path: string;
+  concurrency: number;
+  durationMs: number;
+  /** Tenant id for the next request (undefined: no header). */
+  nextTenant: () => string | undefined;
+}
+
+export interface LoadResult {
+  requests: number;
+  errors: number;
+  rps: number;
+  latenciesMs: number[];
+  firstError: string | undefined;
+}
+
+export async function drive(options: LoadOptions): Promise<LoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
+  const latenciesMs: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  const started = performance.now();
+  const until = started + options.durationMs;
+  const loops = Array.from({ length: options.concurrency }, async () => {
+    while (performance.now() < until) {
+      const t0 = performance.now();
+      const outcome = await request(agent, options.port, options.path, options.nextTenant());
+      latenciesMs.push(performance.now() - t0);
+      if (outcome !== 200) {
+        errors++;
+        firstError ??= String(outcome);
+      }
+    }
+  });
+  await Promise.all(loops);
+  const elapsed = performance.now() - started;
+  agent.destroy();
+  return { requests: latenciesMs.length, errors, rps: (latenciesMs.length / elapsed) * 1000, latenciesMs, firstError };
+}
+
+/** The status code, or the error message for a failed exchange. */
+function request(agent: http.Agent, port: number, path: string, tenantId: string | undefined): Promise<number | string> {
+  return new Promise((resolve) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, path, agent, headers: tenantId ? { 'x-tenant-id': tenantId } : {} },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve(res.statusCode === 200 ? 200 : `${res.statusCode} ${body.slice(0, 200)}`));
+        res.on('error', (err) => resolve(err.message));
+      },
+    );
+    req.on('error', (err) => resolve(err.message));
+    req.end();
+  });
+}
+
+/** Ranks 0..n-1 with P(k) proportional to 1/(k+1)^s. */
+export function zipfSampler(n: number, s: number, random: () => number = Math.random): () => number {
+  const cdf = new Float64Array(n);
+  let total = 0;
+  for (let k = 0; k < n; k++) cdf[k] = total += 1 / (k + 1) ** s;
+  for (let k = 0; k < n; k++) cdf[k] = (cdf[k] as number) / total;
+  return () => {
+    const u = random();
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((cdf[mid] as number) < u) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}
+
+/** Polls pg_stat_activity on its own connection; reports the peak of client connections with this application_name. */
+export async function sampleConnections(adminUrl: string, applicationName: string): Promise<{ stop(): Promise<number> }> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  let peak = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const { rows } = await client.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND application_name = $1",
+        [applicationName],
+      );
+      peak = Math.max(peak, rows[0]?.n ?? 0);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      await client.end();
+      return peak;
+    },
+  };
+}

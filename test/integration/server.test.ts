@@ -1,0 +1,190 @@
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { suspendTenant } from '../../src/core/tenant-lifecycle.js';
+import type { TenantServices } from '../../src/core/tenant-services.js';
+import type { Tenant } from '../../src/core/tenant.js';
+import type { TenantToolkitError } from '../../src/errors.js';
+import type { Runtime } from '../../src/runtime.js';
+import { createApp } from '../../src/server/app.js';
+import { codeFor, connectionsTo, createTenants, eventually, openServices } from '../support/tenant-fixtures.js';
+import { REPO_ROOT, createTestEnvironment } from '../support/test-environment.js';
+
+const env = createTestEnvironment();
+let rt: Runtime;
+let tenants: Tenant[];
+let services: TenantServices;
+let server: http.Server;
+let base: string;
+const serverErrors: TenantToolkitError[] = [];
+const CURRENCIES = '/api/v1/catalogs/currencies';
+
+const t = (i: number) => tenants[i] as Tenant;
+
+async function api(tenant: Tenant | undefined, method: string, urlPath: string, body?: unknown) {
+  const headers: Record<string, string> = tenant ? { 'x-tenant-id': tenant.id } : {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${base}${urlPath}`, {
+    method,
+    headers,
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, any> };
+}
+
+beforeAll(async () => {
+  rt = await env.runtime();
+  tenants = await createTenants(rt, 50, 'srv');
+  services = await openServices(rt, { limits: { maxPools: 20, maxConnsPerPool: 4, acquireTimeoutMs: 30_000 } });
+  const app = createApp({
+    pools: services.pools,
+    metaPool: rt.metaPool,
+    listener: services.listener,
+    cache: services.cache,
+    onServerError: (err) => serverErrors.push(err),
+  });
+  server = http.createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server?.closeAllConnections();
+  await new Promise((resolve) => server?.close(resolve));
+  await services?.close({ deadlineMs: 1_000 });
+  await env.cleanup();
+});
+
+describe('reference server', () => {
+  it('serves the health endpoints as JSON', async () => {
+    expect(await api(undefined, 'GET', '/health/live')).toMatchObject({ status: 200, body: { status: 'ok' } });
+    expect(await api(undefined, 'GET', '/health/ready')).toMatchObject({
+      status: 200,
+      body: { status: 'ready', meta: 'ok', listener: 'listening' },
+    });
+    const stats = await api(undefined, 'GET', '/health/tenants');
+    expect(stats.status).toBe(200);
+    expect(stats.body.pools).toMatchObject({ maxPools: 20, maxConnsPerPool: 4, maxConnections: 80 });
+  });
+
+  it('creates, lists and reads currencies, with validation and conflicts', async () => {
+    const tenant = t(0);
+    const created = await api(tenant, 'POST', CURRENCIES, { code: 'USD', name: 'US Dollar' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ code: 'USD', name: 'US Dollar', symbol: null, decimalPlaces: 2, isBase: false, version: 1 });
+    expect(created.headers.get('location')).toBe(`${CURRENCIES}/${created.body.id}`);
+
+    expect(await api(tenant, 'GET', `${CURRENCIES}/${created.body.id}`)).toMatchObject({ status: 200, body: created.body });
+    const list = await api(tenant, 'GET', `${CURRENCIES}?limit=10`);
+    expect(list).toMatchObject({ status: 200, body: { items: [created.body], limit: 10, offset: 0 } });
+
+    const invalid = await api(tenant, 'POST', CURRENCIES, { code: 'usd', decimalPlaces: 9, colour: 'red' });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body).toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(Object.keys(invalid.body.fields).sort()).toEqual(['code', 'colour', 'decimalPlaces', 'name']);
+
+    expect(await api(tenant, 'POST', CURRENCIES, { code: 'USD', name: 'Again' })).toMatchObject({ status: 409, body: { code: 'CONFLICT' } });
+    expect(await api(tenant, 'POST', CURRENCIES, '{"code":')).toMatchObject({ status: 400, body: { code: 'USAGE' } });
+    expect(await api(tenant, 'GET', `${CURRENCIES}?limit=0`)).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
+    expect(await api(tenant, 'GET', `${CURRENCIES}/00000000-0000-4000-8000-000000000000`)).toMatchObject({
+      status: 404,
+      body: { code: 'NOT_FOUND' },
+    });
+    expect(await api(tenant, 'GET', `${CURRENCIES}/not-a-uuid`)).toMatchObject({ status: 404 });
+    expect(await api(tenant, 'GET', '/api/v1/nothing')).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
+    const wrongMethod = await api(tenant, 'DELETE', CURRENCIES);
+    expect(wrongMethod).toMatchObject({ status: 405, body: { code: 'METHOD_NOT_ALLOWED' } });
+    expect(wrongMethod.headers.get('allow')).toBe('GET, POST');
+    expect(await api(undefined, 'GET', CURRENCIES)).toMatchObject({ status: 400, body: { code: 'TENANT_ID_MISSING' } });
+  });
+
+  it('keeps 50 tenants hit concurrently apart: nobody sees another tenant’s rows', async () => {
+    const others = tenants.slice(1);
+    const created = await Promise.all(
+      others.map((tenant, i) => api(tenant, 'POST', CURRENCIES, { code: codeFor(i + 1), name: tenant.slug })),
+    );
+    expect(created.map((r) => r.status)).toEqual(others.map(() => 201));
+
+    const failures: string[] = [];
+    await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        for (let n = 0; n < 10; n++) {
+          const i = 1 + Math.floor(Math.random() * others.length);
+          const { status, body } = await api(t(i), 'GET', CURRENCIES);
+          const seen = (body.items ?? []).map((c: { code: string; name: string }) => `${c.code}:${c.name}`);
+          if (status !== 200 || seen.join() !== `${codeFor(i)}:${t(i).slug}`) failures.push(`${t(i).slug}: ${status} ${seen.join()}`);
+        }
+      }),
+    );
+    expect(failures).toEqual([]);
+    expect(serverErrors).toEqual([]);
+  });
+
+  it('refuses a suspended tenant on the running server and drains its pool', async () => {
+    const tenant = t(10);
+    expect((await api(tenant, 'GET', CURRENCIES)).status).toBe(200);
+    await suspendTenant(rt.registry, tenant.id, { actor: 'test' });
+    await eventually('the suspended tenant is refused', async () => (await api(tenant, 'GET', CURRENCIES)).status === 403);
+    expect((await api(tenant, 'GET', CURRENCIES)).body).toMatchObject({ code: 'TENANT_SUSPENDED' });
+    await eventually('its pool is gone', () => !services.pools.stats().tenants.some((p) => p.tenantId === tenant.id));
+    expect(await env.admin((c) => connectionsTo(c, tenant.dbName))).toBe(0);
+  });
+
+  it('survives the meta database dropping every connection (as in a restart) and reconnects its listener', async () => {
+    const cached = t(20);
+    expect((await api(cached, 'GET', CURRENCIES)).status).toBe(200);
+    const listenerPid = services.listener?.backendPid;
+    expect(listenerPid).toBeTypeOf('number');
+    const terminated = await env.admin(async (c) => {
+      const { rowCount } = await c.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [env.metaDatabase],
+      );
+      return rowCount ?? 0;
+    });
+    expect(terminated).toBeGreaterThan(0);
+
+    expect((await api(cached, 'GET', CURRENCIES)).status).toBe(200);
+    await eventually('readiness recovers', async () => (await api(undefined, 'GET', '/health/ready')).status === 200);
+    expect((await api(t(21), 'GET', CURRENCIES)).status).toBe(200);
+    await eventually(
+      'the listener is back on a new connection',
+      () => services.listener?.state === 'listening' && services.listener.backendPid !== listenerPid,
+    );
+
+    await suspendTenant(rt.registry, cached.id, { actor: 'test' });
+    await eventually('a suspension after the restart still reaches the server', async () => (await api(cached, 'GET', CURRENCIES)).status === 403);
+  });
+});
+
+describe('tenant-server entry point', () => {
+  it('starts, serves, and shuts down gracefully on SIGTERM', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/server/main.ts')], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env.env, PORT: '0', HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await eventually('the server is listening', () => /listening on 127\.0\.0\.1:\d+/.test(stderr), 30_000);
+      const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(stderr)?.[1]);
+      const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
+      expect(ready.status).toBe(200);
+      const list = await fetch(`http://127.0.0.1:${port}${CURRENCIES}`, { headers: { 'x-tenant-id': t(30).id } });
+      expect(list.status).toBe(200);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(stderr).toContain('SIGTERM');
+      expect(stderr).toContain('stopped');
+      expect(stdout).toBe('');
+      expect(stderr).not.toContain(rt.connections.tenant.password ?? '<none>');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});

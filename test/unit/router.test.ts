@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { Router } from '../../src/server/router.js';
+
+describe('Router', () => {
+  const list = () => undefined;
+  const create = () => undefined;
+  const get = () => undefined;
+  const router = new Router().add('GET', '/api/items', list).add('POST', '/api/items', create).add('GET', '/api/items/:id', get);
+
+  it('matches exact paths and captures parameters', () => {
+    expect(router.match('GET', '/api/items')).toEqual({ kind: 'found', handler: list, params: {} });
+    expect(router.match('post', '/api/items/')).toEqual({ kind: 'found', handler: create, params: {} });
+    expect(router.match('GET', '/api/items/a%20b')).toEqual({ kind: 'found', handler: get, params: { id: 'a b' } });
+  });
+
+  it('tells a wrong method from an unknown path', () => {
+    expect(router.match('DELETE', '/api/items')).toEqual({ kind: 'method-not-allowed', allowed: ['GET', 'POST'] });
+    expect(router.match('GET', '/api/other')).toEqual({ kind: 'not-found' });
+    expect(router.match('GET', '/api/items/1/2')).toEqual({ kind: 'not-found' });
+    expect(router.match('GET', '/api/items/%E0%A4%A')).toEqual({ kind: 'not-found' });
+  });
+});
