@@ -41,6 +41,10 @@ export interface Config {
   migrationsDir: string;
   /** Folder of the meta-database migrations. */
   metaMigrationsDir: string;
+  /** Reference server (PORT, HOST). */
+  server: { port: number; host: string | undefined };
+  /** Reference worker (WORKER_CONCURRENCY, WORKER_INTERVAL). */
+  worker: { concurrency: number; intervalMs: number };
 }
 
 /** The variables we read, with their defaults (documented in .env.example). */
@@ -61,6 +65,10 @@ export const CONFIG_VARIABLES = [
   'TENANT_HEALTH_CHECK_INTERVAL',
   'TENANT_HOME',
   'TENANT_MIGRATIONS_DIR',
+  'PORT',
+  'HOST',
+  'WORKER_CONCURRENCY',
+  'WORKER_INTERVAL',
 ] as const;
 
 export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
@@ -189,6 +197,17 @@ export function parseConfig(raw: RawConfig): Config {
     problems.push(`TENANT_MIGRATIONS_DIR must be an existing folder, got "${shorten(raw.TENANT_MIGRATIONS_DIR)}"`);
   }
 
+  let serverPort = 8080;
+  if (raw.PORT !== undefined) {
+    const value = raw.PORT.trim();
+    if (!/^\d+$/.test(value) || Number(value) > 65535) problems.push(`PORT must be a port number (0-65535), got "${shorten(raw.PORT)}"`);
+    else serverPort = Number(value);
+  }
+  const worker = {
+    concurrency: positiveInt('WORKER_CONCURRENCY', 4, 1000),
+    intervalMs: duration('WORKER_INTERVAL', '15m'),
+  };
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -206,6 +225,8 @@ export function parseConfig(raw: RawConfig): Config {
     tenantHome: path.resolve(raw.TENANT_HOME ?? defaultTenantHome()),
     migrationsDir,
     metaMigrationsDir: path.join(PACKAGE_ROOT, 'db', 'meta'),
+    server: { port: serverPort, host: raw.HOST },
+    worker,
   };
 }
 

@@ -22,19 +22,9 @@ function log(message: string): void {
   process.stderr.write(`${new Date().toISOString()} ${redact(message)}\n`);
 }
 
-function parsePort(raw: string | undefined): number {
-  if (raw === undefined || raw.trim() === '') return 8080;
-  const port = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || port > 65535) {
-    throw new TenantToolkitError('CONFIG_INVALID', `PORT must be a port number (0-65535), got "${raw.slice(0, 20)}"`);
-  }
-  return port;
-}
-
 async function main(): Promise<void> {
-  const port = parsePort(process.env.PORT);
-  const host = process.env.HOST || undefined;
   const config = loadConfig();
+  const { port, host } = config.server;
   const runtime = await openRuntime(config, { onNotice: log });
   await warnIfOverCommitted(runtime.metaPool, config.pool.maxPools * config.pool.maxConnsPerPool);
   const services = await openTenantServices(runtime, {

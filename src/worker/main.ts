@@ -8,7 +8,7 @@
 import { loadConfig } from '../config.js';
 import { openTenantServices } from '../core/tenant-services.js';
 import { getTxManager } from '../core/tenant-context.js';
-import { parseDuration } from '../duration.js';
+import { formatDuration } from '../duration.js';
 import { EXIT, TenantToolkitError, messageOf } from '../errors.js';
 import { redact } from '../redact.js';
 import { openRuntime } from '../runtime.js';
@@ -33,22 +33,9 @@ function describe(event: WorkerEvent): string {
   }
 }
 
-function settings(): { concurrency: number; intervalMs: number } {
-  const rawConcurrency = process.env.WORKER_CONCURRENCY ?? '4';
-  const concurrency = Number(rawConcurrency);
-  const intervalMs = parseDuration(process.env.WORKER_INTERVAL ?? '15m');
-  const problems: string[] = [];
-  if (!/^\d+$/.test(rawConcurrency) || concurrency < 1 || concurrency > 1000) {
-    problems.push(`WORKER_CONCURRENCY must be an integer from 1 to 1000, got "${rawConcurrency.slice(0, 20)}"`);
-  }
-  if (!intervalMs) problems.push('WORKER_INTERVAL must be a duration like 30s, 10m or 1h');
-  if (problems.length > 0) throw new TenantToolkitError('CONFIG_INVALID', problems.join('; '));
-  return { concurrency, intervalMs: intervalMs as number };
-}
-
 async function main(): Promise<void> {
-  const { concurrency, intervalMs } = settings();
   const config = loadConfig();
+  const { concurrency, intervalMs } = config.worker;
   const runtime = await openRuntime(config, { onNotice: log });
   const services = await openTenantServices(runtime, {
     onListenerState(state, error) {
@@ -75,7 +62,7 @@ async function main(): Promise<void> {
     onResync: () => void worker.refresh(),
   });
   await worker.start();
-  log(`worker running: ${worker.stats().tenants} tenants, concurrency ${concurrency}, every ${process.env.WORKER_INTERVAL ?? '15m'}`);
+  log(`worker running: ${worker.stats().tenants} tenants, concurrency ${concurrency}, every ${formatDuration(intervalMs)}`);
 
   let stopping = false;
   const shutdown = async (signal: string) => {

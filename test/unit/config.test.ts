@@ -39,6 +39,13 @@ describe('parseConfig', () => {
     }
   });
 
+  it('reads the server and worker settings', () => {
+    const config = parseConfig({ PORT: '0', HOST: '127.0.0.1', WORKER_CONCURRENCY: '2', WORKER_INTERVAL: '1h' });
+    expect(config.server).toEqual({ port: 0, host: '127.0.0.1' });
+    expect(config.worker).toEqual({ concurrency: 2, intervalMs: 3_600_000 });
+    expect(() => parseConfig({ PORT: '99999' })).toThrow(/PORT must be a port number/);
+  });
+
   it('rejects an unsafe database prefix', () => {
     expect(() => parseConfig({ TENANT_DB_PREFIX: 'x"; drop' })).toThrow(ConfigError);
   });
