@@ -123,3 +123,19 @@ function formatNumber(n: number): string {
   if (Number.isInteger(n)) return String(n);
   return Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2);
 }
+
+/** Path of a PostgreSQL client program (psql, createdb), or undefined when the machine has none. */
+export async function findClientBinary(name: string): Promise<string | undefined> {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const run = promisify(execFile);
+  for (const candidate of [name, `/usr/bin/${name}`, `/usr/lib/postgresql/15/bin/${name}`]) {
+    try {
+      await run(candidate, ['--version']);
+      return candidate;
+    } catch {
+      // try the next one
+    }
+  }
+  return undefined;
+}

@@ -12,25 +12,14 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { openRuntime } from '../../src/runtime.js';
 import { Provisioner } from '../../src/provision/provisioner.js';
-import { median, printTable, startBenchServer } from './bench-support.js';
+import { findClientBinary, median, printTable, startBenchServer } from './bench-support.js';
 
 const run = promisify(execFile);
 const ROUNDS = Number(process.env.BENCH_CREATE_ROUNDS ?? 15);
 
-async function createdbPath(): Promise<string | undefined> {
-  for (const candidate of ['createdb', '/usr/lib/postgresql/15/bin/createdb']) {
-    try {
-      await run(candidate, ['--version']);
-      return candidate;
-    } catch {
-      // try the next one
-    }
-  }
-  return undefined;
-}
-
 export async function run_(): Promise<void> {
-  const server = await startBenchServer();
+  // Durability off, as in the other benchmarks: both sides copy the same files, and disk flush noise would swamp the comparison.
+  const server = await startBenchServer({ fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' });
   const { config, prefix } = server.config();
   const rt = await openRuntime(config);
   try {
@@ -42,7 +31,7 @@ export async function run_(): Promise<void> {
     });
     await provisioner.refreshTemplate();
     const template = provisioner.template.name;
-    const createdb = await createdbPath();
+    const createdb = await findClientBinary('createdb');
     const admin = new URL(server.adminUrl);
     const sql = new pg.Client({ connectionString: server.adminUrl });
     await sql.connect();

@@ -32,7 +32,7 @@ import { loadMigrationFiles, latestVersion, type MigrationFile } from '../../src
 import { runWorkQueue } from '../../src/migrate/work-queue.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { createEmptyDatabases, registerTenants } from '../support/fleet-fixtures.js';
-import { median, printTable, startBenchServer, type BenchServer } from './bench-support.js';
+import { findClientBinary, median, printTable, startBenchServer, type BenchServer } from './bench-support.js';
 
 const N = Number(process.env.BENCH_MIGRATE_TENANTS ?? 100);
 const RUNS = Number(process.env.BENCH_MIGRATE_RUNS ?? 2);
@@ -44,17 +44,7 @@ const BIN = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 
 
 const exec = promisify(execFile);
 
-async function findPsql(): Promise<string | undefined> {
-  for (const candidate of ['/usr/bin/psql', 'psql']) {
-    try {
-      await exec(candidate, ['--version']);
-      return candidate;
-    } catch {
-      // try the next one
-    }
-  }
-  return undefined;
-}
+const findPsql = () => findClientBinary('psql');
 
 /** The up sections as files, and a session script that runs each in its own transaction. */
 async function writeUpScripts(files: readonly MigrationFile[]): Promise<{ dir: string; perFile: string[]; session: string }> {

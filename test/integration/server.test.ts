@@ -1,6 +1,4 @@
 import { spawn } from 'node:child_process';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { suspendTenant } from '../../src/core/tenant-lifecycle.js';
@@ -11,12 +9,13 @@ import type { Runtime } from '../../src/runtime.js';
 import { createApp } from '../../src/server/app.js';
 import { codeFor, connectionsTo, createTenants, eventually, openServices } from '../support/tenant-fixtures.js';
 import { REPO_ROOT, createTestEnvironment } from '../support/test-environment.js';
+import { startHttpServer, type TestHttpServer } from '../support/http-server.js';
 
 const env = createTestEnvironment();
 let rt: Runtime;
 let tenants: Tenant[];
 let services: TenantServices;
-let server: http.Server;
+let server: TestHttpServer | undefined;
 let base: string;
 const serverErrors: TenantToolkitError[] = [];
 const CURRENCIES = '/api/v1/catalogs/currencies';
@@ -45,13 +44,11 @@ beforeAll(async () => {
     cache: services.cache,
     onServerError: (err) => serverErrors.push(err),
   });
-  server = http.createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startHttpServer(app);
+  base = server.base;
 });
 afterAll(async () => {
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
+  await server?.stop();
   await services?.close({ deadlineMs: 1_000 });
   await env.cleanup();
 });

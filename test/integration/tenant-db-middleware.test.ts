@@ -11,12 +11,13 @@ import { sendError, sendJson } from '../../src/server/http-errors.js';
 import { tenantDb } from '../../src/server/tenant-db-middleware.js';
 import { createTenants, eventually, openServices, setStatus } from '../support/tenant-fixtures.js';
 import { createTestEnvironment } from '../support/test-environment.js';
+import { startHttpServer, type TestHttpServer } from '../support/http-server.js';
 
 const env = createTestEnvironment();
 let rt: Runtime;
 let tenants: Tenant[];
 let services: TenantServices;
-let server: http.Server;
+let server: TestHttpServer | undefined;
 let base: string;
 let lockRequest: { started: boolean; sawAbort: boolean } = { started: false, sawAbort: false };
 
@@ -50,13 +51,11 @@ beforeAll(async () => {
   rt = await env.runtime();
   tenants = await createTenants(rt, 8, 'mw');
   services = await openServices(rt, { limits: { maxPools: 3, acquireTimeoutMs: 300 } });
-  server = http.createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startHttpServer(handler);
+  base = server.base;
 });
 afterAll(async () => {
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
+  await server?.stop();
   await services?.close({ deadlineMs: 1_000 });
   await env.cleanup();
 });

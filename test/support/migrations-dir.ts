@@ -1,14 +1,14 @@
 /** A temporary copy of db/migrations with extra files, for injecting new or failing migrations. */
-import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll } from 'vitest';
 import { REPO_ROOT } from './test-environment.js';
 
 const created: string[] = [];
-// Test workers are separate processes; each removes the folders it made.
-process.once('exit', () => {
-  for (const dir of created) fsSync.rmSync(dir, { recursive: true, force: true });
+// Registered when a test file imports this module: the folders it made go with it.
+afterAll(async () => {
+  await Promise.all(created.splice(0).map((dir) => fs.rm(dir, { recursive: true, force: true })));
 });
 
 export async function migrationsWith(extra: Record<string, string>): Promise<string> {
