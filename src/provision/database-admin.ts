@@ -29,9 +29,8 @@ export async function restrictConnect(admin: pg.ClientBase, name: string, role: 
 
 /** Drops a database, disconnecting its sessions first (PostgreSQL 13+). */
 export async function dropDatabase(admin: pg.ClientBase, name: string): Promise<void> {
-  const db = ident(name, 'database name');
-  if (await isTemplate(admin, name)) await admin.query(`ALTER DATABASE ${db} WITH IS_TEMPLATE false`);
-  await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+  if (await isTemplate(admin, name)) await admin.query(`ALTER DATABASE ${ident(name, 'database name')} WITH IS_TEMPLATE false`);
+  await admin.query(`DROP DATABASE IF EXISTS ${ident(name, 'database name')} WITH (FORCE)`);
 }
 
 async function isTemplate(admin: pg.ClientBase, name: string): Promise<boolean> {
