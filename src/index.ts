@@ -61,15 +61,15 @@ export {
   type TenantMigrateOptions,
   type TenantMigrateOutcome,
 } from './migrate/tenant-migrator.js';
+export { migrateFleet } from './migrate/fleet-migrator.js';
 export {
-  migrateFleet,
   defaultConcurrency,
   type FleetEvent,
   type FleetMigrateDeps,
   type FleetMigrateOptions,
   type FleetOutcome,
   type FleetProgress,
-} from './migrate/fleet-migrator.js';
+} from './migrate/fleet-types.js';
 export { type FleetTenantError, type FleetTenantResult, type FleetTenantStatus } from './migrate/fleet-result.js';
 export { DEFAULT_TARGET_STATUSES, MIGRATABLE_STATUSES, type FleetTarget } from './migrate/fleet-targets.js';
 export {

@@ -2,7 +2,7 @@
 import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import { formatDuration } from '../duration.js';
-import type { FleetOutcome, FleetProgress } from '../migrate/fleet-migrator.js';
+import type { FleetOutcome, FleetProgress } from '../migrate/fleet-types.js';
 import type { FleetTenantResult, FleetTenantStatus } from '../migrate/fleet-result.js';
 import type { MigrationRunDetail, MigrationRunSummary, ShownRunStatus, RunTenantStatus } from '../migrate/migration-runs.js';
 

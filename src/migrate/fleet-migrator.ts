@@ -31,15 +31,6 @@ import { MigrationRuns, runStatusOf } from './migration-runs.js';
 import { migrateTenant, type TenantMigrateOptions } from './tenant-migrator.js';
 import { runWorkQueue } from './work-queue.js';
 
-export {
-  defaultConcurrency,
-  type FleetEvent,
-  type FleetMigrateDeps,
-  type FleetMigrateOptions,
-  type FleetOutcome,
-  type FleetProgress,
-} from './fleet-types.js';
-
 export async function migrateFleet(
   files: readonly MigrationFile[],
   deps: FleetMigrateDeps,

@@ -50,10 +50,6 @@ export class TemplateDatabase {
     });
   }
 
-  async isCurrent(admin: pg.ClientBase, files: readonly MigrationFile[]): Promise<boolean> {
-    return (await getDatabaseComment(admin, this.name)) === templateFingerprint(files);
-  }
-
   /** Builds (or rebuilds) the template at the latest schema. Returns false if it was already current. */
   async rebuild(admin: pg.ClientBase, files: readonly MigrationFile[], options: { force?: boolean } = {}): Promise<boolean> {
     const fingerprint = templateFingerprint(files);

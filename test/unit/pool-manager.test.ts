@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PoolManager, type PoolEvent, type PoolLimits, type TenantSource } from '../../src/core/pool-manager.js';
 import type { Tenant, TenantStatus } from '../../src/core/tenant.js';
+import { fakeTenant } from '../support/fake-tenant.js';
 
 const managers: PoolManager[] = [];
 afterEach(async () => {
@@ -14,21 +15,14 @@ afterEach(async () => {
 });
 
 function tenant(n: number, status: TenantStatus = 'active'): Tenant {
-  const now = new Date();
-  return {
+  return fakeTenant({
     id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
     slug: `tenant-${n}`,
     name: `Tenant ${n}`,
     dbName: `mt_tenant_${n}`,
-    dbHost: '127.0.0.1',
     dbPort: 1,
     status,
-    plan: 'standard',
-    schemaVersion: null,
-    settings: {},
-    createdAt: now,
-    updatedAt: now,
-  };
+  });
 }
 
 function manager(limits: Partial<PoolLimits>, tenants: Tenant[], events: PoolEvent[] = [], byId = new Map(tenants.map((t) => [t.id, t]))): PoolManager {

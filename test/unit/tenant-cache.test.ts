@@ -1,25 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { TenantCache, type TenantLookup } from '../../src/core/tenant-cache.js';
 import type { Tenant, TenantStatus } from '../../src/core/tenant.js';
+import { fakeTenant } from '../support/fake-tenant.js';
 
 const ID = '6f1c1f0e-8d2a-4a59-9f3e-2b1f0c9d8e7a';
 
 function tenant(status: TenantStatus = 'active'): Tenant {
-  const now = new Date();
-  return {
-    id: ID,
-    slug: 'acme',
-    name: 'Acme',
-    dbName: 'mt_acme',
-    dbHost: '127.0.0.1',
-    dbPort: 5432,
-    status,
-    plan: 'standard',
-    schemaVersion: null,
-    settings: {},
-    createdAt: now,
-    updatedAt: now,
-  };
+  return fakeTenant({ id: ID, status });
 }
 
 /** A registry stand-in whose lookups the test answers by hand. */

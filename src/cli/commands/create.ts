@@ -68,7 +68,6 @@ Examples:
       const slug = opts.slug ?? (await ask(term.stdinInteractive && !term.json, 'Slug (e.g. acme-corp):', '--slug'));
       const name = opts.name ?? (await ask(term.stdinInteractive && !term.json, 'Display name:', '--name'));
       const provisioner = provisionerFor(runtime);
-      provisioner.validate({ slug, name, ...pick(opts) });
       const result = await provisioner.create(
         { slug, name, ...pick(opts) },
         {

@@ -3,13 +3,8 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { isUuid, type TenantStatus } from '../../core/tenant.js';
 import { parseDuration } from '../../duration.js';
 import { EXIT, UsageError } from '../../errors.js';
-import {
-  defaultConcurrency,
-  migrateFleet,
-  type FleetEvent,
-  type FleetMigrateOptions,
-  type FleetOutcome,
-} from '../../migrate/fleet-migrator.js';
+import { migrateFleet } from '../../migrate/fleet-migrator.js';
+import { defaultConcurrency, type FleetEvent, type FleetMigrateOptions, type FleetOutcome } from '../../migrate/fleet-types.js';
 import { loadMigrationFiles } from '../../migrate/migration-files.js';
 import { MigrationRuns } from '../../migrate/migration-runs.js';
 import type { Runtime } from '../../runtime.js';
