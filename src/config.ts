@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import dotenv from 'dotenv';
 import { ConfigError } from './errors.js';
 import { parseDuration } from './duration.js';
+import { parseIntegerInRange } from './integer-range.js';
 
 export type SslMode = 'disable' | 'prefer' | 'require' | 'verify-full';
 const SSL_MODES: readonly SslMode[] = ['disable', 'prefer', 'require', 'verify-full'];
@@ -132,11 +133,12 @@ export function parseConfig(raw: RawConfig): Config {
   const positiveInt = (name: ConfigVariable, fallback: number, max = 1_000_000): number => {
     const value = raw[name];
     if (value === undefined) return fallback;
-    if (!/^\d+$/.test(value.trim()) || Number(value) < 1 || Number(value) > max) {
-      problems.push(`${name} must be a positive integer, got "${shorten(value)}"`);
+    const parsed = parseIntegerInRange(name, value, { min: 1, max });
+    if (!parsed.ok) {
+      problems.push(`${parsed.message}, got "${shorten(value)}"`);
       return fallback;
     }
-    return Number(value);
+    return parsed.value;
   };
   const duration = (name: ConfigVariable, fallback: string): number => {
     const value = raw[name] ?? fallback;
@@ -156,12 +158,9 @@ export function parseConfig(raw: RawConfig): Config {
 
   let port: number | undefined;
   if (raw.TENANT_DB_PORT !== undefined) {
-    const value = raw.TENANT_DB_PORT.trim();
-    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 65535) {
-      problems.push(`TENANT_DB_PORT must be a port number (1-65535), got "${shorten(raw.TENANT_DB_PORT)}"`);
-    } else {
-      port = Number(value);
-    }
+    const parsed = parseIntegerInRange('TENANT_DB_PORT', raw.TENANT_DB_PORT, { min: 1, max: 65535 });
+    if (parsed.ok) port = parsed.value;
+    else problems.push(`${parsed.message}, got "${shorten(raw.TENANT_DB_PORT)}"`);
   }
 
   let sslMode: SslMode | undefined;
@@ -199,9 +198,9 @@ export function parseConfig(raw: RawConfig): Config {
 
   let serverPort = 8080;
   if (raw.PORT !== undefined) {
-    const value = raw.PORT.trim();
-    if (!/^\d+$/.test(value) || Number(value) > 65535) problems.push(`PORT must be a port number (0-65535), got "${shorten(raw.PORT)}"`);
-    else serverPort = Number(value);
+    const parsed = parseIntegerInRange('PORT', raw.PORT, { min: 0, max: 65535 });
+    if (parsed.ok) serverPort = parsed.value;
+    else problems.push(`${parsed.message}, got "${shorten(raw.PORT)}"`);
   }
   const worker = {
     concurrency: positiveInt('WORKER_CONCURRENCY', 4, 1000),

@@ -1,20 +1,18 @@
 /** Option parsers and adders shared by several commands. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { parseIntegerInRange } from '../integer-range.js';
 import { TENANT_PLANS, TENANT_STATUSES, type TenantPlan, type TenantStatus } from '../core/tenant.js';
 
-export function positiveInt(name: string) {
+/** A commander parser for a whole-number option in [min, max]. */
+export function integerOption(name: string, min: number, max: number) {
   return (value: string): number => {
-    if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
-    return Number(value);
+    const parsed = parseIntegerInRange(name, value, { min, max });
+    if (!parsed.ok) throw new InvalidArgumentError(parsed.message);
+    return parsed.value;
   };
 }
 
-export function port(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 65535) {
-    throw new InvalidArgumentError('port must be a number from 1 to 65535');
-  }
-  return Number(value);
-}
+export const port: (value: string) => number = integerOption('port', 1, 65535);
 
 /** A comma-separated (or repeated) option whose values must come from a fixed list. */
 function oneOf<T extends string>(name: string, allowed: readonly T[]) {

@@ -25,7 +25,7 @@ describe('parseConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems;
     expect(problems).toHaveLength(3);
-    expect(problems).toContain('TENANT_MAX_POOLS must be a positive integer, got "abc"');
+    expect(problems).toContain('TENANT_MAX_POOLS must be a whole number from 1 to 100000, got "abc"');
     expect(problems.some((p) => p.startsWith('TENANT_POOL_IDLE_TIMEOUT must be a duration'))).toBe(true);
     expect((error as ConfigError).exitCode).toBe(2);
   });
@@ -43,7 +43,7 @@ describe('parseConfig', () => {
     const config = parseConfig({ PORT: '0', HOST: '127.0.0.1', WORKER_CONCURRENCY: '2', WORKER_INTERVAL: '1h' });
     expect(config.server).toEqual({ port: 0, host: '127.0.0.1' });
     expect(config.worker).toEqual({ concurrency: 2, intervalMs: 3_600_000 });
-    expect(() => parseConfig({ PORT: '99999' })).toThrow(/PORT must be a port number/);
+    expect(() => parseConfig({ PORT: '99999' })).toThrow(/PORT must be a whole number from 0 to 65535/);
   });
 
   it('rejects an unsafe database prefix', () => {

@@ -19,7 +19,7 @@ import {
   tenantLine,
   totalsLine,
 } from '../migrate-view.js';
-import { addActor, addJson, positiveInt, repeatable, statusList } from '../options.js';
+import { addActor, addJson, integerOption, repeatable, statusList } from '../options.js';
 import { terminalFor, withSession, type CliState, type Session } from '../session.js';
 import type { Terminal } from '../terminal.js';
 import { detailBlock } from '../tenant-view.js';
@@ -64,10 +64,10 @@ function addFleetOptions(command: Command): Command {
     .option('--slug <slug>', 'only this tenant (repeatable)', repeatable)
     .option('--include-suspended', 'also migrate suspended tenants')
     .option('--resume <run>', 'continue the tenants of an earlier run that did not finish (run id, prefix or "last")')
-    .option('--concurrency <n>', `tenants migrated at once (default: ${defaultConcurrency()})`, positiveInt('--concurrency'))
-    .option('--per-host <n>', 'tenants migrated at once on one database server (default: --concurrency)', positiveInt('--per-host'))
+    .option('--concurrency <n>', `tenants migrated at once (default: ${defaultConcurrency()})`, integerOption('--concurrency', 1, 1000))
+    .option('--per-host <n>', 'tenants migrated at once on one database server (default: --concurrency)', integerOption('--per-host', 1, 1000))
     .option('--fail-fast', 'start no more tenants after the first failure')
-    .option('--max-failures <n>', 'start no more tenants after this many failures', positiveInt('--max-failures'))
+    .option('--max-failures <n>', 'start no more tenants after this many failures', integerOption('--max-failures', 1, 1_000_000))
     .option('--dry-run', 'list, per tenant, the migrations that would run; change nothing')
     .option('--lock-timeout <duration>', 'wait this long for a tenant\'s migration lock and for DDL locks (default: 5m; 0: forever)', duration('--lock-timeout'))
     .option('--statement-timeout <duration>', 'abort any migration statement running longer (default: none)', duration('--statement-timeout'))
@@ -189,7 +189,7 @@ function registerHistory(migrate: Command, state: CliState): void {
     .command('history')
     .argument('[run]', 'show this run (id, unique prefix or "last") with one row per tenant')
     .description('list recent migration runs, or show one')
-    .option('--limit <n>', 'how many runs to list', positiveInt('--limit'), 20);
+    .option('--limit <n>', 'how many runs to list', integerOption('--limit', 1, 10_000), 20);
   addJson(history);
   history.addHelpText('after', '\nExamples:\n  $ tenant migrate history\n  $ tenant migrate history last --json');
   history.action(async (ref: string | undefined, opts: { limit: number }, cmd: Command) => {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { tenantToJson } from '../../core/tenant.js';
 import { loadMigrationFiles } from '../../migrate/migration-files.js';
-import { addJson } from '../options.js';
+import { addJson, integerOption } from '../options.js';
 import { withSession, type CliState } from '../session.js';
 import { detailBlock, tenantDetails } from '../tenant-view.js';
 
@@ -10,7 +10,7 @@ export function registerShow(program: Command, state: CliState): void {
     .command('show')
     .argument('<tenant>', 'tenant id (UUID) or slug')
     .description('show one tenant: all fields, recent audit entries, applied and pending migrations')
-    .option('--audit <n>', 'how many audit entries to show', (v) => Math.max(1, Number.parseInt(v, 10) || 10), 10);
+    .option('--audit <n>', 'how many audit entries to show', integerOption('--audit', 1, 1000), 10);
   addJson(command);
   command.addHelpText('after', '\nExamples:\n  $ tenant show acme-corp\n  $ tenant show 5b6f3c1e-2a4d-4c1b-9f0e-8d7a6b5c4d3e --json');
   command.action(async (ref: string, opts: { audit: number }, cmd: Command) => {
