@@ -32,6 +32,7 @@ export const ERROR_TABLE = {
   LOCK_TIMEOUT: { exit: EXIT.conflict, http: 503 },
   POOL_EXHAUSTED: { exit: EXIT.unavailable, http: 503 },
   DATABASE_UNAVAILABLE: { exit: EXIT.unavailable, http: 503 },
+  AUTH_FAILED: { exit: EXIT.unavailable, http: 503 },
   LOCAL_CLUSTER: { exit: EXIT.unavailable, http: 503 },
   PROVISION_FAILED: { exit: EXIT.failed, http: 500 },
   MIGRATION_FAILED: { exit: EXIT.failed, http: 500 },
@@ -175,6 +176,26 @@ export class DatabaseUnavailableError extends TenantToolkitError {
   }
 }
 
+/**
+ * The server refused our credentials (SQLSTATE 28P01 / 28000). A
+ * configuration problem, not an outage, so it has its own code; the hint
+ * names the role, never the password.
+ */
+export class AuthenticationFailedError extends TenantToolkitError {
+  readonly role: string | undefined;
+  constructor(message: string, options: TenantErrorOptions & { role?: string } = {}) {
+    super('AUTH_FAILED', message, {
+      hint:
+        options.role === undefined
+          ? 'check the user name and password in META_DATABASE_URL / POSTGRES_ADMIN_URL / TENANT_DB_PASSWORD, and pg_hba.conf'
+          : `check the password of role "${options.role}" (META_DATABASE_URL, POSTGRES_ADMIN_URL or TENANT_DB_PASSWORD, whichever uses it) and pg_hba.conf`,
+      ...options,
+      details: { ...(options.role === undefined ? {} : { role: options.role }), ...options.details },
+    });
+    this.role = options.role;
+  }
+}
+
 export class LocalClusterError extends TenantToolkitError {
   constructor(message: string, options?: TenantErrorOptions) {
     super('LOCAL_CLUSTER', message, options);
@@ -284,28 +305,84 @@ export class ConflictError extends TenantToolkitError {
 
 /** PostgreSQL SQLSTATEs that mean "the server is not reachable / not accepting". */
 const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006']);
-const UNAVAILABLE_SYSCALL_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE']);
+/** Socket-level failures: the peer, the route or the name lookup is gone (or the socket already is). */
+const UNAVAILABLE_SYSCALL_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EPIPE',
+  'ERR_STREAM_DESTROYED',
+  'ERR_STREAM_WRITE_AFTER_END',
+]);
+/** pg reports a dead socket with plain messages and no code. */
+const UNAVAILABLE_MESSAGE =
+  /Connection terminated unexpectedly|Connection terminated|connection timeout|timeout expired|Client has encountered a connection error|Client was closed and is not queryable/i;
+/** invalid_password, invalid_authorization_specification (unknown role, pg_hba.conf rejects). */
+const AUTH_SQLSTATES = new Set(['28P01', '28000']);
 
+/**
+ * The one place that decides whether an error means "the database cannot be
+ * reached right now" (retry later, HTTP 503, exit 5). Looks through `cause`
+ * chains and AggregateErrors (a connect to several addresses).
+ */
 export function isConnectionError(err: unknown): boolean {
-  if (!err || typeof err !== 'object') return false;
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_SYSCALL_CODES.has(code))) {
-    return true;
-  }
-  const message = (err as { message?: unknown }).message;
-  return (
-    typeof message === 'string' &&
-    /Connection terminated|connection timeout|timeout expired|Client has encountered a connection error/i.test(message)
-  );
+  return someInChain(err, (e) => {
+    if (e instanceof DatabaseUnavailableError) return true;
+    if (e instanceof TenantToolkitError) return false;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_SYSCALL_CODES.has(code))) return true;
+    const message = (e as { message?: unknown }).message;
+    return typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message);
+  });
+}
+
+/** The server refused the credentials (wrong password, unknown role, pg_hba.conf). */
+export function isAuthenticationError(err: unknown): boolean {
+  return someInChain(err, (e) => {
+    if (e instanceof AuthenticationFailedError) return true;
+    const code = (e as { code?: unknown }).code;
+    return typeof code === 'string' && AUTH_SQLSTATES.has(code);
+  });
+}
+
+/** Context for classification: which role was connecting (named in hints, never its password). */
+export interface ErrorContext {
+  role?: string;
 }
 
 /** Normalises anything thrown into a TenantToolkitError (keeping the original as cause). */
-export function toToolkitError(err: unknown): TenantToolkitError {
+export function toToolkitError(err: unknown, context: ErrorContext = {}): TenantToolkitError {
   if (err instanceof TenantToolkitError) return err;
+  if (isAuthenticationError(err)) {
+    const role = context.role ?? roleInMessage(messageOf(err));
+    return new AuthenticationFailedError(
+      `authentication failed${role === undefined ? '' : ` for role "${role}"`}: ${messageOf(err)}`,
+      { cause: err, ...(role === undefined ? {} : { role }) },
+    );
+  }
   if (isConnectionError(err)) {
     return new DatabaseUnavailableError(`database unavailable: ${messageOf(err)}`, { cause: err });
   }
   return new TenantToolkitError('INTERNAL', messageOf(err), { cause: err });
+}
+
+/** pg names the role in its authentication errors: `... for user "app"`, `role "app" does not exist`. */
+function roleInMessage(message: string): string | undefined {
+  return /(?:for user|user|role) "([^"]+)"/.exec(message)?.[1];
+}
+
+function someInChain(err: unknown, test: (e: object) => boolean, depth = 0): boolean {
+  if (!err || typeof err !== 'object' || depth > 8) return false;
+  if (test(err)) return true;
+  if (err instanceof AggregateError && err.errors.some((e) => someInChain(e, test, depth + 1))) return true;
+  return someInChain((err as { cause?: unknown }).cause, test, depth + 1);
 }
 
 export function messageOf(err: unknown): string {

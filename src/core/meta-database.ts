@@ -6,7 +6,7 @@ import pg from 'pg';
 import { DatabaseUnavailableError, messageOf, toToolkitError } from '../errors.js';
 import { migrateDatabase } from '../migrate/database-migrator.js';
 import { loadMigrationFiles } from '../migrate/migration-files.js';
-import { databaseOf, withConnection } from './db.js';
+import { databaseOf, guardPool, withConnection } from './db.js';
 import { quoteIdent } from './identifiers.js';
 
 export const META_STORAGE_TABLE = 'meta_migrations';
@@ -50,8 +50,7 @@ export async function ensureDatabaseExists(adminUrl: string, name: string): Prom
 }
 
 export function createMetaPool(metaUrl: string, max = 5): pg.Pool {
-  const pool = new pg.Pool({ connectionString: metaUrl, max, application_name: 'metapus-tenant-meta' });
-  // An idle client error (server restart) must not crash the process; the pool replaces it.
-  pool.on('error', () => undefined);
-  return pool;
+  // A meta connection cut while checked out or idle (server restart, failover)
+  // must not crash the process; the pool replaces it.
+  return guardPool(new pg.Pool({ connectionString: metaUrl, max, application_name: 'metapus-tenant-meta' }));
 }

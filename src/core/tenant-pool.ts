@@ -7,6 +7,7 @@
  */
 import pg from 'pg';
 import { isConnectionError } from '../errors.js';
+import { guardClient } from './db.js';
 import type { Tenant } from './tenant.js';
 
 /**
@@ -55,6 +56,8 @@ export class TenantPool {
     const max = this.pool.options.max;
     this.pool.options.max = 1;
     this.pool.on('connect', (client) => {
+      // Listens for the client's whole life, checked out or idle (see guardClient).
+      guardClient(client, onClientError);
       this.clients.add(client);
       this.pool.options.max = max;
       onConnect();
@@ -63,9 +66,8 @@ export class TenantPool {
       this.clients.delete(client);
       if (this.clients.size === 0) this.allGone?.();
     });
-    // An idle connection dropped by the server must not crash the process; pg
-    // already removed it from the pool, so reporting it is all that is left.
-    this.pool.on('error', onClientError);
+    // pg re-emits idle clients' errors on the pool; guardClient already reported them.
+    this.pool.on('error', () => undefined);
   }
 
   get tenantId(): string {

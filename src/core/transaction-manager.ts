@@ -20,9 +20,12 @@ import {
   PoolExhaustedError,
   QueryTimeoutError,
   UsageError,
+  isAuthenticationError,
   isConnectionError,
   messageOf,
+  toToolkitError,
 } from '../errors.js';
+import { clientFailure } from './db.js';
 
 export type IsolationLevel = 'read committed' | 'repeatable read' | 'serializable';
 const ISOLATION_LEVELS: readonly IsolationLevel[] = ['read committed', 'repeatable read', 'serializable'];
@@ -112,7 +115,7 @@ export class TransactionManager {
         }
         const finish = (err: Error | null, result: pg.QueryResult<R>) => {
           // SQL errors keep the connection; only a broken one is destroyed.
-          done(err && isConnectionError(err) ? err : undefined);
+          done(err && isConnectionError(err) ? err : clientFailure(client));
           this.settle();
           if (err) reject(this.translate(err));
           else resolve(result);
@@ -181,6 +184,7 @@ export class TransactionManager {
     if (/timeout exceeded when trying to connect/i.test(messageOf(err))) {
       return new PoolExhaustedError(`every connection of tenant "${this.label}" is busy; try again shortly`);
     }
+    if (isAuthenticationError(err)) return toToolkitError(err);
     if (isConnectionError(err)) {
       return new DatabaseUnavailableError(`the database of tenant "${this.label}" is unavailable: ${messageOf(err)}`, {
         cause: err,
@@ -190,7 +194,8 @@ export class TransactionManager {
   }
 
   private checkin(client: pg.PoolClient, broken: Error | undefined): void {
-    client.release(broken);
+    // A socket that died while checked out (the client's guard saw it) is never reused.
+    client.release(broken ?? clientFailure(client));
     this.settle();
   }
 

@@ -41,6 +41,8 @@ export interface LocalClusterOptions {
   port?: number;
   /** Extra server settings (`-c name=value`), e.g. fsync=off for throwaway test clusters. */
   settings?: Record<string, string>;
+  /** Server binaries to use instead of the embedded ones (e.g. a system PostgreSQL's bin folder). */
+  binaries?: PostgresBinaries;
 }
 
 export interface LocalClusterStatus {
@@ -282,7 +284,7 @@ export class LocalCluster {
   }
 
   private async bins(): Promise<PostgresBinaries> {
-    this.binaries ??= await resolvePostgresBinaries();
+    this.binaries ??= this.options.binaries ?? (await resolvePostgresBinaries());
     return this.binaries;
   }
 

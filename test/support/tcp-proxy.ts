@@ -1,22 +1,48 @@
 /**
- * A TCP proxy in front of the test PostgreSQL that can be frozen: data stops
- * flowing both ways while sockets stay open, which is what a hung network or
- * a dead host looks like to a client. Fault injection on a real server, not
- * a mock.
+ * A TCP proxy in front of the test PostgreSQL for fault injection on a real
+ * server, not a mock:
+ * - freeze()/thaw(): data stops flowing both ways while sockets stay open,
+ *   which is what a hung network or a dead host looks like to a client;
+ * - cut(): every open connection is torn down at once (a TCP reset by
+ *   default, like a firewall or a failover), new ones are accepted again;
+ * - refuse(): new connections are reset as soon as they arrive (the database
+ *   host is unreachable) until accept().
  */
 import net from 'node:net';
 
 export interface TcpProxy {
   port: number;
+  /** Connections currently open through the proxy. */
+  readonly connections: number;
+  /** Connections accepted since start. */
+  readonly accepted: number;
   freeze(): void;
   thaw(): void;
+  /** Destroys every open connection (RST unless reset is false); returns how many. Thaws. */
+  cut(options?: { reset?: boolean }): number;
+  /** Resets every new connection until accept(). */
+  refuse(): void;
+  accept(): void;
   close(): Promise<void>;
 }
 
+interface Pair {
+  a: net.Socket;
+  b: net.Socket;
+}
+
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
-  const pairs = new Set<{ a: net.Socket; b: net.Socket }>();
+  const pairs = new Set<Pair>();
   let frozen = false;
+  let refusing = false;
+  let accepted = 0;
   const server = net.createServer((a) => {
+    if (refusing) {
+      a.on('error', () => undefined);
+      a.resetAndDestroy();
+      return;
+    }
+    accepted++;
     const b = net.connect(targetPort, targetHost);
     const pair = { a, b };
     pairs.add(pair);
@@ -38,6 +64,12 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   const port = (server.address() as net.AddressInfo).port;
   return {
     port,
+    get connections() {
+      return pairs.size;
+    },
+    get accepted() {
+      return accepted;
+    },
     freeze() {
       frozen = true;
       for (const { a, b } of pairs) {
@@ -55,6 +87,24 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
         a.resume();
         b.resume();
       }
+    },
+    cut({ reset = true } = {}) {
+      frozen = false;
+      const victims = [...pairs];
+      pairs.clear();
+      for (const { a, b } of victims) {
+        // The client side gets the RST; the server side just loses its peer.
+        if (reset && !a.destroyed) a.resetAndDestroy();
+        else a.destroy();
+        b.destroy();
+      }
+      return victims.length;
+    },
+    refuse() {
+      refusing = true;
+    },
+    accept() {
+      refusing = false;
     },
     async close() {
       for (const { a, b } of pairs) {
