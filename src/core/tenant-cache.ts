@@ -99,6 +99,24 @@ export class TenantCache {
     return signal ? abortable(flight, signal) : flight;
   }
 
+  /**
+   * Reads the tenant's row now, even when a fresh entry exists (a status
+   * hint arrived). Only a row that really changed bumps the version, so a
+   * hint that changes nothing does not make in-flight acquires look again.
+   */
+  async refresh(id: string): Promise<Tenant | undefined> {
+    const k = key(id);
+    if (!isUuid(k)) return undefined;
+    const tenant = await withTimeout(this.lookup.getById(k), this.lookupTimeoutMs);
+    const before = this.entries.get(k);
+    if (!before || !sameRow(before.tenant, tenant)) {
+      this.versions.set(k, (this.versions.get(k) ?? 0) + 1);
+      this.inflight.delete(k);
+    }
+    this.store(k, tenant, tenant ? this.ttlMs : this.negativeTtlMs);
+    return tenant;
+  }
+
   invalidate(id: string): void {
     const k = key(id);
     this.entries.delete(k);
@@ -159,6 +177,12 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer.unref();
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Same status and database: nothing a server acts on has changed. */
+function sameRow(a: Tenant | undefined, b: Tenant | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.status === b.status && a.dbName === b.dbName && a.dbHost === b.dbHost && a.dbPort === b.dbPort;
 }
 
 function key(id: string): string {

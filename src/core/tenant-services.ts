@@ -2,8 +2,10 @@
  * Wires the serving side of core together, the same way for the server, the
  * worker and tests: tenant cache + pool manager + status listener.
  *
- * A status notification invalidates the tenant's cache entry and, unless the
- * tenant is active, retires its pool (it closes after in-flight work). A
+ * A status notification is only a hint: the tenant's row is re-read
+ * (coalesced per tenant, see StatusVerifier) and, unless the row says the
+ * tenant is active, its pool is retired (it closes after in-flight work).
+ * Subscribers hear what the row says, not what the message claimed. A
  * listener reconnect means notifications may have been lost: the whole cache
  * is dropped and every open pool's tenant is looked up again.
  */
@@ -12,8 +14,10 @@ import type { Config } from '../config.js';
 import type { ConnectionSettings } from './connection-settings.js';
 import { PoolManager, type PoolCloseResult, type PoolEvent, type PoolLimits } from './pool-manager.js';
 import { StatusListener, type ListenerState } from './status-listener.js';
+import { StatusVerifier } from './status-verifier.js';
 import { TenantCache, type TenantCacheOptions, type TenantLookup } from './tenant-cache.js';
 import type { TenantStatusNotification } from './tenant-registry.js';
+import { isUuid } from './tenant.js';
 
 export interface TenantServicesDeps {
   config: Config;
@@ -45,6 +49,8 @@ export interface TenantServices {
   pools: PoolManager;
   listener: StatusListener | undefined;
   subscribe(subscriber: StatusSubscriber): () => void;
+  /** Status hints whose row re-read is still in flight. */
+  pendingStatusChecks(): number;
   /** Closes the pool manager (draining leases up to the deadline), then the listener. */
   close(options?: { deadlineMs?: number }): Promise<PoolCloseResult>;
 }
@@ -69,15 +75,37 @@ export async function openTenantServices(deps: TenantServicesDeps, options: Tena
     }
   };
 
+  const hints = new Map<string, TenantStatusNotification>();
+  const verifier = new StatusVerifier({
+    reread: (id) => cache.refresh(id),
+    apply(id, tenant) {
+      const hint = hints.get(id);
+      hints.delete(id);
+      if (!tenant || tenant.status !== 'active') pools.retireTenant(id, 'status');
+      const verified: TenantStatusNotification = {
+        id,
+        slug: tenant?.slug ?? hint?.slug ?? '',
+        // A row that is gone is as good as deleted.
+        status: tenant?.status ?? 'deleted',
+        previousStatus: hint?.previousStatus ?? null,
+        at: hint?.at ?? new Date().toISOString(),
+      };
+      each((s) => s.onStatusChange?.(verified));
+    },
+    // The meta database is unreachable: the listener reconnect that follows re-checks everything.
+    onError: (id) => hints.delete(id),
+  });
+
   let listener: StatusListener | undefined;
   if (options.listen !== false) {
     listener = new StatusListener({
       connection: { connectionString: deps.connections.metaUrl },
       ...options.listener,
       onNotification(n) {
-        cache.invalidate(n.id);
-        if (n.status !== 'active') pools.retireTenant(n.id, 'status');
-        each((s) => s.onStatusChange?.(n));
+        if (!isUuid(n.id)) return;
+        // Kept only for its timestamp and previous status; the decision comes from the row.
+        hints.set(n.id.toLowerCase(), n);
+        verifier.hint(n.id);
       },
       onReconnect() {
         cache.invalidateAll();
@@ -101,11 +129,13 @@ export async function openTenantServices(deps: TenantServicesDeps, options: Tena
     cache,
     pools,
     listener,
+    pendingStatusChecks: () => verifier.pending,
     subscribe(subscriber) {
       subscribers.add(subscriber);
       return () => subscribers.delete(subscriber);
     },
     async close(closeOptions = {}) {
+      verifier.close();
       try {
         return await pools.close(closeOptions);
       } finally {
