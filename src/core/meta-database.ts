@@ -7,13 +7,14 @@ import { DatabaseUnavailableError, messageOf, toToolkitError } from '../errors.j
 import { migrateDatabase } from '../migrate/database-migrator.js';
 import { loadMigrationFiles } from '../migrate/migration-files.js';
 import { databaseOf, guardPool, withConnection } from './db.js';
-import { quoteIdent } from './identifiers.js';
+import { quoteIdent, roleIdent } from './identifiers.js';
 
 export const META_STORAGE_TABLE = 'meta_migrations';
 
 export async function ensureMetaDatabase(adminUrl: string, metaUrl: string, metaMigrationsDir: string): Promise<void> {
   const name = databaseOf(metaUrl);
   await ensureDatabaseExists(adminUrl, name);
+  await restrictMetaDatabase(adminUrl, name, decodeURIComponent(new URL(metaUrl).username) || undefined);
   const files = await loadMigrationFiles(metaMigrationsDir);
   const outcome = await withConnection({ connectionString: metaUrl }, (client) =>
     migrateDatabase(client, files, { storageTable: META_STORAGE_TABLE, lockLabel: 'metapus-tenant:meta' }),
@@ -47,6 +48,35 @@ export async function ensureDatabaseExists(adminUrl: string, name: string): Prom
     }
     throw known;
   }
+}
+
+/**
+ * CONNECT on the meta database is revoked from PUBLIC (as for tenant
+ * databases): whoever can connect can read every tenant's coordinates and
+ * send forged status NOTIFYs. The meta URL's role keeps access (granted
+ * first, so it never loses it); the owner and superusers always have it.
+ * Done only while PUBLIC still has CONNECT, so servers starting together do
+ * not race on the same catalog row at every start.
+ */
+export async function restrictMetaDatabase(adminUrl: string, name: string, metaRole: string | undefined): Promise<void> {
+  await withConnection({ connectionString: adminUrl }, async (client) => {
+    const { rows } = await client.query<{ open: boolean; role_exists: boolean }>(
+      `SELECT has_database_privilege('public', $1, 'CONNECT') AS open,
+              EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $2) AS role_exists`,
+      [name, metaRole ?? ''],
+    );
+    if (!rows[0]?.open) return;
+    const db = quoteIdent(name);
+    try {
+      if (metaRole && rows[0].role_exists) await client.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${db} TO ${roleIdent(metaRole)}`);
+      await client.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${db} FROM PUBLIC`);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      // Not ours to change (a meta database managed by someone else), or another server just did it.
+      if (code === '42501' || code === 'XX000') return;
+      throw err;
+    }
+  });
 }
 
 export function createMetaPool(metaUrl: string, max = 5): pg.Pool {
