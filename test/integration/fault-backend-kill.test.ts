@@ -1,0 +1,94 @@
+/**
+ * SIGKILL of one tenant backend on a private cluster, under load, with the
+ * built reference server as a subprocess. PostgreSQL answers a killed
+ * backend by resetting every session and running crash recovery, so every
+ * connection of the server (tenants, meta pool, status listener) dies at
+ * once. The process must stay up, answer only 200 or 503 meanwhile, and
+ * serve both tenants again by itself.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.js';
+import type { Tenant } from '../../src/core/tenant.js';
+import { openRuntime, type Runtime } from '../../src/runtime.js';
+import { startLoad, type Load } from '../support/http-load.js';
+import { startPrivateCluster, type PrivateCluster } from '../support/private-cluster.js';
+import { startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { createTenants, eventually } from '../support/tenant-fixtures.js';
+
+const CURRENCIES = '/api/v1/catalogs/currencies';
+let cluster: PrivateCluster;
+let rt: Runtime | undefined;
+let a: Tenant;
+let b: Tenant;
+let server: ServerProcess | undefined;
+let load: Load | undefined;
+
+beforeAll(async () => {
+  cluster = await startPrivateCluster();
+  const c = cluster.credentials;
+  const vars = {
+    META_DATABASE_URL: cluster.url('fault_meta'),
+    POSTGRES_ADMIN_URL: cluster.adminUrl,
+    TENANT_DB_USER: c.appUser,
+    TENANT_DB_PASSWORD: c.appPassword,
+    TENANT_DB_HOST: '127.0.0.1',
+    TENANT_DB_PORT: String(c.port),
+    TENANT_DB_PREFIX: 'fault_',
+  };
+  rt = await openRuntime(parseConfig(vars));
+  [a, b] = (await createTenants(rt, 2, 'kill')) as [Tenant, Tenant];
+  await rt.close();
+  rt = undefined;
+  server = await startServerProcess(vars);
+});
+afterAll(async () => {
+  await load?.stop();
+  await server?.stop();
+  await rt?.close();
+  await cluster?.dispose();
+});
+
+/** Server processes serving tenant A's database, seen from a fresh admin connection. */
+async function backendsOf(database: string): Promise<number[]> {
+  const client = new pg.Client({ connectionString: cluster.adminUrl });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>(
+      "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'",
+      [database],
+    );
+    return rows.map((r) => r.pid);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+describe('tenant-server when a backend is killed with SIGKILL', () => {
+  it('stays up through three kills, answers only 200/503, and both tenants recover', async () => {
+    const srv = server as ServerProcess;
+    load = startLoad(srv.base, [
+      { name: 'A', tenantId: a.id, path: CURRENCIES },
+      { name: 'B', tenantId: b.id, path: CURRENCIES },
+    ]);
+    const A = load.counts('A');
+    const B = load.counts('B');
+    await eventually('both tenants are served', () => A.ok > 0 && B.ok > 0, 30_000);
+
+    for (let kill = 1; kill <= 3; kill++) {
+      let pids: number[] = [];
+      await eventually(`kill ${kill}: A has a backend`, async () => (pids = await backendsOf(a.dbName).catch(() => [])).length > 0, 30_000);
+      const okBefore = { a: A.ok, b: B.ok };
+      cluster.killBackend(pids[0] as number);
+      await eventually(`kill ${kill}: both tenants recovered`, () => !srv.alive || (A.ok > okBefore.a + 10 && B.ok > okBefore.b + 10), 60_000);
+      expect(srv.alive, `the server died at kill ${kill}:\n${srv.log}`).toBe(true);
+    }
+    await load.stop();
+
+    expect(srv.alive, srv.log).toBe(true);
+    for (const counts of [A, B]) {
+      expect(Object.keys(counts.failures).filter((k) => k !== '503'), counts.samples.join('\n')).toEqual([]);
+    }
+  });
+});
