@@ -39,7 +39,7 @@ export async function ensureDatabaseExists(adminUrl: string, name: string): Prom
       }
     });
   } catch (err) {
-    const known = toToolkitError(err);
+    const known = toToolkitError(err, { role: decodeURIComponent(new URL(adminUrl).username) || undefined });
     if (known.code === 'DATABASE_UNAVAILABLE') {
       throw new DatabaseUnavailableError(`cannot reach PostgreSQL to prepare the meta database: ${messageOf(err)}`, {
         cause: err,
