@@ -86,6 +86,27 @@ export function errorResponse(err: unknown): ErrorResponse {
   return { status, body, headers };
 }
 
+/**
+ * The error `tenantDb({ passErrors: true })` hands to `next(err)`: the typed
+ * error (its `code`, its class) plus what Express/Connect error handlers read,
+ * in the `http-errors` convention: `status`/`statusCode`, `expose` (false for
+ * 5xx: the message may name hosts), `headers` (Retry-After), and `body`, the
+ * JSON the middleware would have answered with, safe to send as it is.
+ */
+export type PassedError = TenantToolkitError & {
+  status: number;
+  statusCode: number;
+  expose: boolean;
+  headers: Record<string, string>;
+  body: ErrorBody;
+};
+
+export function toPassedError(err: unknown): PassedError {
+  const known = toHttpError(err);
+  const { status, body, headers } = errorResponse(known);
+  return Object.assign(known, { status, statusCode: status, expose: status < 500, headers, body });
+}
+
 export function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const payload = JSON.stringify(body);
   res.writeHead(status, {
