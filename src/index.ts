@@ -118,7 +118,7 @@ export type { TenantDbOptions, Middleware, NextFunction } from './server/tenant-
 export { createHealthHandler } from './server/health-handler.js';
 export type { HealthDeps, HealthHandler } from './server/health-handler.js';
 export { errorResponse, sendError, sendJson } from './server/http-errors.js';
-export type { ErrorBody, ErrorResponse } from './server/http-errors.js';
+export type { ErrorBody, ErrorResponse, PassedError } from './server/http-errors.js';
 export { createApp } from './server/app.js';
 export type { App, AppDeps } from './server/app.js';
 export { Router } from './server/router.js';

@@ -13,6 +13,7 @@ import { NotFoundError, TenantToolkitError, toToolkitError } from '../errors.js'
 import { registerCurrencyRoutes } from './currency-routes.js';
 import { createHealthHandler } from './health-handler.js';
 import { sendError } from './http-errors.js';
+import { assertNoNulInUrl } from './request-text.js';
 import { Router, type RouteHandler } from './router.js';
 import { tenantDb } from './tenant-db-middleware.js';
 
@@ -44,9 +45,9 @@ export function createApp(deps: AppDeps): App {
     if (status >= 500) deps.onServerError?.(toToolkitError(err), req);
   };
 
-  const run = (handler: RouteHandler, req: http.IncomingMessage, res: http.ServerResponse, params: Record<string, string>, search: string) => {
+  const run = (handler: RouteHandler, req: http.IncomingMessage, res: http.ServerResponse, params: Record<string, string>, query: URLSearchParams) => {
     try {
-      const result = handler({ req, res, params, query: new URLSearchParams(search) });
+      const result = handler({ req, res, params, query });
       if (result) result.catch((err: unknown) => fail(req, res, err));
     } catch (err) {
       fail(req, res, err);
@@ -70,9 +71,17 @@ export function createApp(deps: AppDeps): App {
       fail(req, res, new TenantToolkitError('METHOD_NOT_ALLOWED', `${req.method ?? ''} is not allowed here`));
       return;
     }
+    const query = new URLSearchParams(search);
+    try {
+      // Before the tenant's pool is leased: bad text never costs a connection.
+      assertNoNulInUrl(match.params, query);
+    } catch (err) {
+      fail(req, res, err);
+      return;
+    }
     middleware(req, res, (err) => {
       if (err) fail(req, res, err);
-      else run(match.handler, req, res, match.params, search);
+      else run(match.handler, req, res, match.params, query);
     });
   };
 }

@@ -1,6 +1,7 @@
 /** Reads a JSON request body with a size limit; every failure is a typed 4xx. */
 import type http from 'node:http';
 import { TenantToolkitError, UsageError } from '../errors.js';
+import { assertNoNul } from './request-text.js';
 
 export async function readJson(req: http.IncomingMessage, limitBytes = 64 * 1024): Promise<unknown> {
   const type = req.headers['content-type'];
@@ -18,11 +19,14 @@ export async function readJson(req: http.IncomingMessage, limitBytes = 64 * 1024
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') throw new UsageError('the request body is empty; send a JSON object');
+  let body: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    body = JSON.parse(text) as unknown;
   } catch {
     throw new UsageError('the request body is not valid JSON');
   }
+  assertNoNul(body);
+  return body;
 }
 
 function tooLarge(limitBytes: number): TenantToolkitError {

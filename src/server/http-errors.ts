@@ -44,12 +44,32 @@ const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = {
   LOCK_TIMEOUT: 5,
 };
 
+/**
+ * Text PostgreSQL refused to store: 22021 character_not_in_repertoire (a NUL,
+ * bytes invalid in the encoding), 22P05 untranslatable_character. The request
+ * checks catch NULs first; whatever text still gets through is the client's
+ * input too, so a 400, never a 500.
+ */
+const BAD_TEXT_SQLSTATES = new Set(['22021', '22P05']);
+
 export function toHttpError(err: unknown): TenantToolkitError {
   // pg's pool reports "no free connection in time" as a plain Error.
   if (!(err instanceof TenantToolkitError) && /timeout exceeded when trying to connect/i.test(messageOf(err))) {
     return new PoolExhaustedError('every connection of this tenant is busy; try again shortly');
   }
+  if ((!(err instanceof TenantToolkitError) || err.code === 'INTERNAL') && hasSqlState(err, BAD_TEXT_SQLSTATES)) {
+    return new ValidationError({}, 'the request contains text the database cannot store (a NUL character, or one its encoding lacks)');
+  }
   return toToolkitError(err);
+}
+
+/** The error or one of its causes carries one of these SQLSTATEs (a wrapper may keep the pg error as cause). */
+function hasSqlState(err: unknown, states: ReadonlySet<string>): boolean {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && states.has(code)) return true;
+  }
+  return false;
 }
 
 export function errorResponse(err: unknown): ErrorResponse {
@@ -64,6 +84,27 @@ export function errorResponse(err: unknown): ErrorResponse {
   const retryAfter = known instanceof TenantUnavailableError ? known.retryAfterSeconds : RETRY_AFTER_SECONDS[known.code];
   if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
   return { status, body, headers };
+}
+
+/**
+ * The error `tenantDb({ passErrors: true })` hands to `next(err)`: the typed
+ * error (its `code`, its class) plus what Express/Connect error handlers read,
+ * in the `http-errors` convention: `status`/`statusCode`, `expose` (false for
+ * 5xx: the message may name hosts), `headers` (Retry-After), and `body`, the
+ * JSON the middleware would have answered with, safe to send as it is.
+ */
+export type PassedError = TenantToolkitError & {
+  status: number;
+  statusCode: number;
+  expose: boolean;
+  headers: Record<string, string>;
+  body: ErrorBody;
+};
+
+export function toPassedError(err: unknown): PassedError {
+  const known = toHttpError(err);
+  const { status, body, headers } = errorResponse(known);
+  return Object.assign(known, { status, statusCode: status, expose: status < 500, headers, body });
 }
 
 export function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -10,6 +10,11 @@
  *   provisioning / migr. failed  503 TENANT_UNAVAILABLE + Retry-After
  *   pool table full, DB down     503 POOL_EXHAUSTED / DATABASE_UNAVAILABLE
  *
+ * By default it answers these itself (`{ code, message }` JSON). With
+ * `passErrors: true` it calls `next(err)` instead, the error carrying
+ * `status`, `code`, `headers` and a safe `body`, so an Express/Connect app's
+ * own error handler formats it.
+ *
  * The lease is released when the response finishes or the client goes away,
  * but never before the request's transaction manager has given back its
  * connections, so a pool cannot be closed under a query still running.
@@ -22,7 +27,7 @@ import { runWithTenant } from '../core/tenant-context.js';
 import { isUuid, type Tenant } from '../core/tenant.js';
 import { TransactionManager } from '../core/transaction-manager.js';
 import { TenantToolkitError, toToolkitError } from '../errors.js';
-import { sendError } from './http-errors.js';
+import { sendError, toPassedError } from './http-errors.js';
 
 export const TENANT_HEADER = 'x-tenant-id';
 
@@ -36,8 +41,14 @@ export interface TenantDbOptions {
   };
   /** Header carrying the tenant id (default X-Tenant-ID). */
   header?: string;
-  /** Told about every error answered with a 5xx (for logging; do not send it to clients). */
+  /** Told about every error answered with a 5xx (for logging; do not send it to clients). Not called with passErrors. */
   onServerError?: (err: TenantToolkitError, req: http.IncomingMessage) => void;
+  /**
+   * Hand errors to `next(err)` instead of answering them: the error has
+   * `status`/`statusCode`, `code`, `expose`, `headers` and `body` (see
+   * PassedError), for the app's own error handler. Default false.
+   */
+  passErrors?: boolean;
 }
 
 /**
@@ -82,9 +93,13 @@ export function tenantDb(options: TenantDbOptions): Middleware {
   const display = options.header ?? 'X-Tenant-ID';
   const { pools } = options;
 
-  const fail = (req: http.IncomingMessage, res: http.ServerResponse, err: unknown) => {
+  const answer = (req: http.IncomingMessage, res: http.ServerResponse, err: unknown) => {
     const { status } = sendError(res, err);
     if (status >= 500) options.onServerError?.(toToolkitError(err), req);
+  };
+  const fail = (req: http.IncomingMessage, res: http.ServerResponse, err: unknown, next: NextFunction) => {
+    if (options.passErrors) next(toPassedError(err));
+    else answer(req, res, err);
   };
 
   /** Runs the rest of the request in the tenant's scope; the lease goes back once the response is over and its connections are. */
@@ -99,7 +114,8 @@ export function tenantDb(options: TenantDbOptions): Middleware {
     try {
       runWithTenant(scope, () => next());
     } catch (err) {
-      fail(req, res, err);
+      // next() itself threw: a handler error the chain did not catch; calling next again would run the chain twice.
+      answer(req, res, err);
     }
   };
 
@@ -107,11 +123,11 @@ export function tenantDb(options: TenantDbOptions): Middleware {
     const raw = req.headers[header];
     const value = typeof raw === 'string' ? raw.trim() : raw;
     if (value === undefined || value === '') {
-      fail(req, res, new TenantToolkitError('TENANT_ID_MISSING', `the ${display} header is required`));
+      fail(req, res, new TenantToolkitError('TENANT_ID_MISSING', `the ${display} header is required`), next);
       return;
     }
     if (typeof value !== 'string' || !isUuid(value)) {
-      fail(req, res, new TenantToolkitError('INVALID_TENANT_ID', `the ${display} header must be one tenant UUID`));
+      fail(req, res, new TenantToolkitError('INVALID_TENANT_ID', `the ${display} header must be one tenant UUID`), next);
       return;
     }
 
@@ -138,7 +154,7 @@ export function tenantDb(options: TenantDbOptions): Middleware {
         res.off('close', onEarlyClose);
         // Nobody is listening any more; there is no one to answer.
         if (controller.signal.aborted) return;
-        fail(req, res, err);
+        fail(req, res, err, next);
       },
     );
   };

@@ -1,22 +1,24 @@
 /**
- * `npm run worker`: the reference multi-tenant worker. Runs the example job
- * `refresh-stock-balances` (the tenant schema's rebuild_stock_balances())
- * on every active tenant, WORKER_CONCURRENCY at a time (default 4), every
- * WORKER_INTERVAL (default 15m). SIGTERM/SIGINT: finish running jobs, close.
- * One line per event on stderr, redacted.
+ * `tenant-worker` / `npm run worker`: the reference multi-tenant worker.
+ * Runs the example job `refresh-stock-balances` (stock-balances-job.ts) on
+ * every active tenant, WORKER_CONCURRENCY at a time (default 4), every
+ * WORKER_INTERVAL (default 15m). SIGTERM/SIGINT: running jobs get
+ * JOBS_DEADLINE_MS to finish, then they are cancelled; the process exits
+ * within a bound either way (run-service.ts). One line per event on stderr,
+ * redacted.
  */
 import { loadConfig } from '../config.js';
-import { openTenantServices } from '../core/tenant-services.js';
-import { getTxManager } from '../core/tenant-context.js';
+import { openTenantServices, type TenantServices } from '../core/tenant-services.js';
 import { formatDuration } from '../duration.js';
-import { EXIT, TenantToolkitError, messageOf } from '../errors.js';
-import { redact } from '../redact.js';
+import { runService, type Log, type Service } from '../entry-point/run-service.js';
+import { messageOf } from '../errors.js';
 import { openRuntime } from '../runtime.js';
+import { stockBalancesJob } from './stock-balances-job.js';
 import { MultiTenantWorker, type WorkerEvent } from './worker-runner.js';
 
-function log(message: string): void {
-  process.stderr.write(`${new Date().toISOString()} ${redact(message)}\n`);
-}
+/** Running jobs get this long after a signal; then they are aborted (and their queries cancelled). */
+const JOBS_DEADLINE_MS = 30_000;
+const POOLS_DEADLINE_MS = 5_000;
 
 function describe(event: WorkerEvent): string {
   switch (event.type) {
@@ -33,57 +35,47 @@ function describe(event: WorkerEvent): string {
   }
 }
 
-async function main(): Promise<void> {
+async function start(log: Log): Promise<Service> {
   const config = loadConfig();
   const { concurrency, intervalMs } = config.worker;
   const runtime = await openRuntime(config, { onNotice: log });
-  const services = await openTenantServices(runtime, {
-    onListenerState(state, error) {
-      if (error || state === 'listening') log(`status listener: ${state}${error ? ` (${error})` : ''}`);
-    },
-  });
-  const worker = new MultiTenantWorker({
-    pools: services.pools,
-    tenants: runtime.registry,
-    concurrency,
-    onEvent: (event) => log(describe(event)),
-  });
-  worker.register({
-    name: 'refresh-stock-balances',
-    intervalMs,
-    timeoutMs: 5 * 60_000,
-    async run() {
-      // Rebuilds balances from the movement journal; locks only this tenant's two tables.
-      await getTxManager().run(() => getTxManager().query('SELECT rebuild_stock_balances()'), { statementTimeoutMs: 5 * 60_000 });
-    },
-  });
-  services.subscribe({
-    onStatusChange: (change) => worker.statusChanged(change),
-    onResync: () => void worker.refresh(),
-  });
-  await worker.start();
-  log(`worker running: ${worker.stats().tenants} tenants, concurrency ${concurrency}, every ${formatDuration(intervalMs)}`);
+  let services: TenantServices | undefined;
+  try {
+    services = await openTenantServices(runtime, {
+      onListenerState(state, error) {
+        if (error || state === 'listening') log(`status listener: ${state}${error ? ` (${error})` : ''}`);
+      },
+    });
+    const worker = new MultiTenantWorker({
+      pools: services.pools,
+      tenants: runtime.registry,
+      concurrency,
+      onEvent: (event) => log(describe(event)),
+    });
+    worker.register(stockBalancesJob(intervalMs));
+    const open = services;
+    services.subscribe({
+      onStatusChange: (change) => worker.statusChanged(change),
+      onResync: () => void worker.refresh(),
+    });
+    await worker.start();
+    log(`worker running (pid ${process.pid}): ${worker.stats().tenants} tenants, concurrency ${concurrency}, every ${formatDuration(intervalMs)}`);
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) {
-      log(`${signal} again: exiting without waiting for jobs`);
-      process.exit(EXIT.interrupted);
-    }
-    stopping = true;
-    log(`${signal}: finishing running jobs`);
-    const { drained } = await worker.stop({ deadlineMs: 30_000 });
-    await services.close({ deadlineMs: 5_000 });
+    return {
+      stopping: 'finishing running jobs',
+      async stop() {
+        const { drained } = await worker.stop({ deadlineMs: JOBS_DEADLINE_MS });
+        await open.close({ deadlineMs: POOLS_DEADLINE_MS });
+        await runtime.close();
+        return drained ? 'stopped' : 'stopped (running jobs were cancelled)';
+      },
+    };
+  } catch (err) {
+    await services?.close({ deadlineMs: 0 });
     await runtime.close();
-    log(drained ? 'stopped' : 'stopped (some jobs were aborted)');
-    process.exit(EXIT.ok);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+    throw err;
+  }
 }
 
-main().catch((err: unknown) => {
-  log(`worker failed to start: ${messageOf(err)}`);
-  if (err instanceof TenantToolkitError && err.hint) log(`hint: ${err.hint}`);
-  process.exit(err instanceof TenantToolkitError ? err.exitCode : EXIT.failed);
-});
+// The bound covers the jobs' deadline, the 2s the runner gives aborted jobs, and closing the pools.
+void runService({ name: 'worker', start, stopBoundMs: JOBS_DEADLINE_MS + 2_000 + POOLS_DEADLINE_MS + 8_000 }, process);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { suspendTenant } from '../../src/core/tenant-lifecycle.js';
@@ -7,6 +8,7 @@ import type { Tenant } from '../../src/core/tenant.js';
 import type { TenantToolkitError } from '../../src/errors.js';
 import type { Runtime } from '../../src/runtime.js';
 import { createApp } from '../../src/server/app.js';
+import { errorResponse } from '../../src/server/http-errors.js';
 import { codeFor, connectionsTo, createTenants, eventually, openServices } from '../support/tenant-fixtures.js';
 import { REPO_ROOT, createTestEnvironment } from '../support/test-environment.js';
 import { startHttpServer, type TestHttpServer } from '../support/http-server.js';
@@ -31,6 +33,16 @@ async function api(tenant: Tenant | undefined, method: string, urlPath: string, 
     ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
   });
   return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, any> };
+}
+
+/** The status line's code of a hand-written request (for what fetch refuses to send). */
+async function rawStatus(request: string): Promise<number> {
+  const { port, hostname } = new URL(base);
+  const socket = net.connect(Number(port), hostname);
+  socket.end(request);
+  let text = '';
+  for await (const chunk of socket) text += (chunk as Buffer).toString('latin1');
+  return Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]);
 }
 
 beforeAll(async () => {
@@ -116,6 +128,43 @@ describe('reference server', () => {
     );
     expect(failures).toEqual([]);
     expect(serverErrors).toEqual([]);
+  });
+
+  it('answers 400 VALIDATION_FAILED naming the field for a NUL character anywhere in the request text', async () => {
+    const tenant = t(2);
+    const before = serverErrors.length;
+    const nul = '\u0000';
+    const inName = await api(tenant, 'POST', CURRENCIES, { code: 'EUR', name: `Eu${nul}ro` });
+    expect(inName).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
+    expect(Object.keys(inName.body.fields)).toEqual(['name']);
+    const inSymbol = await api(tenant, 'POST', CURRENCIES, { code: 'EUR', name: 'Euro', symbol: `${nul}` });
+    expect(Object.keys(inSymbol.body.fields)).toEqual(['symbol']);
+    // Nested values and keys are named by their path; every one is reported.
+    const nested = await api(tenant, 'POST', CURRENCIES, { code: 'EUR', name: 'Euro', extra: { notes: ['ok', `a${nul}b`] }, [`k${nul}`]: 1 });
+    expect(nested.status).toBe(400);
+    expect(Object.keys(nested.body.fields).sort()).toEqual(['extra.notes[1]', 'k\\u0000']);
+
+    const inQuery = await api(tenant, 'GET', `${CURRENCIES}?limit=10&search=a%00b`);
+    expect(inQuery).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED', fields: { search: expect.any(String) } } });
+    const inPath = await api(tenant, 'GET', `${CURRENCIES}/%00`);
+    expect(inPath).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED', fields: { id: expect.any(String) } } });
+
+    // A NUL in the tenant header never reaches the API: Node's parser refuses the request.
+    const headerStatus = await rawStatus(`GET ${CURRENCIES} HTTP/1.1\r\nHost: x\r\nX-Tenant-ID: ${tenant.id}${nul}\r\nConnection: close\r\n\r\n`);
+    expect(headerStatus).toBe(400);
+
+    expect((await api(tenant, 'GET', CURRENCIES)).body.items.map((c: { code: string }) => c.code)).not.toContain('EUR');
+    expect(serverErrors.slice(before)).toEqual([]);
+  });
+
+  it('answers 400, not 500, for text PostgreSQL itself refuses (22021, 22P05)', async () => {
+    const nulError = await rt.metaPool.query('SELECT $1::text', ['a\u0000b']).catch((err: unknown) => err);
+    const untranslatable = await rt.metaPool.query("SELECT convert_to(chr(8364), 'LATIN1')").catch((err: unknown) => err);
+    expect((nulError as { code?: string }).code).toBe('22021');
+    expect((untranslatable as { code?: string }).code).toBe('22P05');
+    for (const err of [nulError, untranslatable]) {
+      expect(errorResponse(err)).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
+    }
   });
 
   it('refuses a suspended tenant on the running server and drains its pool', async () => {

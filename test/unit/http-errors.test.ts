@@ -48,4 +48,13 @@ describe('errorResponse', () => {
   it("treats pg's pool wait timeout as POOL_EXHAUSTED", () => {
     expect(errorResponse(new Error('timeout exceeded when trying to connect')).body.code).toBe('POOL_EXHAUSTED');
   });
+
+  it('answers 400 for text PostgreSQL refused (22021, 22P05), also when wrapped as INTERNAL with the pg error as cause', () => {
+    const refused = Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' });
+    expect(errorResponse(refused)).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
+    const wrapped = new TenantToolkitError('INTERNAL', 'query failed', { cause: Object.assign(new Error('x'), { code: '22P05' }) });
+    expect(errorResponse(wrapped)).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
+    // Other SQL errors stay server errors.
+    expect(errorResponse(Object.assign(new Error('syntax error'), { code: '42601' })).status).toBe(500);
+  });
 });
