@@ -33,12 +33,15 @@ const SAFE_SERVER_MESSAGES = new Set<ErrorCode>(['TENANT_UNAVAILABLE', 'POOL_EXH
 
 const FIXED_MESSAGES: Partial<Record<ErrorCode, string>> = {
   DATABASE_UNAVAILABLE: 'the database is unavailable; try again shortly',
+  // The role name stays in the server log: a client learns only that it is not its fault.
+  AUTH_FAILED: 'the database is unavailable; try again shortly',
   CANCELLED: 'the request was cancelled',
 };
 
 const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = {
   POOL_EXHAUSTED: 1,
   DATABASE_UNAVAILABLE: 5,
+  AUTH_FAILED: 30,
   SHUTTING_DOWN: 5,
   QUERY_TIMEOUT: 1,
   LOCK_TIMEOUT: 5,

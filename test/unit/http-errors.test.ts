@@ -38,6 +38,13 @@ describe('errorResponse', () => {
     expect(down).toMatchObject({ status: 503, body: { code: 'DATABASE_UNAVAILABLE' } });
     expect(JSON.stringify(down)).not.toContain('10.0.0.7');
     expect(JSON.stringify(errorResponse(new DatabaseUnavailableError(secret)))).not.toContain('s3cret');
+    const refused = errorResponse(Object.assign(new Error('password authentication failed for user "mt_acme_app"'), { code: '28P01' }));
+    expect(refused).toMatchObject({
+      status: 503,
+      body: { code: 'AUTH_FAILED', message: 'the database is unavailable; try again shortly' },
+      headers: { 'retry-after': '30' },
+    });
+    expect(JSON.stringify(refused)).not.toContain('mt_acme_app');
   });
 
   it('redacts secrets even in client-error messages', () => {
