@@ -21,7 +21,7 @@ import { RecencyMap } from './recency-map.js';
 import { SlotQueue, type SlotRequest } from './slot-queue.js';
 import type { Tenant } from './tenant.js';
 import { Lease, assertServable, cancelledError, type TenantLease } from './tenant-lease.js';
-import { TenantPool, type PoolCloseReason, type TenantPoolStats } from './tenant-pool.js';
+import { TenantPool, settlesWithin, type PoolCloseReason, type TenantPoolStats } from './tenant-pool.js';
 
 export { assertServable, cancelledError, type TenantLease } from './tenant-lease.js';
 
@@ -178,18 +178,7 @@ export class PoolManager {
       // A pool with no idle connection is either empty (nothing to check) or
       // busy (evidently working); pinging it would only queue behind requests.
       if (entry.checking || entry.pool.idleCount === 0) continue;
-      entry.checking = true;
-      checks.push(
-        entry
-          .ping(this.limits.connectTimeoutMs)
-          .catch((err: unknown) => {
-            if (entry.state !== 'open') return;
-            this.counters.unhealthy++;
-            this.emit({ type: 'pool-unhealthy', tenantId: entry.tenantId, slug: entry.tenant.slug, error: messageOf(err) });
-            this.retire(entry, 'unhealthy');
-          })
-          .finally(() => (entry.checking = false)),
-      );
+      checks.push(entry.healthCheck(this.limits.connectTimeoutMs).catch((err: unknown) => this.unhealthy(entry, err)));
     }
     await Promise.all(checks);
   }
@@ -197,7 +186,7 @@ export class PoolManager {
   /** Closes pools unused for longer than the idle timeout. */
   closeIdle(now = Date.now()): void {
     for (const entry of this.live.values()) {
-      if (entry.refs === 0 && now - entry.lastUsedAt >= this.limits.idleTimeoutMs) this.retire(entry, 'idle');
+      if (entry.leases === 0 && now - entry.lastUsedAt >= this.limits.idleTimeoutMs) this.retire(entry, 'idle');
     }
   }
 
@@ -232,29 +221,13 @@ export class PoolManager {
    * then ends every pool. Connections still checked out at the deadline are cut.
    */
   async close(options: { deadlineMs?: number } = {}): Promise<PoolCloseResult> {
-    const deadlineMs = options.deadlineMs ?? 10_000;
     this.closingDown = true;
     for (const timer of this.timers) clearInterval(timer);
     this.queue.rejectAll(new ShuttingDownError());
-    const drained = await this.waitForLeases(deadlineMs);
+    const drained = await this.waitForLeases(options.deadlineMs ?? 10_000);
     const leasesAtDeadline = this.leaseCount;
-    const entries = [...this.all];
-    for (const entry of entries) {
-      if (this.live.get(entry.tenantId) === entry) this.live.delete(entry.tenantId);
-      if (entry.state === 'open' || entry.state === 'draining') {
-        entry.closeReason = 'shutdown';
-        this.closeEntry(entry);
-      }
-    }
-    const closes = Promise.all(entries.map((entry) => entry.close(this.limits.connectTimeoutMs)));
-    if (!drained) {
-      // Someone still holds a lease: their connections are cut so shutdown ends.
-      for (const entry of entries) entry.terminate();
-      await Promise.race([closes, delay(1000)]);
-    } else {
-      await closes;
-    }
-    return { drained, leasesAtDeadline, poolsClosed: entries.length };
+    const poolsClosed = await this.closeAll(drained);
+    return { drained, leasesAtDeadline, poolsClosed };
   }
 
   private assertOpen(): void {
@@ -262,16 +235,15 @@ export class PoolManager {
   }
 
   private lease(entry: TenantPool, tenant: Tenant): TenantLease {
-    entry.refs++;
+    entry.lease();
     this.leaseCount++;
     return new Lease(tenant, entry, this.releaseLease);
   }
 
   private released(entry: TenantPool): void {
-    entry.refs--;
+    const left = entry.release();
     this.leaseCount--;
-    entry.lastUsedAt = Date.now();
-    if (entry.refs === 0) {
+    if (left === 0) {
       if (entry.state === 'draining') this.closeEntry(entry);
       // A pool just became evictable: someone may be waiting for its slot.
       else if (this.queue.length > 0) this.pump();
@@ -296,7 +268,7 @@ export class PoolManager {
     // Pools already closing will free slots on their own; evict only for the rest.
     let needed = this.queue.length - this.closingCount;
     while (needed > 0) {
-      const victim = this.live.oldest((entry) => entry.refs === 0);
+      const victim = this.live.oldest((entry) => entry.leases === 0);
       if (!victim) break;
       this.counters.evicted++;
       this.retire(victim, 'evicted');
@@ -307,13 +279,22 @@ export class PoolManager {
   private grant(request: SlotRequest): void {
     this.queue.remove(request);
     const entry = this.createEntry(request.tenant);
-    if (request.retired) entry.state = 'draining';
-    else this.live.set(entry.tenantId, entry);
+    if (!request.retired) this.live.set(entry.tenantId, entry);
     for (const waiter of request.waiters) {
       waiter.detach();
       waiter.resolve(this.lease(entry, waiter.tenant));
     }
-    if (entry.refs === 0 && entry.state === 'draining') this.closeEntry(entry);
+    // Retired while it waited: these waiters are served, then it drains.
+    // ('evicted' as before: retireTenant's reason is not kept on the request.)
+    if (request.retired) this.retire(entry, 'evicted');
+  }
+
+  private unhealthy(entry: TenantPool, err: unknown): void {
+    // Retired meanwhile (status change, eviction): nothing left to report.
+    if (entry.state !== 'open') return;
+    this.counters.unhealthy++;
+    this.emit({ type: 'pool-unhealthy', tenantId: entry.tenantId, slug: entry.tenant.slug, error: messageOf(err) });
+    this.retire(entry, 'unhealthy');
   }
 
   private timedOut(request: SlotRequest): Error {
@@ -347,26 +328,47 @@ export class PoolManager {
     return entry;
   }
 
+  /** Takes an open pool out of the table: it drains if leased, else closes now. Retiring twice is a no-op. */
   private retire(entry: TenantPool, reason: PoolCloseReason): void {
     if (entry.state !== 'open') return;
-    if (this.live.get(entry.tenantId) === entry) this.live.delete(entry.tenantId);
-    entry.closeReason = reason;
+    this.forget(entry);
     if (reason === 'idle') this.counters.idleClosed++;
-    if (entry.refs > 0) entry.state = 'draining';
-    else this.closeEntry(entry);
+    if (entry.leases > 0) entry.retire(reason);
+    else this.closeEntry(entry, reason);
   }
 
-  private closeEntry(entry: TenantPool): void {
-    if (entry.state === 'closing' || entry.state === 'closed') return;
-    entry.state = 'closing';
+  private forget(entry: TenantPool): void {
+    if (this.live.get(entry.tenantId) === entry) this.live.delete(entry.tenantId);
+  }
+
+  /** Starts closing an open or draining pool; its slot is freed (and given on) once it is closed. */
+  private closeEntry(entry: TenantPool, reason?: PoolCloseReason): void {
     this.closingCount++;
-    void entry.close(this.limits.connectTimeoutMs).then(() => {
+    void entry.close(this.limits.connectTimeoutMs, reason).then(() => {
       this.closingCount--;
       this.all.delete(entry);
       this.counters.closed++;
       this.emit({ type: 'pool-closed', tenantId: entry.tenantId, slug: entry.tenant.slug, reason: entry.closeReason ?? 'evicted' });
       this.pump();
     });
+  }
+
+  /** Shutdown: closes every pool, cutting connections still leased when not drained; returns how many. */
+  private async closeAll(drained: boolean): Promise<number> {
+    const entries = [...this.all];
+    for (const entry of entries) {
+      this.forget(entry);
+      if (entry.state === 'open' || entry.state === 'draining') this.closeEntry(entry, 'shutdown');
+    }
+    const closes = Promise.all(entries.map((entry) => entry.whenClosed()));
+    if (drained) {
+      await closes;
+    } else {
+      // Someone still holds a lease: their connections are cut so shutdown ends.
+      for (const entry of entries) entry.terminate();
+      await settlesWithin(closes, 1000);
+    }
+    return entries.length;
   }
 
   private waitForLeases(deadlineMs: number): Promise<boolean> {
@@ -391,8 +393,4 @@ export class PoolManager {
 
 function sameDatabase(a: Tenant, b: Tenant): boolean {
   return a.dbName === b.dbName && a.dbHost === b.dbHost && a.dbPort === b.dbPort;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -4,9 +4,26 @@
  * really has. The slot it occupies in the pool table is only given back once
  * every one of those connections is gone, which is what keeps the total under
  * max pools x max connections even while evicted pools are still closing.
+ *
+ * The pool owns its state; the manager only calls transitions, and a
+ * transition from the wrong state throws an INTERNAL error (a bug in the
+ * caller) instead of corrupting the bookkeeping.
+ *
+ *            retire(reason)             close() at zero leases
+ *   open ─────────────────────> draining ──────────────────────> closing ──> closed
+ *     │                                                             ^   (every server
+ *     └─────────────── close(reason): idle, evicted, shutdown ──────┘    connection gone)
+ *
+ *   lease()        open only: a draining pool serves only the leases it has.
+ *   release()      any state while leases > 0 (a shutdown closes pools that
+ *                  still have leases); stamps lastUsedAt.
+ *   retire()       open -> draining, only while leased (without leases the
+ *                  pool goes straight to closing).
+ *   close()        open | draining -> closing; resolves when closed.
+ *   healthCheck()  open only, one at a time.
  */
 import pg from 'pg';
-import { isConnectionError } from '../errors.js';
+import { TenantToolkitError, isConnectionError } from '../errors.js';
 import { guardClient } from './db.js';
 import type { Tenant } from './tenant.js';
 
@@ -14,6 +31,7 @@ import type { Tenant } from './tenant.js';
  * open: in the table, serves new leases. draining: out of the table (evicted
  * while busy, suspended, unhealthy), serves only the leases it already has.
  * closing: pool.end() in progress. closed: every connection is gone.
+ * (The diagram is at the top of this file.)
  */
 export type TenantPoolState = 'open' | 'draining' | 'closing' | 'closed';
 export type PoolCloseReason = 'idle' | 'evicted' | 'unhealthy' | 'status' | 'replaced' | 'shutdown';
@@ -31,11 +49,11 @@ export interface TenantPoolStats {
 export class TenantPool {
   readonly pool: pg.Pool;
   readonly openedAt = Date.now();
-  lastUsedAt = Date.now();
-  refs = 0;
-  state: TenantPoolState = 'open';
-  closeReason: PoolCloseReason | undefined;
-  checking = false;
+  #lastUsedAt = Date.now();
+  #leases = 0;
+  #state: TenantPoolState = 'open';
+  #closeReason: PoolCloseReason | undefined;
+  #checking = false;
   /** Connections that reached the server and have not been ended yet. */
   private readonly clients = new Set<pg.Client>();
   private closed: Promise<void> | undefined;
@@ -74,31 +92,92 @@ export class TenantPool {
     return this.tenant.id;
   }
 
+  get state(): TenantPoolState {
+    return this.#state;
+  }
+
+  /** Leases that hold the pool right now. */
+  get leases(): number {
+    return this.#leases;
+  }
+
+  /** When the last lease was released (the pool's creation until then). */
+  get lastUsedAt(): number {
+    return this.#lastUsedAt;
+  }
+
+  /** Why the pool left service; undefined while it is open. */
+  get closeReason(): PoolCloseReason | undefined {
+    return this.#closeReason;
+  }
+
+  /** A health check is running. */
+  get checking(): boolean {
+    return this.#checking;
+  }
+
   /** Connections this pool holds on the server right now. */
   get serverConnections(): number {
     return this.clients.size;
   }
 
+  /** Takes a lease. Only an open pool serves new leases. */
+  lease(): void {
+    this.expect('lease', 'open');
+    this.#leases++;
+  }
+
+  /** Gives a lease back; returns how many are left. */
+  release(): number {
+    if (this.#leases === 0) throw this.illegal('release without a lease');
+    this.#leases--;
+    this.#lastUsedAt = Date.now();
+    return this.#leases;
+  }
+
+  /** open -> draining: out of service, but its leases keep running; the last release closes it. */
+  retire(reason: PoolCloseReason): void {
+    this.expect('retire', 'open');
+    if (this.#leases === 0) throw this.illegal('retire without leases (close it instead)');
+    this.#state = 'draining';
+    this.#closeReason = reason;
+  }
+
   /**
-   * Ends the pool; resolves once every server connection it opened is closed.
+   * open | draining -> closing, and on to closed: ends the pool and resolves
+   * once every server connection it opened is gone. A reason is required
+   * when leaving open and replaces a draining pool's (shutdown wins).
    * A graceful goodbye that gets no answer within graceMs (the peer is gone
    * or the network hangs) is cut, so a dead database cannot hold a slot forever.
    */
-  close(graceMs: number): Promise<void> {
-    this.closed ??= (async () => {
-      // pool.end() waits for checked-out clients, so a lease still running a
-      // query finishes it; the manager only calls this at zero references.
-      await this.pool.end().catch(() => undefined);
-      if (this.clients.size > 0) {
-        const gone = new Promise<void>((resolve) => (this.allGone = resolve));
-        if (!(await settlesWithin(gone, graceMs))) {
-          this.terminate();
-          await settlesWithin(gone, graceMs);
-        }
-      }
-      this.state = 'closed';
-    })();
+  close(graceMs: number, reason?: PoolCloseReason): Promise<void> {
+    this.expect('close', 'open', 'draining');
+    if (reason === undefined && this.#state === 'open') throw this.illegal('close an open pool without a reason');
+    this.#state = 'closing';
+    this.#closeReason = reason ?? this.#closeReason;
+    this.closed = this.end(graceMs);
     return this.closed;
+  }
+
+  /** Resolves once a pool that is closing is closed. */
+  whenClosed(): Promise<void> {
+    if (!this.closed) throw this.illegal('wait for a close that was never started');
+    return this.closed;
+  }
+
+  /**
+   * Pings the database (see ping); rejects when it is unreachable. One check
+   * at a time, and only on an open pool.
+   */
+  async healthCheck(timeoutMs: number): Promise<void> {
+    this.expect('check health', 'open');
+    if (this.#checking) throw this.illegal('start a second health check');
+    this.#checking = true;
+    try {
+      await this.ping(timeoutMs);
+    } finally {
+      this.#checking = false;
+    }
   }
 
   /** Cuts every connection's socket: for peers that do not answer, and for leases never released at shutdown. */
@@ -110,7 +189,7 @@ export class TenantPool {
    * Runs `SELECT 1` on an idle connection. Throws only for failures that mean
    * the database is unreachable; a busy pool is not an unhealthy one.
    */
-  async ping(timeoutMs: number): Promise<void> {
+  private async ping(timeoutMs: number): Promise<void> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -133,16 +212,43 @@ export class TenantPool {
     return {
       tenantId: this.tenant.id,
       slug: this.tenant.slug,
-      state: this.state,
-      leases: this.refs,
+      state: this.#state,
+      leases: this.#leases,
       connections: { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount },
       openedAt: new Date(this.openedAt).toISOString(),
-      lastUsedAt: new Date(this.lastUsedAt).toISOString(),
+      lastUsedAt: new Date(this.#lastUsedAt).toISOString(),
     };
+  }
+
+  private async end(graceMs: number): Promise<void> {
+    // pool.end() waits for checked-out clients, so a lease still running a
+    // query finishes it; the manager only closes at zero leases, except at
+    // shutdown, where it cuts the stragglers (terminate).
+    await this.pool.end().catch(() => undefined);
+    if (this.clients.size > 0) {
+      const gone = new Promise<void>((resolve) => (this.allGone = resolve));
+      if (!(await settlesWithin(gone, graceMs))) {
+        this.terminate();
+        await settlesWithin(gone, graceMs);
+      }
+    }
+    this.#state = 'closed';
+  }
+
+  private expect(transition: string, ...legal: TenantPoolState[]): void {
+    if (!legal.includes(this.#state)) throw this.illegal(transition);
+  }
+
+  private illegal(transition: string): TenantToolkitError {
+    return new TenantToolkitError(
+      'INTERNAL',
+      `tenant pool "${this.tenant.slug}" (${this.#state}, ${this.#leases} leases): cannot ${transition}`,
+    );
   }
 }
 
-async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
+/** Whether the promise settles within ms (it is not cancelled either way). */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
   try {
