@@ -13,6 +13,7 @@
 import pg from 'pg';
 import type { ConnectionSettings } from '../core/connection-settings.js';
 import { tenantClientConfig } from '../core/connection-settings.js';
+import { parseConnectionUrl, withServer } from '../core/connection-url.js';
 import { databaseOf, withConnection } from '../core/db.js';
 import { advisoryKey } from '../core/identifiers.js';
 import { DEFAULT_PLAN, isTenantPlan, type Tenant, type TenantPlan } from '../core/tenant.js';
@@ -286,13 +287,11 @@ export class Provisioner {
 
   /** Admin connection to a given server: POSTGRES_ADMIN_URL's credentials, that server's address. */
   private async withAdmin<T>(host: string, port: number, fn: (admin: pg.Client) => Promise<T>): Promise<T> {
-    const url = new URL(this.deps.connections.adminUrl);
+    const adminUrl = this.deps.connections.adminUrl;
+    const admin = parseConnectionUrl(adminUrl);
     const norm = (h: string) => (h === 'localhost' || h === '::1' ? '127.0.0.1' : h);
-    const sameServer = norm(url.hostname) === norm(host) && (Number(url.port) || 5432) === port;
-    if (!sameServer) {
-      url.hostname = host;
-      url.port = String(port);
-    }
-    return withConnection({ connectionString: url.toString(), application_name: 'metapus-tenant-admin' }, fn);
+    const sameServer = norm(admin.host) === norm(host) && admin.port === port;
+    const connectionString = sameServer ? adminUrl : withServer(adminUrl, host, port);
+    return withConnection({ connectionString, application_name: 'metapus-tenant-admin' }, fn);
   }
 }
