@@ -41,6 +41,8 @@ export interface LocalClusterOptions {
   port?: number;
   /** Extra server settings (`-c name=value`), e.g. fsync=off for throwaway test clusters. */
   settings?: Record<string, string>;
+  /** A folder of PostgreSQL binaries (pg_ctl, initdb, postgres) to use instead of the npm package. */
+  binDir?: string;
 }
 
 export interface LocalClusterStatus {
@@ -232,12 +234,16 @@ export class LocalCluster {
     const serverOptions = Object.entries(settings)
       .map(([name, value]) => `-c ${name}=${shellQuote(value)}`)
       .join(' ');
+    // Only what this start wrote to the log explains its failure; older lines are another story.
+    const logStart = await fs.stat(this.logFile).then((st) => st.size, () => 0);
     try {
       await this.exec(bins.pg_ctl, ['start', '-D', this.dataDir, '-l', this.logFile, '-w', '-t', '120', '-o', serverOptions]);
     } catch (cause) {
-      const tail = await fs.readFile(this.logFile, 'utf8').then((t) => t.trim().split('\n').slice(-3).join(' | '), () => '');
-      throw new LocalClusterError(`the embedded PostgreSQL in ${this.home} did not start: ${tail || messageOf(cause)}`, {
+      const written = await readFrom(this.logFile, logStart);
+      const reason = written.trim().split('\n').filter(Boolean).slice(-3).join(' | ');
+      throw new LocalClusterError(`the embedded PostgreSQL in ${this.home} did not start: ${reason || messageOf(cause)}`, {
         cause,
+        hint: 'see the server log in ' + this.logFile + ', or set META_DATABASE_URL to use an existing PostgreSQL server',
       });
     }
   }
@@ -282,7 +288,11 @@ export class LocalCluster {
   }
 
   private async bins(): Promise<PostgresBinaries> {
-    this.binaries ??= await resolvePostgresBinaries();
+    this.binaries ??= await resolvePostgresBinaries({
+      home: this.home,
+      user: await this.serverUser(),
+      ...(this.options.binDir ? { binDir: this.options.binDir } : {}),
+    });
     return this.binaries;
   }
 
@@ -295,6 +305,8 @@ export class LocalCluster {
     const user = await this.serverUser();
     await new Promise<void>((resolve, reject) => {
       const child = spawn(file, args, {
+        // The caller's folder may be one the server user cannot enter (root's home).
+        cwd: '/',
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
         ...(user ? { uid: user.uid, gid: user.gid } : {}),
@@ -315,6 +327,22 @@ export function clusterUrl(creds: ClusterCredentials, database: string, as: 'sup
   const user = as === 'super' ? creds.superuser : creds.appUser;
   const password = as === 'super' ? creds.superPassword : creds.appPassword;
   return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${creds.port}/${encodeURIComponent(database)}`;
+}
+
+/** The part of a file written after `offset` (empty when it shrank or is missing). */
+async function readFrom(file: string, offset: number): Promise<string> {
+  const handle = await fs.open(file, 'r').catch(() => undefined);
+  if (!handle) return '';
+  try {
+    const { size } = await handle.stat();
+    if (size <= offset) return '';
+    const length = Math.min(size - offset, 64 * 1024);
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    return buffer.toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 function shellQuote(value: string): string {
