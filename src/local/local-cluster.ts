@@ -20,7 +20,7 @@ import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { LocalClusterError, messageOf } from '../errors.js';
-import { withFileLock, isProcessAlive } from './file-lock.js';
+import { currentProcess, inspectLock, isIdentityAlive, isProcessAlive, parseIdentity, withFileLock, type LockState } from './file-lock.js';
 import { ensureDir, resolveServerUser, type ServerUser } from './os-user.js';
 import { resolvePostgresBinaries, type PostgresBinaries } from './postgres-binaries.js';
 
@@ -53,6 +53,8 @@ export interface LocalClusterStatus {
   port: number | undefined;
   keep: boolean;
   users: number;
+  /** The start/stop lock: `stale` when its owner is gone (the next command takes it over). */
+  lock: LockState;
 }
 
 export interface ClusterLease {
@@ -106,7 +108,7 @@ export class LocalCluster {
       const wasRunning = await this.isRunning();
       if (!wasRunning) await this.startServer(creds);
       await fs.mkdir(this.leasesDir, { recursive: true });
-      await fs.writeFile(leaseFile, String(process.pid));
+      await fs.writeFile(leaseFile, JSON.stringify(currentProcess()));
       return { credentials: creds, started: !wasRunning };
     });
     let released = false;
@@ -156,6 +158,7 @@ export class LocalCluster {
       port: creds?.port,
       keep: await this.exists(this.keepFile),
       users: initialised ? (await this.liveLeases()).length : 0,
+      lock: await inspectLock(this.lockDir),
     };
   }
 
@@ -268,8 +271,10 @@ export class LocalCluster {
     const names = await fs.readdir(this.leasesDir).catch(() => [] as string[]);
     const live: string[] = [];
     for (const name of names) {
-      const pid = Number(name.split('-')[0]);
-      if (isProcessAlive(pid)) live.push(name);
+      // The record has the process start time too, so a reused pid does not keep the cluster up.
+      const text = await fs.readFile(path.join(this.leasesDir, name), 'utf8').catch(() => '');
+      const identity = parseIdentity(text) ?? { pid: Number(name.split('-')[0]) };
+      if (isIdentityAlive(identity)) live.push(name);
       else await fs.rm(path.join(this.leasesDir, name), { force: true });
     }
     return live;
