@@ -83,6 +83,16 @@ export function parseConnectionUrl(url: string): ConnectionUrl {
   };
 }
 
+/**
+ * A server address for tenant databases: a host name or IP address, or the
+ * absolute path of a Unix-socket folder (short enough for the socket file
+ * name `.s.PGSQL.<port>` to fit the 107-byte limit).
+ */
+export function isServerHost(host: string): boolean {
+  if (host.startsWith('/')) return host.length <= 90 && /^\/[A-Za-z0-9._\/-]*$/.test(host);
+  return host.length > 0 && host.length <= 255 && !/[\s/@]/.test(host);
+}
+
 /** The reason a URL is unusable, or undefined when it is fine. */
 export function connectionUrlProblem(url: string): string | undefined {
   try {

@@ -13,7 +13,7 @@
 import pg from 'pg';
 import type { ConnectionSettings } from '../core/connection-settings.js';
 import { tenantClientConfig } from '../core/connection-settings.js';
-import { parseConnectionUrl, withServer } from '../core/connection-url.js';
+import { isServerHost, parseConnectionUrl, withServer } from '../core/connection-url.js';
 import { databaseOf, withConnection } from '../core/db.js';
 import { advisoryKey } from '../core/identifiers.js';
 import { DEFAULT_PLAN, isTenantPlan, type Tenant, type TenantPlan } from '../core/tenant.js';
@@ -98,7 +98,7 @@ export class Provisioner {
     const plan = input.plan ?? DEFAULT_PLAN;
     if (!isTenantPlan(plan)) throw new UsageError(`plan must be one of free, standard, premium, enterprise, got "${plan}"`);
     const host = input.host ?? this.deps.connections.tenant.host;
-    if (!host || /[\s/@]/.test(host) || host.length > 255) throw new UsageError(`host "${host}" is not a valid host name`);
+    if (!isServerHost(host)) throw new UsageError(`host "${host}" is not a valid host name or socket folder`);
     const port = input.port ?? this.deps.connections.tenant.port;
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`port must be 1-65535, got ${port}`);
     const dbName = tenantDatabaseName(this.deps.namePrefix, slug, this.reservedDatabases);
