@@ -189,6 +189,8 @@ async function hydrateSymlinks(root: string): Promise<void> {
   );
   const inside = (p: string) => path.join(root, p.replace(/^native[\\/]/, ''));
   for (const { source, target } of list) {
+    // A library missing from the copy is reported by the probe, not here.
+    if (!(await fs.access(inside(source)).then(() => true, () => false))) continue;
     const link = inside(target);
     const relative = path.relative(path.dirname(link), inside(source));
     await fs.symlink(relative, link).catch((err: NodeJS.ErrnoException) => {

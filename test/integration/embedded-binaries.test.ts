@@ -91,9 +91,11 @@ describe('embedded PostgreSQL binaries', () => {
   });
 
   it('refuses binaries that cannot run with exit code 5 and a hint, not a loader error', async () => {
-    // The binaries without their lib folder: the dynamic loader cannot find libicuuc & co.
-    const broken = path.join(await tempDir('broken'), 'bin');
-    await fs.cp(path.join(await packageNative(), 'bin'), broken, { recursive: true });
+    // The package without its lib folder: the dynamic loader cannot find libicuuc & co.
+    const source = await packageNative();
+    const native = path.join(await tempDir('broken'), 'native');
+    await fs.cp(source, native, { recursive: true, filter: (p) => p !== path.join(source, 'lib') });
+    const broken = path.join(native, 'bin');
     const home = await tempDir('home');
     const cluster = new LocalCluster({ home, port: 0, settings: FAST, binDir: broken });
 
