@@ -168,6 +168,7 @@ export class LocalCluster {
 
     const user = await this.serverUser();
     const bins = await this.bins();
+    await this.assertHomeReachable();
     // A half-initialised folder (a run killed during setup) is cleared and redone.
     await this.stopServer().catch(() => undefined);
     await fs.rm(this.dataDir, { recursive: true, force: true });
@@ -194,6 +195,11 @@ export class LocalCluster {
         '--encoding=UTF8',
         '--no-locale',
       ]);
+    } catch (cause) {
+      throw new LocalClusterError(`initialising the embedded PostgreSQL in ${this.home} failed: ${messageOf(cause)}`, {
+        cause,
+        hint: 'set META_DATABASE_URL to use an existing PostgreSQL server',
+      });
     } finally {
       await fs.rm(pwFile, { force: true });
     }
@@ -221,6 +227,7 @@ export class LocalCluster {
 
   private async startServer(creds: ClusterCredentials): Promise<void> {
     const bins = await this.bins();
+    await this.assertHomeReachable();
     if (!(await portIsFree(creds.port))) {
       creds.port = await choosePort(creds.port + 1);
       if (await this.exists(this.credentialsFile)) {
@@ -306,11 +313,24 @@ export class LocalCluster {
     return this.user;
   }
 
+  /** As root, the server user must be able to enter TENANT_HOME; say so plainly when it cannot. */
+  private async assertHomeReachable(): Promise<void> {
+    const user = await this.serverUser();
+    if (!user) return;
+    // `cd` as that user: spawn's own cwd is entered before it drops root, so it proves nothing.
+    await this.exec('/bin/sh', ['-c', 'cd "$1"', 'sh', this.home]).catch((cause: unknown) => {
+      throw new LocalClusterError(`the "${user.name}" OS user, which runs the embedded PostgreSQL, cannot enter ${this.home}`, {
+        cause,
+        hint: `set TENANT_HOME to a folder it can reach (the default for root is /var/lib/metapus-tenant), or set META_DATABASE_URL`,
+      });
+    });
+  }
+
   private async exec(file: string, args: string[]): Promise<void> {
     const user = await this.serverUser();
     await new Promise<void>((resolve, reject) => {
       const child = spawn(file, args, {
-        // The caller's folder may be one the server user cannot enter (root's home).
+        // Not the caller's folder: it may be one the server user cannot enter (root's home).
         cwd: '/',
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, LC_ALL: 'C', LANG: 'C' },

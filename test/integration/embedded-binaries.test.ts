@@ -72,6 +72,18 @@ describe('embedded PostgreSQL binaries', () => {
     expect(await copiesIn(home)).toHaveLength(1);
   });
 
+  it.skipIf(!isRoot)('says plainly when TENANT_HOME is a folder the postgres user cannot enter (root)', async () => {
+    const locked = await tempDir('locked', 0o700);
+    const cluster = new LocalCluster({ home: path.join(locked, 'home'), port: 0, settings: FAST });
+
+    const error = (await cluster.acquire().catch((err: unknown) => err)) as LocalClusterError;
+
+    expect(error).toBeInstanceOf(LocalClusterError);
+    expect(error.exitCode).toBe(5);
+    expect(error.message).toBe(`the "postgres" OS user, which runs the embedded PostgreSQL, cannot enter ${path.join(locked, 'home')}`);
+    expect(error.hint).toContain('TENANT_HOME');
+  });
+
   it('starts when the library symlinks were never made (pnpm, --ignore-scripts)', async () => {
     const source = await packageNative();
     const unhydrated = path.join(await tempDir('unhydrated'), 'native');
