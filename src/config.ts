@@ -10,6 +10,7 @@ import dotenv from 'dotenv';
 import { ConfigError } from './errors.js';
 import { parseDuration } from './duration.js';
 import { parseIntegerInRange } from './integer-range.js';
+import { connectionUrlProblem } from './core/connection-url.js';
 
 export type SslMode = 'disable' | 'prefer' | 'require' | 'verify-full';
 const SSL_MODES: readonly SslMode[] = ['disable', 'prefer', 'require', 'verify-full'];
@@ -120,15 +121,10 @@ export function parseConfig(raw: RawConfig): Config {
   const url = (name: ConfigVariable): string | undefined => {
     const value = raw[name];
     if (value === undefined) return undefined;
-    try {
-      const parsed = new URL(value);
-      if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') throw new Error('protocol');
-      if (!parsed.hostname && !parsed.searchParams.get('host')) throw new Error('host');
-      return value;
-    } catch {
-      problems.push(`${name} must be a postgres:// URL, got "${shorten(redactedValue(value))}"`);
-      return undefined;
-    }
+    const problem = connectionUrlProblem(value);
+    if (problem === undefined) return value;
+    problems.push(`${name} must be a postgres:// URL (${problem}), got "${shorten(redactedValue(value))}"`);
+    return undefined;
   };
   const positiveInt = (name: ConfigVariable, fallback: number, max = 1_000_000): number => {
     const value = raw[name];

@@ -2,6 +2,8 @@
  * Removes secrets from text before it reaches a terminal, a log or an HTTP
  * body: passwords in connection URLs and in key=value connection strings.
  */
+import { hidePassword } from './core/connection-url.js';
+
 const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):([^@\s]*)@/gi;
 const KV_PASSWORD = /\b(password|pwd)\s*=\s*('[^']*'|"[^"]*"|\S+)/gi;
 
@@ -9,13 +11,7 @@ export function redact(text: string): string {
   return text.replace(URL_PASSWORD, '$1:***@').replace(KV_PASSWORD, '$1=***');
 }
 
-/** A connection URL safe to show: password replaced, everything else kept. */
+/** A connection URL safe to show: password replaced, everything else kept (socket URLs too). */
 export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return redact(url);
-  }
+  return hidePassword(url) ?? redact(url);
 }

@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import type { Config } from './config.js';
 import type { ConnectionSettings } from './core/connection-settings.js';
-import { withDatabase } from './core/db.js';
+import { parseConnectionUrl, withDatabase } from './core/connection-url.js';
 import { createMetaPool, ensureMetaDatabase } from './core/meta-database.js';
 import { TenantRegistry } from './core/tenant-registry.js';
 import { LocalCluster, clusterUrl, type ClusterLease } from './local/local-cluster.js';
@@ -37,11 +37,10 @@ export async function resolveConnections(
   if (config.metaDatabaseUrl) {
     const metaUrl = config.metaDatabaseUrl;
     const adminUrl = config.adminDatabaseUrl ?? withDatabase(metaUrl, 'postgres');
-    const admin = new URL(adminUrl);
-    const adminUser = decodeURIComponent(admin.username) || process.env.PGUSER || 'postgres';
+    const admin = parseConnectionUrl(adminUrl);
+    const adminUser = admin.user || process.env.PGUSER || 'postgres';
     const user = config.tenantDb.user ?? adminUser;
-    const password =
-      config.tenantDb.password ?? (user === adminUser && admin.password ? decodeURIComponent(admin.password) : undefined);
+    const password = config.tenantDb.password ?? (user === adminUser ? admin.password : undefined);
     onNotice(`using PostgreSQL at ${redactUrl(metaUrl)}`);
     return {
       lease: undefined,
@@ -52,9 +51,11 @@ export async function resolveConnections(
         tenant: {
           user,
           password,
-          host: config.tenantDb.host ?? (admin.hostname || 'localhost'),
-          port: config.tenantDb.port ?? (Number(admin.port) || 5432),
-          sslMode: config.tenantDb.sslMode,
+          // A socket folder (`?host=/var/run/postgresql`) is a host to pg too.
+          host: config.tenantDb.host ?? admin.host,
+          port: config.tenantDb.port ?? admin.port,
+          // sslmode in the URL applies to tenant connections unless TENANT_DB_SSLMODE says otherwise.
+          sslMode: config.tenantDb.sslMode ?? admin.sslMode ?? parseConnectionUrl(metaUrl).sslMode,
         },
       },
     };

@@ -73,13 +73,5 @@ export async function withTransaction<T>(client: pg.ClientBase, fn: () => Promis
   }
 }
 
-/** A connection URL with another database name. */
-export function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${encodeURIComponent(database)}`;
-  return parsed.toString();
-}
-
-export function databaseOf(url: string): string {
-  return decodeURIComponent(new URL(url).pathname.replace(/^\//, '')) || 'postgres';
-}
+// Connection URLs are read in one place (socket folders and sslmode included).
+export { withDatabase, databaseOf } from './connection-url.js';

@@ -20,7 +20,7 @@ import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { LocalClusterError, messageOf } from '../errors.js';
-import { withFileLock, isProcessAlive } from './file-lock.js';
+import { currentProcess, inspectLock, isIdentityAlive, isProcessAlive, parseIdentity, withFileLock, type LockState } from './file-lock.js';
 import { ensureDir, resolveServerUser, type ServerUser } from './os-user.js';
 import { resolvePostgresBinaries, type PostgresBinaries } from './postgres-binaries.js';
 
@@ -41,8 +41,8 @@ export interface LocalClusterOptions {
   port?: number;
   /** Extra server settings (`-c name=value`), e.g. fsync=off for throwaway test clusters. */
   settings?: Record<string, string>;
-  /** Server binaries to use instead of the embedded ones (e.g. a system PostgreSQL's bin folder). */
-  binaries?: PostgresBinaries;
+  /** A folder of PostgreSQL binaries (pg_ctl, initdb, postgres) to use instead of the npm package. */
+  binDir?: string;
 }
 
 export interface LocalClusterStatus {
@@ -53,6 +53,8 @@ export interface LocalClusterStatus {
   port: number | undefined;
   keep: boolean;
   users: number;
+  /** The start/stop lock: `stale` when its owner is gone (the next command takes it over). */
+  lock: LockState;
 }
 
 export interface ClusterLease {
@@ -106,7 +108,7 @@ export class LocalCluster {
       const wasRunning = await this.isRunning();
       if (!wasRunning) await this.startServer(creds);
       await fs.mkdir(this.leasesDir, { recursive: true });
-      await fs.writeFile(leaseFile, String(process.pid));
+      await fs.writeFile(leaseFile, JSON.stringify(currentProcess()));
       return { credentials: creds, started: !wasRunning };
     });
     let released = false;
@@ -156,6 +158,7 @@ export class LocalCluster {
       port: creds?.port,
       keep: await this.exists(this.keepFile),
       users: initialised ? (await this.liveLeases()).length : 0,
+      lock: await inspectLock(this.lockDir),
     };
   }
 
@@ -165,6 +168,7 @@ export class LocalCluster {
 
     const user = await this.serverUser();
     const bins = await this.bins();
+    await this.assertHomeReachable();
     // A half-initialised folder (a run killed during setup) is cleared and redone.
     await this.stopServer().catch(() => undefined);
     await fs.rm(this.dataDir, { recursive: true, force: true });
@@ -191,6 +195,11 @@ export class LocalCluster {
         '--encoding=UTF8',
         '--no-locale',
       ]);
+    } catch (cause) {
+      throw new LocalClusterError(`initialising the embedded PostgreSQL in ${this.home} failed: ${messageOf(cause)}`, {
+        cause,
+        hint: 'set META_DATABASE_URL to use an existing PostgreSQL server',
+      });
     } finally {
       await fs.rm(pwFile, { force: true });
     }
@@ -218,6 +227,7 @@ export class LocalCluster {
 
   private async startServer(creds: ClusterCredentials): Promise<void> {
     const bins = await this.bins();
+    await this.assertHomeReachable();
     if (!(await portIsFree(creds.port))) {
       creds.port = await choosePort(creds.port + 1);
       if (await this.exists(this.credentialsFile)) {
@@ -234,12 +244,16 @@ export class LocalCluster {
     const serverOptions = Object.entries(settings)
       .map(([name, value]) => `-c ${name}=${shellQuote(value)}`)
       .join(' ');
+    // Only what this start wrote to the log explains its failure; older lines are another story.
+    const logStart = await fs.stat(this.logFile).then((st) => st.size, () => 0);
     try {
       await this.exec(bins.pg_ctl, ['start', '-D', this.dataDir, '-l', this.logFile, '-w', '-t', '120', '-o', serverOptions]);
     } catch (cause) {
-      const tail = await fs.readFile(this.logFile, 'utf8').then((t) => t.trim().split('\n').slice(-3).join(' | '), () => '');
-      throw new LocalClusterError(`the embedded PostgreSQL in ${this.home} did not start: ${tail || messageOf(cause)}`, {
+      const written = await readFrom(this.logFile, logStart);
+      const reason = written.trim().split('\n').filter(Boolean).slice(-3).join(' | ');
+      throw new LocalClusterError(`the embedded PostgreSQL in ${this.home} did not start: ${reason || messageOf(cause)}`, {
         cause,
+        hint: 'see the server log in ' + this.logFile + ', or set META_DATABASE_URL to use an existing PostgreSQL server',
       });
     }
   }
@@ -264,8 +278,10 @@ export class LocalCluster {
     const names = await fs.readdir(this.leasesDir).catch(() => [] as string[]);
     const live: string[] = [];
     for (const name of names) {
-      const pid = Number(name.split('-')[0]);
-      if (isProcessAlive(pid)) live.push(name);
+      // The record has the process start time too, so a reused pid does not keep the cluster up.
+      const text = await fs.readFile(path.join(this.leasesDir, name), 'utf8').catch(() => '');
+      const identity = parseIdentity(text) ?? { pid: Number(name.split('-')[0]) };
+      if (isIdentityAlive(identity)) live.push(name);
       else await fs.rm(path.join(this.leasesDir, name), { force: true });
     }
     return live;
@@ -284,7 +300,11 @@ export class LocalCluster {
   }
 
   private async bins(): Promise<PostgresBinaries> {
-    this.binaries ??= this.options.binaries ?? (await resolvePostgresBinaries());
+    this.binaries ??= await resolvePostgresBinaries({
+      home: this.home,
+      user: await this.serverUser(),
+      ...(this.options.binDir ? { binDir: this.options.binDir } : {}),
+    });
     return this.binaries;
   }
 
@@ -293,10 +313,25 @@ export class LocalCluster {
     return this.user;
   }
 
+  /** As root, the server user must be able to enter TENANT_HOME; say so plainly when it cannot. */
+  private async assertHomeReachable(): Promise<void> {
+    const user = await this.serverUser();
+    if (!user) return;
+    // `cd` as that user: spawn's own cwd is entered before it drops root, so it proves nothing.
+    await this.exec('/bin/sh', ['-c', 'cd "$1"', 'sh', this.home]).catch((cause: unknown) => {
+      throw new LocalClusterError(`the "${user.name}" OS user, which runs the embedded PostgreSQL, cannot enter ${this.home}`, {
+        cause,
+        hint: `set TENANT_HOME to a folder it can reach (the default for root is /var/lib/metapus-tenant), or set META_DATABASE_URL`,
+      });
+    });
+  }
+
   private async exec(file: string, args: string[]): Promise<void> {
     const user = await this.serverUser();
     await new Promise<void>((resolve, reject) => {
       const child = spawn(file, args, {
+        // Not the caller's folder: it may be one the server user cannot enter (root's home).
+        cwd: '/',
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
         ...(user ? { uid: user.uid, gid: user.gid } : {}),
@@ -317,6 +352,22 @@ export function clusterUrl(creds: ClusterCredentials, database: string, as: 'sup
   const user = as === 'super' ? creds.superuser : creds.appUser;
   const password = as === 'super' ? creds.superPassword : creds.appPassword;
   return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${creds.port}/${encodeURIComponent(database)}`;
+}
+
+/** The part of a file written after `offset` (empty when it shrank or is missing). */
+async function readFrom(file: string, offset: number): Promise<string> {
+  const handle = await fs.open(file, 'r').catch(() => undefined);
+  if (!handle) return '';
+  try {
+    const { size } = await handle.stat();
+    if (size <= offset) return '';
+    const length = Math.min(size - offset, 64 * 1024);
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    return buffer.toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 function shellQuote(value: string): string {

@@ -13,6 +13,7 @@
 import pg from 'pg';
 import type { ConnectionSettings } from '../core/connection-settings.js';
 import { tenantClientConfig } from '../core/connection-settings.js';
+import { isServerHost, parseConnectionUrl, withServer } from '../core/connection-url.js';
 import { databaseOf, withConnection } from '../core/db.js';
 import { advisoryKey } from '../core/identifiers.js';
 import { DEFAULT_PLAN, isTenantPlan, type Tenant, type TenantPlan } from '../core/tenant.js';
@@ -97,7 +98,7 @@ export class Provisioner {
     const plan = input.plan ?? DEFAULT_PLAN;
     if (!isTenantPlan(plan)) throw new UsageError(`plan must be one of free, standard, premium, enterprise, got "${plan}"`);
     const host = input.host ?? this.deps.connections.tenant.host;
-    if (!host || /[\s/@]/.test(host) || host.length > 255) throw new UsageError(`host "${host}" is not a valid host name`);
+    if (!isServerHost(host)) throw new UsageError(`host "${host}" is not a valid host name or socket folder`);
     const port = input.port ?? this.deps.connections.tenant.port;
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`port must be 1-65535, got ${port}`);
     const dbName = tenantDatabaseName(this.deps.namePrefix, slug, this.reservedDatabases);
@@ -286,13 +287,11 @@ export class Provisioner {
 
   /** Admin connection to a given server: POSTGRES_ADMIN_URL's credentials, that server's address. */
   private async withAdmin<T>(host: string, port: number, fn: (admin: pg.Client) => Promise<T>): Promise<T> {
-    const url = new URL(this.deps.connections.adminUrl);
+    const adminUrl = this.deps.connections.adminUrl;
+    const admin = parseConnectionUrl(adminUrl);
     const norm = (h: string) => (h === 'localhost' || h === '::1' ? '127.0.0.1' : h);
-    const sameServer = norm(url.hostname) === norm(host) && (Number(url.port) || 5432) === port;
-    if (!sameServer) {
-      url.hostname = host;
-      url.port = String(port);
-    }
-    return withConnection({ connectionString: url.toString(), application_name: 'metapus-tenant-admin' }, fn);
+    const sameServer = norm(admin.host) === norm(host) && admin.port === port;
+    const connectionString = sameServer ? adminUrl : withServer(adminUrl, host, port);
+    return withConnection({ connectionString, application_name: 'metapus-tenant-admin' }, fn);
   }
 }

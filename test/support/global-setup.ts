@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import { parseConnectionUrl } from '../../src/core/connection-url.js';
 import { LocalCluster, type ClusterLease } from '../../src/local/local-cluster.js';
 
 export interface TestServer {
@@ -16,6 +17,8 @@ export interface TestServer {
   appPassword: string;
   host: string;
   port: number;
+  /** Folder of the server's Unix socket, when the tests can reach one. */
+  socketDir: string | null;
   embeddedHome: string | null;
 }
 
@@ -34,7 +37,7 @@ export async function setup(project: TestProject): Promise<void> {
   let server: TestServer;
   if (process.env.TEST_DATABASE_URL) {
     const adminUrl = process.env.TEST_DATABASE_URL;
-    const url = new URL(adminUrl);
+    const url = parseConnectionUrl(adminUrl);
     const appPassword = 'test-app-password';
     const client = new pg.Client({ connectionString: adminUrl });
     await client.connect();
@@ -49,8 +52,9 @@ export async function setup(project: TestProject): Promise<void> {
       adminUrl,
       appUser: TEST_APP_ROLE,
       appPassword,
-      host: url.hostname,
-      port: Number(url.port) || 5432,
+      host: url.host,
+      port: url.port,
+      socketDir: url.host.startsWith('/') ? url.host : (process.env.TEST_DATABASE_SOCKET_DIR ?? null),
       embeddedHome: null,
     };
   } else {
@@ -70,6 +74,8 @@ export async function setup(project: TestProject): Promise<void> {
       appPassword: c.appPassword,
       host: '127.0.0.1',
       port: c.port,
+      // The embedded cluster also listens on a socket in its run/ folder.
+      socketDir: path.join(home, 'run'),
       embeddedHome: home,
     };
   }

@@ -31,25 +31,21 @@ export interface PrivateCluster {
   dispose(): Promise<void>;
 }
 
-export function testBinaries(): Promise<PostgresBinaries> {
+/** TEST_PG_BINDIR (CI: the PostgreSQL under test) or else the embedded binaries, probed as the server user. */
+export async function testBinaries(home: string): Promise<PostgresBinaries> {
   const dir = process.env.TEST_PG_BINDIR;
-  if (!dir) return resolvePostgresBinaries();
-  return Promise.resolve({
-    pg_ctl: path.join(dir, 'pg_ctl'),
-    initdb: path.join(dir, 'initdb'),
-    postgres: path.join(dir, 'postgres'),
-  });
+  return resolvePostgresBinaries({ home, user: await resolveServerUser(), ...(dir ? { binDir: dir } : {}) });
 }
 
 export async function startPrivateCluster(): Promise<PrivateCluster> {
   // Under os.tmpdir() and world-readable: as root the server runs as the `postgres` OS user.
   const home = await fs.mkdtemp(path.join(os.tmpdir(), 'metapus-private-'));
   await fs.chmod(home, 0o755);
-  const binaries = await testBinaries();
+  const binaries = await testBinaries(home);
   const cluster = new LocalCluster({
     home,
     port: 0,
-    binaries,
+    binDir: binaries.binDir,
     settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: '100' },
   });
   const leases: ClusterLease[] = [await cluster.acquire()];

@@ -59,6 +59,11 @@ Examples:
       term.line(`state     ${!status.initialised ? 'not initialised' : status.running ? term.c.green('running') : 'stopped'}`);
       if (status.port) term.line(`address   127.0.0.1:${status.port}`);
       if (status.running) term.line(`pid       ${status.pid}${status.keep ? ' (kept running)' : ''}, ${status.users} user(s)`);
+      if (status.lock.state === 'held') {
+        term.line(`lock      held by pid ${status.lock.owner.pid} since ${status.lock.owner.since ?? 'an unknown time'}`);
+      } else if (status.lock.state === 'stale') {
+        term.line(`lock      ${term.c.yellow('stale')}: ${status.lock.reason}; the next command takes it over`);
+      }
     },
   );
 }
