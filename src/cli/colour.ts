@@ -4,7 +4,7 @@
  *   --no-color            -> none
  *   FORCE_COLOR=0|false   -> none
  *   FORCE_COLOR=1..3      -> forced at that level (even into a pipe or file)
- *   NO_COLOR (non-empty)  -> none
+ *   NO_COLOR (non-empty, as no-color.org says) -> none
  *   TERM=dumb             -> none
  *   not a terminal        -> none
  *   otherwise             -> what the terminal supports
@@ -30,7 +30,8 @@ export function colourLevel(stream: ColourStream, env: NodeJS.ProcessEnv, flag =
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return 0;
   if (env.TERM === 'dumb') return 0;
   if (!stream.isTTY) return 0;
-  const depth = stream.getColorDepth?.(env) ?? 4;
+  // Node's own check would read NO_COLOR="" as set; the decisions above are already made.
+  const depth = stream.getColorDepth?.({ ...env, NO_COLOR: undefined, FORCE_COLOR: undefined }) ?? 4;
   return depth >= 24 ? 3 : depth >= 8 ? 2 : depth >= 4 ? 1 : 0;
 }
 

@@ -76,7 +76,7 @@ describe('tenant CLI lifecycle', () => {
     expect(flag.stderr).toContain("unknown option '--bogus'");
     const bad = await runCli(['list'], { ...env.env, TENANT_MAX_POOLS: 'abc' });
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('TENANT_MAX_POOLS must be a positive integer, got "abc"');
+    expect(bad.stderr).toContain('TENANT_MAX_POOLS must be a whole number from 1 to 100000, got "abc"');
   });
 
   it('suspends idempotently and activates, showing the audit trail', async () => {
