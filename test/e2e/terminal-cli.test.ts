@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalCluster } from '../../src/local/local-cluster.js';
 import { BIN, HAS_PTY, runInPty, shellQuote, tenantInPty } from '../support/pty.js';
 import { runCli, startCli } from '../support/run-cli.js';
 import { createTestEnvironment } from '../support/test-environment.js';
@@ -15,14 +16,20 @@ let dir: string;
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'metapus-term-'));
+  // The embedded cluster may run as another OS user (as root: postgres), who must reach its home.
+  await fs.chmod(dir, 0o755);
   const created = await runCli(['create', '--slug', 'colour-corp', '--name', 'Colour Corp'], env.env);
   expect(created.code, created.stderr).toBe(0);
 });
 
 afterAll(async () => {
+  await new LocalCluster({ home: embedded().TENANT_HOME }).stop({ force: true });
   await fs.rm(dir, { recursive: true, force: true });
   await env.cleanup();
 });
+
+/** An embedded cluster of this file's own (no META_DATABASE_URL). */
+const embedded = () => ({ TENANT_HOME: path.join(dir, 'embedded') });
 
 const ESC = '\u001b';
 const count = (text: string, part: string) => text.split(part).length - 1;
@@ -80,8 +87,8 @@ describe('colour decided per stream', () => {
 });
 
 describe('a reader that goes away (EPIPE)', () => {
-  async function closedEarly(args: string[], streams: ('stdout' | 'stderr')[]): Promise<{ code: number | null; stderr: string }> {
-    const child = startCli(args, env.env);
+  async function closedEarly(args: string[], streams: ('stdout' | 'stderr')[], vars: Record<string, string> = env.env) {
+    const child = startCli(args, vars);
     // Close our end of the pipe before the command writes anything: every write it makes fails with EPIPE.
     for (const name of streams) child[name]?.destroy();
     let stderr = '';
@@ -90,12 +97,16 @@ describe('a reader that goes away (EPIPE)', () => {
     return { code, stderr };
   }
 
-  it('ends `show` quietly with the status it would have had when stdout closes', async () => {
+  it('ends `show` and `list` quietly with the status they would have had when stdout closes', async () => {
     const shown = await closedEarly(['show', 'colour-corp'], ['stdout']);
     expect(shown.stderr).not.toMatch(/EPIPE|Error:/);
     expect(shown.code).toBe(0);
-    const listed = await closedEarly(['list'], ['stdout']);
+    // On the embedded cluster the command still has work after its last line (releasing the
+    // cluster), which is where the unhandled EPIPE used to crash it, leaving the lock behind.
+    const listed = await closedEarly(['list'], ['stdout'], embedded());
+    expect(listed.stderr).not.toMatch(/EPIPE|Error:/);
     expect(listed.code).toBe(0);
+    expect(await new LocalCluster({ home: embedded().TENANT_HOME }).status()).toMatchObject({ running: false, users: 0 });
   });
 
   it('keeps the exit status of a failure when both streams are gone', async () => {
@@ -105,9 +116,9 @@ describe('a reader that goes away (EPIPE)', () => {
 
   it.skipIf(!HAS_PTY)('on a terminal, survives a pipe into a reader that has already gone', async () => {
     const status = path.join(dir, 'status.txt');
-    const tenant = [process.execPath, BIN, 'show', 'colour-corp'].map(shellQuote).join(' ');
+    const tenant = [process.execPath, BIN, 'list'].map(shellQuote).join(' ');
     // `true` exits without reading; by the time Node has started, the pipe has no reader.
-    const { output } = await runInPty(`{ ${tenant}; echo $? > ${shellQuote(status)}; } | true`, env.env).done;
+    const { output } = await runInPty(`{ ${tenant}; echo $? > ${shellQuote(status)}; } | true`, embedded()).done;
     expect(output).not.toMatch(/EPIPE|Error:/);
     expect((await fs.readFile(status, 'utf8')).trim()).toBe('0');
   });
