@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dotenv from 'dotenv';
-import { ConfigError } from './errors.js';
+import { ConfigError, UsageError } from './errors.js';
 import { parseDuration } from './duration.js';
 import { parseIntegerInRange } from './integer-range.js';
 import { connectionUrlProblem } from './core/connection-url.js';
@@ -79,7 +79,10 @@ export type RawConfig = Partial<Record<ConfigVariable, string | undefined>>;
 export interface LoadConfigOptions {
   /** Environment to read; defaults to process.env. */
   env?: NodeJS.ProcessEnv;
-  /** Path of the .env file; false to skip it. Defaults to `<cwd>/.env`. */
+  /**
+   * Path of the .env file; false to skip it. Defaults to `<cwd>/.env`, read
+   * only if it exists; a path given here must name a readable file.
+   */
   envFile?: string | false;
   /** Values from flags; they win over everything else. */
   overrides?: RawConfig;
@@ -99,9 +102,11 @@ export function defaultTenantHome(): string {
 export function readRawConfig(options: LoadConfigOptions = {}): RawConfig {
   const env = options.env ?? process.env;
   const fromFile: Record<string, string> = {};
-  const envFile = options.envFile === undefined ? path.resolve('.env') : options.envFile;
-  if (envFile && fs.existsSync(envFile)) {
-    Object.assign(fromFile, dotenv.parse(fs.readFileSync(envFile)));
+  if (options.envFile === undefined) {
+    const envFile = path.resolve('.env');
+    if (isFile(envFile)) Object.assign(fromFile, dotenv.parse(fs.readFileSync(envFile)));
+  } else if (options.envFile !== false) {
+    Object.assign(fromFile, dotenv.parse(readEnvFile(options.envFile)));
   }
   const raw: RawConfig = {};
   for (const name of CONFIG_VARIABLES) {
@@ -227,6 +232,25 @@ export function parseConfig(raw: RawConfig): Config {
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/** An explicitly named .env file: missing, a folder or unreadable is a usage error naming the path. */
+function readEnvFile(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'not found' : code === 'EISDIR' ? 'is a folder, not a file' : code === 'EACCES' ? 'is not readable' : `cannot be read (${code ?? 'error'})`;
+    throw new UsageError(`env file "${file}" ${why}`);
+  }
+}
+
+function isFile(p: string): boolean {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function isDirectory(p: string): boolean {

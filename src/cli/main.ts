@@ -1,20 +1,34 @@
 /** Entry point of the `tenant` binary: run the program, map errors to exit codes. */
+import { EXIT } from '../errors.js';
+import { flushed, guardStream } from './closed-streams.js';
 import { reportError } from './error-report.js';
 import { createProgram } from './program.js';
-import type { CliState } from './session.js';
+import { signalExitCode, type CliState } from './session.js';
 import { Terminal } from './terminal.js';
 
 export async function runCli(argv: string[]): Promise<number> {
-  const state: CliState = { exitCode: 0, term: new Terminal({ json: argv.includes('--json'), verbose: argv.includes('--verbose') || argv.includes('-v') }) };
+  const has = (...flags: string[]) => flags.some((flag) => argv.includes(flag));
+  const state: CliState = {
+    exitCode: 0,
+    term: new Terminal({ json: has('--json'), verbose: has('--verbose', '-v'), quiet: has('--quiet', '-q'), color: !has('--no-color') }),
+  };
   const program = createProgram(state);
+  let code: number;
   try {
     await program.parseAsync(argv);
-    return state.exitCode;
+    code = state.exitCode;
   } catch (err) {
-    return reportError(err, state.term);
+    code = reportError(err, state.term);
   }
+  // Stopped by a signal: the shell convention, 128 + its number.
+  return code === EXIT.interrupted && state.signal ? signalExitCode(state.signal) : code;
 }
 
+// A reader that goes away (`tenant show x | head -3`) must not crash the command.
+guardStream(process.stdout);
+guardStream(process.stderr);
 const code = await runCli(process.argv);
 // Let stdout/stderr flush, then exit even if a library left a timer behind.
-process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+await flushed(process.stdout);
+await flushed(process.stderr);
+process.exit(code);

@@ -1,5 +1,6 @@
 /** Option parsers and adders shared by several commands. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { hasControlCharacters } from '../control-characters.js';
 import { parseIntegerInRange } from '../integer-range.js';
 import { TENANT_PLANS, TENANT_STATUSES, type TenantPlan, type TenantStatus } from '../core/tenant.js';
 
@@ -12,7 +13,21 @@ export function integerOption(name: string, min: number, max: number) {
   };
 }
 
-export const port: (value: string) => number = integerOption('port', 1, 65535);
+export const port: (value: string) => number = integerOption('--port', 1, 65535);
+
+/**
+ * Free text that is stored and shown again (an actor, a reason): one line,
+ * no control characters, not blank, at most `max` characters.
+ */
+export function freeText(flag: string, max: number) {
+  return (value: string): string => {
+    const text = value.trim();
+    if (!text) throw new InvalidArgumentError(`${flag} must not be empty`);
+    if (hasControlCharacters(text)) throw new InvalidArgumentError(`${flag} must not contain control characters (escape sequences, newlines, tabs)`);
+    if ([...text].length > max) throw new InvalidArgumentError(`${flag} must be at most ${max} characters`);
+    return text;
+  };
+}
 
 /** A comma-separated (or repeated) option whose values must come from a fixed list. */
 function oneOf<T extends string>(name: string, allowed: readonly T[]) {
@@ -38,5 +53,11 @@ export function addJson(command: Command): Command {
 }
 
 export function addActor(command: Command): Command {
-  return command.addOption(new Option('--actor <name>', 'who is making the change (audit trail); default: the OS user'));
+  return command.addOption(
+    new Option('--actor <name>', 'who is making the change (audit trail); default: the OS user').argParser(freeText('--actor', 200)),
+  );
+}
+
+export function addReason(command: Command): Command {
+  return command.addOption(new Option('--reason <text>', 'why (kept in the audit trail)').argParser(freeText('--reason', 1000)));
 }

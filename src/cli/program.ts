@@ -1,5 +1,6 @@
 /** The `tenant` command tree. Each command file parses, calls one library function and renders. */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { escapeControlCharacters } from '../control-characters.js';
 import { registerActivate, registerSuspend } from './commands/status-change.js';
 import { registerCreate } from './commands/create.js';
 import { registerDelete } from './commands/delete.js';
@@ -16,12 +17,17 @@ export function createProgram(state: CliState): Command {
     .description('Manage a database-per-tenant PostgreSQL fleet: create, list, migrate, suspend and activate tenants.')
     .version(PACKAGE_VERSION, '-V, --version')
     .option('-v, --verbose', 'show progress lines and stack traces')
-    .option('--no-color', 'disable colours (NO_COLOR is honoured too)')
-    .option('--env-file <path>', 'read configuration from this .env file (default: ./.env)')
+    .option('-q, --quiet', 'no notices (such as which PostgreSQL is used); warnings and errors still show')
+    .option('--no-color', 'disable colours (also NO_COLOR, TERM=dumb, FORCE_COLOR=0; FORCE_COLOR=1..3 forces them)')
+    .option('--env <path>', 'read configuration from this .env file (default: ./.env)')
+    // The older spelling. Node checks any `--env-file` argument itself and exits 9 when the
+    // file is missing, before our code runs; `--env` never reaches Node's own parser.
+    .addOption(new Option('--env-file <path>', 'same as --env').hideHelp())
     .showHelpAfterError('(run with --help for usage)')
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text) });
+    // commander echoes what was typed; a control character in it must not reach the terminal raw.
+    .configureOutput({ outputError: (text, write) => write(escapeControlCharacters(text, { keepNewlines: true })) });
 
   registerCreate(program, state);
   registerList(program, state);
@@ -46,7 +52,8 @@ Examples:
 
 With no META_DATABASE_URL, commands use an embedded PostgreSQL kept in TENANT_HOME.
 Exit codes: 0 ok, 1 operation failed, 2 usage or bad input, 3 tenant not found,
-4 conflict (exists, wrong state, locked), 5 database unavailable, 130 interrupted.`,
+4 conflict (exists, wrong state, locked), 5 database unavailable,
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM).`,
   );
   // Subcommands inherit error handling.
   for (const command of program.commands) {

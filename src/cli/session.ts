@@ -11,7 +11,10 @@ import { Terminal } from './terminal.js';
 
 export interface GlobalOptions {
   verbose?: boolean;
+  quiet?: boolean;
   color?: boolean;
+  env?: string;
+  /** The older spelling of --env (Node itself may intercept it: see program.ts). */
   envFile?: string;
   json?: boolean;
   actor?: string;
@@ -20,6 +23,8 @@ export interface GlobalOptions {
 export interface CliState {
   exitCode: number;
   term: Terminal;
+  /** The signal that interrupted the command, if one did (SIGTERM exits 143, not 130). */
+  signal?: NodeJS.Signals;
 }
 
 export interface Session {
@@ -36,12 +41,13 @@ export function globalOptions(command: Command): GlobalOptions {
 
 export function terminalFor(command: Command): Terminal {
   const opts = globalOptions(command);
-  return new Terminal({ json: opts.json === true, verbose: opts.verbose === true, color: opts.color !== false });
+  return new Terminal({ json: opts.json === true, verbose: opts.verbose === true, quiet: opts.quiet === true, color: opts.color !== false });
 }
 
 export function configFor(command: Command, overrides: RawConfig = {}): Config {
   const opts = globalOptions(command);
-  return loadConfig({ ...(opts.envFile ? { envFile: opts.envFile } : {}), overrides });
+  const envFile = opts.env ?? opts.envFile;
+  return loadConfig({ ...(envFile !== undefined ? { envFile } : {}), overrides });
 }
 
 export function resolveActor(explicit: string | undefined): string {
@@ -64,26 +70,36 @@ export async function withSession(
   const config = configFor(command);
   const controller = new AbortController();
   let interrupts = 0;
-  const onSigint = () => {
+  const onSignal = (signal: NodeJS.Signals) => {
     interrupts += 1;
     if (interrupts === 1) {
-      term.note('interrupted: stopping and cleaning up (Ctrl-C again to force quit)');
+      state.signal = signal;
+      term.note(
+        signal === 'SIGINT'
+          ? 'interrupted: stopping and cleaning up (Ctrl-C again to force quit)'
+          : `${signal} received: stopping and cleaning up (send it again to force quit)`,
+      );
       controller.abort(new Error('interrupted'));
     } else {
-      process.exit(130);
+      process.exit(signalExitCode(signal));
     }
   };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let runtime: Runtime | undefined;
   try {
-    runtime = await openRuntime(config, { onNotice: (message) => term.note(term.c.dim(message)) });
+    runtime = await openRuntime(config, { onNotice: (message) => term.info(message) });
     const code = await fn({ term, config, runtime, actor: resolveActor(globalOptions(command).actor), signal: controller.signal });
     state.exitCode = typeof code === 'number' ? code : 0;
   } finally {
     term.stopSpinner();
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await runtime?.close();
   }
+}
+
+/** 128 + the signal number, as shells report it: 130 for SIGINT, 143 for SIGTERM. */
+export function signalExitCode(signal: NodeJS.Signals | undefined): number {
+  return signal === 'SIGTERM' ? 143 : 130;
 }

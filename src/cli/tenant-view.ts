@@ -1,7 +1,17 @@
-/** Renders tenants for people: coloured status, a detail block, a table. */
+/**
+ * Renders tenants for people: coloured status, a detail block, a table.
+ * Every stored string goes through `shown()`: names, actors and audit details
+ * are written by library users too, and may hold anything.
+ */
 import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
+import { escapeControlCharacters } from '../control-characters.js';
 import type { Tenant, TenantStatus } from '../core/tenant.js';
+
+/** Stored text made safe for a terminal: control characters are shown escaped (`\x1b`). */
+export function shown(text: string): string {
+  return escapeControlCharacters(text);
+}
 
 export function statusLabel(c: ChalkInstance, status: TenantStatus): string {
   switch (status) {
@@ -15,6 +25,8 @@ export function statusLabel(c: ChalkInstance, status: TenantStatus): string {
       return c.cyan(status);
     case 'deleted':
       return c.dim(status);
+    default:
+      return shown(String(status));
   }
 }
 
@@ -23,22 +35,40 @@ export function detailBlock(c: ChalkInstance, rows: [string, string][]): string 
   return rows.map(([k, v]) => `  ${c.dim(k.padEnd(width))}  ${v}`).join('\n');
 }
 
-export function tenantDetails(c: ChalkInstance, t: Tenant): [string, string][] {
+/** What the toolkit knows of a deleted tenant's database (from the audit trail). */
+export type DatabaseFate = 'kept' | 'dropped';
+
+export function databaseText(t: Tenant, fate?: DatabaseFate): string {
+  const where = `${shown(t.dbName)} on ${shown(t.dbHost)}:${t.dbPort}`;
+  if (t.status !== 'deleted') return where;
+  return fate === 'dropped' ? `${where} (dropped)` : `${where} (kept after delete)`;
+}
+
+export function tenantDetails(c: ChalkInstance, t: Tenant, fate?: DatabaseFate): [string, string][] {
   return [
-    ['id', t.id],
-    ['slug', t.slug],
-    ['name', t.name],
+    ['id', shown(t.id)],
+    ['slug', shown(t.slug)],
+    ['name', shown(t.name)],
     ['status', statusLabel(c, t.status)],
-    ['plan', t.plan],
-    ['database', `${t.dbName} on ${t.dbHost}:${t.dbPort}`],
-    ['schema', t.schemaVersion ?? '-'],
+    ['plan', shown(t.plan)],
+    ['database', databaseText(t, fate)],
+    ['schema', t.schemaVersion === null ? '-' : shown(t.schemaVersion)],
   ];
 }
 
-export function tenantTable(c: ChalkInstance, tenants: { tenant: Tenant; pending: number }[], plain: boolean): string {
+export interface TenantRow {
+  tenant: Tenant;
+  /** Migrations not applied yet; undefined where it does not apply (a deleted tenant). */
+  pending: number | undefined;
+  fate?: DatabaseFate;
+}
+
+export function tenantTable(c: ChalkInstance, tenants: TenantRow[], plain: boolean): string {
+  // cli-table3 colours its borders and headers itself; they follow our colour decision.
+  const coloured = c.level > 0;
   const table = new Table({
     head: ['id', 'slug', 'name', 'status', 'plan', 'database', 'host', 'schema', 'pending'],
-    style: { head: plain ? [] : ['cyan'], border: plain ? [] : ['grey'] },
+    style: { head: coloured && !plain ? ['cyan'] : [], border: coloured && !plain ? ['grey'] : [] },
     ...(plain
       ? {
           chars: {
@@ -48,17 +78,17 @@ export function tenantTable(c: ChalkInstance, tenants: { tenant: Tenant; pending
         }
       : {}),
   });
-  for (const { tenant: t, pending } of tenants) {
+  for (const { tenant: t, pending, fate } of tenants) {
     table.push([
-      t.id,
-      t.slug,
-      t.name,
+      shown(t.id),
+      shown(t.slug),
+      shown(t.name),
       statusLabel(c, t.status),
-      t.plan,
-      t.dbName,
-      `${t.dbHost}:${t.dbPort}`,
-      t.schemaVersion ?? '-',
-      pending === 0 ? '0' : c.yellow(String(pending)),
+      shown(t.plan),
+      t.status === 'deleted' && fate === 'dropped' ? `${shown(t.dbName)} (dropped)` : shown(t.dbName),
+      `${shown(t.dbHost)}:${t.dbPort}`,
+      t.schemaVersion === null ? '-' : shown(t.schemaVersion),
+      pending === undefined ? '-' : pending === 0 ? '0' : c.yellow(String(pending)),
     ]);
   }
   return table.toString();

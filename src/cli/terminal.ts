@@ -1,88 +1,120 @@
 /**
  * How the CLI talks to the user: colour and spinners on a terminal, plain
  * lines in a pipeline, nothing but JSON on stdout with --json. Diagnostics
- * go to stderr. NO_COLOR is honoured; every line is redacted.
+ * go to stderr. Colour is decided per stream (colour.ts); every line is
+ * redacted; a stream that was closed under us is no longer written to.
  */
-import chalk, { Chalk, type ChalkInstance } from 'chalk';
+import { stripVTControlCharacters } from 'node:util';
+import { Chalk, type ChalkInstance } from 'chalk';
 import ora, { type Ora } from 'ora';
 import { redact } from '../redact.js';
+import { isClosed } from './closed-streams.js';
+import { colourLevel, isCI, type ColourStream } from './colour.js';
+
+export type OutputStream = NodeJS.WritableStream & ColourStream & { columns?: number };
 
 export interface TerminalOptions {
   json?: boolean;
+  /** false: --no-color. */
   color?: boolean;
   verbose?: boolean;
-  stdout?: NodeJS.WriteStream;
-  stderr?: NodeJS.WriteStream;
+  /** Silence notices (which cluster is used, and the like); warnings and errors still show. */
+  quiet?: boolean;
+  stdout?: OutputStream;
+  stderr?: OutputStream;
+  stdin?: { isTTY?: boolean };
+  env?: NodeJS.ProcessEnv;
 }
 
 export class Terminal {
   readonly json: boolean;
   readonly verbose: boolean;
+  readonly quiet: boolean;
+  /** Spinners and tables with borders (stdout and stderr are terminals). */
   readonly interactive: boolean;
+  /** Prompts can be shown (stdin and stderr are terminals). */
   readonly stdinInteractive: boolean;
+  /** Colours for stdout. */
   readonly c: ChalkInstance;
-  private readonly out: NodeJS.WriteStream;
-  private readonly err: NodeJS.WriteStream;
+  /** Colours for stderr. */
+  readonly ec: ChalkInstance;
+  /** Where prompts are drawn: stderr, so stdout carries data only. */
+  readonly promptOutput: OutputStream;
+  private readonly out: OutputStream;
+  private readonly err: OutputStream;
   private spinner: Ora | undefined;
 
   constructor(options: TerminalOptions = {}) {
+    const env = options.env ?? process.env;
     this.out = options.stdout ?? process.stdout;
     this.err = options.stderr ?? process.stderr;
+    this.promptOutput = this.err;
     this.json = options.json ?? false;
     this.verbose = options.verbose ?? false;
+    this.quiet = options.quiet ?? false;
+    const ci = isCI(env);
     // A pseudo-terminal with zero columns (e.g. `script` without a real
     // terminal) sends ora's line arithmetic into an endless loop: no spinner there.
-    this.interactive =
-      Boolean(this.out.isTTY && this.err.isTTY) && (this.err.columns ?? 0) > 0 && !this.json && !process.env.CI;
-    this.stdinInteractive = Boolean(process.stdin.isTTY) && Boolean(this.err.isTTY) && !process.env.CI;
-    const colour = options.color !== false && !('NO_COLOR' in process.env) && Boolean(this.out.isTTY || this.err.isTTY);
-    this.c = new Chalk({ level: colour ? chalk.level || 1 : 0 });
+    this.interactive = Boolean(this.out.isTTY && this.err.isTTY) && (this.err.columns ?? 0) > 0 && !this.json && !ci;
+    const stdin = options.stdin ?? process.stdin;
+    this.stdinInteractive = Boolean(stdin.isTTY) && Boolean(this.err.isTTY) && !ci;
+    this.c = new Chalk({ level: colourLevel(this.out, env, options.color !== false) });
+    this.ec = new Chalk({ level: colourLevel(this.err, env, options.color !== false) });
   }
 
   /** A result line on stdout (suppressed in --json mode). */
   line(text = ''): void {
     if (this.json) return;
-    this.pauseSpinner(() => this.out.write(`${redact(text)}\n`));
+    this.pauseSpinner(() => this.write(this.out, this.c, text));
   }
 
   /** A diagnostic on stderr. */
   note(text: string): void {
-    this.pauseSpinner(() => this.err.write(`${redact(text)}\n`));
+    this.pauseSpinner(() => this.write(this.err, this.ec, text));
+  }
+
+  /** A notice (e.g. which cluster is used): dim on stderr, silenced by --quiet. */
+  info(text: string): void {
+    if (!this.quiet) this.note(this.ec.dim(text));
   }
 
   warn(text: string): void {
-    this.note(this.c.yellow(`warning: ${text}`));
+    this.note(this.ec.yellow(`warning: ${text}`));
   }
 
   printJson(value: unknown): void {
-    this.out.write(`${redact(JSON.stringify(value, null, 2))}\n`);
+    // JSON.stringify escapes C0 controls; DEL and C1 (e.g. U+009B, a one-byte CSI) are escaped too.
+    const json = JSON.stringify(value, null, 2).replace(/[\u007f-\u009f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    if (!isClosed(this.out)) this.out.write(`${redact(json)}\n`);
   }
 
   /** Progress: a spinner on a terminal; plain lines on stderr otherwise (quiet in --json). */
   progress(text: string): void {
+    if (isClosed(this.err)) return this.stopSpinner();
     if (this.interactive) {
       if (this.spinner) this.spinner.text = redact(text);
-      else this.spinner = ora({ text: redact(text), stream: this.err, discardStdin: false }).start();
+      else this.spinner = ora({ text: redact(text), stream: this.err as NodeJS.WriteStream, discardStdin: false, color: this.ec.level > 0 ? 'cyan' : false }).start();
     } else if (!this.json && this.verbose) {
-      this.err.write(`${redact(text)}\n`);
+      this.write(this.err, this.ec, text);
     }
   }
 
   succeed(text: string): void {
-    if (this.spinner) {
-      this.spinner.succeed(redact(text));
+    if (this.spinner && !isClosed(this.err)) {
+      // Our own symbol so its colour follows our decision, not ora's.
+      this.spinner.stopAndPersist({ symbol: this.ec.green('✔'), text: redact(text) });
       this.spinner = undefined;
     } else {
+      this.stopSpinner();
       this.line(text);
     }
   }
 
   fail(text?: string): void {
-    if (this.spinner) {
-      if (text) this.spinner.fail(redact(text));
-      else this.spinner.stop();
-      this.spinner = undefined;
-    }
+    if (!this.spinner) return;
+    if (text && !isClosed(this.err)) this.spinner.stopAndPersist({ symbol: this.ec.red('✖'), text: redact(text) });
+    else this.spinner.stop();
+    this.spinner = undefined;
   }
 
   stopSpinner(): void {
@@ -90,8 +122,19 @@ export class Terminal {
     this.spinner = undefined;
   }
 
+  private write(stream: OutputStream, colours: ChalkInstance, text: string): void {
+    if (isClosed(stream)) return;
+    // Text coloured for the other stream loses its colour here when this one has none.
+    const shown = colours.level === 0 ? stripVTControlCharacters(text) : text;
+    stream.write(`${redact(shown)}\n`);
+  }
+
   private pauseSpinner(write: () => void): void {
     if (!this.spinner?.isSpinning) return write();
+    if (isClosed(this.err)) {
+      this.stopSpinner();
+      return write();
+    }
     this.spinner.clear();
     write();
     this.spinner.render();

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { DatabaseUnavailableError, messageOf, toToolkitError } from '../errors.js';
 import { migrateDatabase } from '../migrate/database-migrator.js';
 import { loadMigrationFiles } from '../migrate/migration-files.js';
+import { parseConnectionUrl } from './connection-url.js';
 import { databaseOf, guardPool, withConnection } from './db.js';
 import { quoteIdent, roleIdent } from './identifiers.js';
 
@@ -14,7 +15,7 @@ export const META_STORAGE_TABLE = 'meta_migrations';
 export async function ensureMetaDatabase(adminUrl: string, metaUrl: string, metaMigrationsDir: string): Promise<void> {
   const name = databaseOf(metaUrl);
   await ensureDatabaseExists(adminUrl, name);
-  await restrictMetaDatabase(adminUrl, name, decodeURIComponent(new URL(metaUrl).username) || undefined);
+  await restrictMetaDatabase(adminUrl, name, parseConnectionUrl(metaUrl).user || undefined);
   const files = await loadMigrationFiles(metaMigrationsDir);
   const outcome = await withConnection({ connectionString: metaUrl }, (client) =>
     migrateDatabase(client, files, { storageTable: META_STORAGE_TABLE, lockLabel: 'metapus-tenant:meta' }),
@@ -39,7 +40,7 @@ export async function ensureDatabaseExists(adminUrl: string, name: string): Prom
       }
     });
   } catch (err) {
-    const known = toToolkitError(err, { role: decodeURIComponent(new URL(adminUrl).username) || undefined });
+    const known = toToolkitError(err, { role: parseConnectionUrl(adminUrl).user || undefined });
     if (known.code === 'DATABASE_UNAVAILABLE') {
       throw new DatabaseUnavailableError(`cannot reach PostgreSQL to prepare the meta database: ${messageOf(err)}`, {
         cause: err,

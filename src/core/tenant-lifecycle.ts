@@ -25,6 +25,8 @@ export interface ActivateOptions {
   actor: string;
   /** The latest tenant schema version; a tenant behind it is not activated. */
   latestVersion: string | null;
+  /** Where latestVersion comes from (the migrations folder), named when the tenant is ahead of it. */
+  migrationsDir?: string;
   reason?: string;
 }
 
@@ -32,6 +34,17 @@ export async function activateTenant(registry: TenantRegistry, ref: string, opti
   const tenant = await registry.resolve(ref);
   if (tenant.status === 'active') return { tenant, changed: false, previousStatus: 'active' };
   if ((tenant.status === 'suspended' || tenant.status === 'migration_failed') && tenant.schemaVersion !== options.latestVersion) {
+    if (isAhead(tenant.schemaVersion, options.latestVersion)) {
+      // Migrating cannot help here: the migrations this tenant has are not in this folder.
+      const folder = options.migrationsDir ? ` (${options.migrationsDir})` : '';
+      throw new InvalidStateError(
+        `tenant "${tenant.slug}" is at schema ${tenant.schemaVersion}, newer than the latest migration in this migrations folder${folder}: ${options.latestVersion ?? 'none'}`,
+        {
+          hint: 'this is likely an older checkout of the migrations, or TENANT_MIGRATIONS_DIR points at the wrong folder; run from the checkout that migrated the tenant',
+          details: { slug: tenant.slug, schemaVersion: tenant.schemaVersion, latestVersion: options.latestVersion },
+        },
+      );
+    }
     throw new InvalidStateError(
       `tenant "${tenant.slug}" is at schema ${tenant.schemaVersion ?? 'none'}, not the latest (${options.latestVersion ?? 'none'}); it cannot be activated yet`,
       { hint: `run \`tenant migrate --slug ${tenant.slug} --include-suspended\` first` },
@@ -61,4 +74,10 @@ export async function markTenantDeleted(registry: TenantRegistry, ref: string, o
     action: 'delete',
     details: options.reason ? { reason: options.reason } : {},
   });
+}
+
+/** Migration names sort in order (numbered prefixes), so a recorded version past the newest file is ahead. */
+function isAhead(version: string | null, latest: string | null): boolean {
+  if (version === null) return false;
+  return latest === null || version > latest;
 }

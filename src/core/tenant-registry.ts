@@ -18,6 +18,9 @@ import {
   type TenantStatus,
 } from './tenant.js';
 
+/** Audit action recorded when a deleted tenant's database is dropped. */
+export const DATABASE_DROPPED_ACTION = 'delete.database_dropped';
+
 /** Channel of the NOTIFY sent on every status change; payload: TenantStatusNotification as JSON. */
 export const TENANT_STATUS_CHANNEL = 'metapus_tenant_status';
 
@@ -229,6 +232,16 @@ export class TenantRegistry {
       details: r.details,
       at: r.at,
     }));
+  }
+
+  /** Of these tenants, the ids whose database the toolkit dropped (`tenant delete --drop-database`, per the audit trail). */
+  async droppedDatabases(tenantIds: readonly string[]): Promise<Set<string>> {
+    if (tenantIds.length === 0) return new Set();
+    const { rows } = await this.pool.query<{ tenant_id: string }>(
+      `SELECT DISTINCT tenant_id FROM tenant_audit WHERE tenant_id = ANY($1::uuid[]) AND action = $2`,
+      [tenantIds, DATABASE_DROPPED_ACTION],
+    );
+    return new Set(rows.map((r) => r.tenant_id));
   }
 
   /** Removes a row that never became a usable tenant (failed or abandoned provisioning). */

@@ -13,11 +13,11 @@
 import pg from 'pg';
 import type { ConnectionSettings } from '../core/connection-settings.js';
 import { tenantClientConfig } from '../core/connection-settings.js';
-import { isServerHost, parseConnectionUrl, withServer } from '../core/connection-url.js';
+import { parseConnectionUrl, withServer } from '../core/connection-url.js';
 import { databaseOf, withConnection } from '../core/db.js';
 import { advisoryKey } from '../core/identifiers.js';
 import { DEFAULT_PLAN, isTenantPlan, type Tenant, type TenantPlan } from '../core/tenant.js';
-import type { TenantRegistry } from '../core/tenant-registry.js';
+import { DATABASE_DROPPED_ACTION, type TenantRegistry } from '../core/tenant-registry.js';
 import {
   ProvisionError,
   TenantExistsError,
@@ -31,7 +31,7 @@ import { TENANT_STORAGE_TABLE } from '../migrate/tenant-migrator.js';
 import { markTenantDeleted } from '../core/tenant-lifecycle.js';
 import { createDatabase, databaseExists, dropDatabase, restrictConnect } from './database-admin.js';
 import { TemplateDatabase } from './template-database.js';
-import { tenantDatabaseName, templateDatabaseName, validateDisplayName, validateSlug } from './tenant-naming.js';
+import { tenantDatabaseName, templateDatabaseName, validateDisplayName, validateHost, validateSlug } from './tenant-naming.js';
 
 export type CreateStep = 'reclaim' | 'register' | 'database' | 'migrate' | 'activate' | 'template' | 'rollback';
 
@@ -69,6 +69,26 @@ export interface RepairResult {
   droppedOrphans: string[];
 }
 
+/** A deleted tenant keeps its row and audit trail, so its slug (and database name) is never handed out again. */
+function deletedSlugError(existing: Tenant): TenantToolkitError {
+  return new TenantToolkitError(
+    'TENANT_EXISTS',
+    `slug "${existing.slug}" belonged to a tenant deleted on ${existing.updatedAt.toISOString().slice(0, 10)}; slugs of deleted tenants are never reused`,
+    { hint: 'choose another slug', details: { slug: existing.slug, status: existing.status } },
+  );
+}
+
+export interface DeleteTenantResult {
+  tenant: Tenant;
+  changed: boolean;
+  droppedDatabase: boolean;
+  /** Whether the tenant database exists after the delete; absent when its server could not be asked. */
+  databaseExists?: boolean;
+}
+
+/** A plain delete only looks whether the database is there; it does not wait long for that. */
+const EXISTENCE_CHECK_TIMEOUT_MS = 5000;
+
 export interface ProvisionerDeps {
   registry: TenantRegistry;
   connections: ConnectionSettings;
@@ -97,8 +117,7 @@ export class Provisioner {
     const name = validateDisplayName(input.name);
     const plan = input.plan ?? DEFAULT_PLAN;
     if (!isTenantPlan(plan)) throw new UsageError(`plan must be one of free, standard, premium, enterprise, got "${plan}"`);
-    const host = input.host ?? this.deps.connections.tenant.host;
-    if (!isServerHost(host)) throw new UsageError(`host "${host}" is not a valid host name or socket folder`);
+    const host = validateHost(input.host ?? this.deps.connections.tenant.host);
     const port = input.port ?? this.deps.connections.tenant.port;
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`port must be 1-65535, got ${port}`);
     const dbName = tenantDatabaseName(this.deps.namePrefix, slug, this.reservedDatabases);
@@ -122,6 +141,7 @@ export class Provisioner {
       try {
         const existing = await registry.getBySlug(valid.slug);
         if (existing) {
+          if (existing.status === 'deleted') throw deletedSlugError(existing);
           if (existing.status !== 'provisioning') throw new TenantExistsError(valid.slug);
           step('reclaim', existing.dbName);
           await this.discard(admin, existing, options.actor, 'abandoned create reclaimed');
@@ -260,17 +280,32 @@ export class Provisioner {
   /**
    * Deletes a tenant: marks it `deleted` (running servers refuse it at once),
    * then, if asked, drops its database. The row stays for the audit trail.
+   * Also reports whether the database exists afterwards, so the caller says
+   * what is really there (e.g. after an earlier --drop-database).
    */
-  async delete(ref: string, options: { actor: string; reason?: string; dropDatabase?: boolean }): Promise<{ tenant: Tenant; changed: boolean; droppedDatabase: boolean }> {
+  async delete(ref: string, options: { actor: string; reason?: string; dropDatabase?: boolean }): Promise<DeleteTenantResult> {
     const { tenant, changed } = await markTenantDeleted(this.deps.registry, ref, options);
-    if (!options.dropDatabase) return { tenant, changed, droppedDatabase: false };
-    const dropped = await this.withAdmin(tenant.dbHost, tenant.dbPort, async (admin) => {
-      if (!(await databaseExists(admin, tenant.dbName))) return false;
-      await dropDatabase(admin, tenant.dbName);
-      return true;
-    });
-    if (dropped) await this.deps.registry.audit(tenant, 'delete.database_dropped', options.actor, { dbName: tenant.dbName });
-    return { tenant, changed, droppedDatabase: dropped };
+    let dropped = false;
+    let exists: boolean | undefined;
+    try {
+      exists = await this.withAdmin(
+        tenant.dbHost,
+        tenant.dbPort,
+        async (admin) => {
+          if (!(await databaseExists(admin, tenant.dbName))) return false;
+          if (!options.dropDatabase) return true;
+          await dropDatabase(admin, tenant.dbName);
+          dropped = true;
+          return false;
+        },
+        options.dropDatabase ? undefined : EXISTENCE_CHECK_TIMEOUT_MS,
+      );
+    } catch (err) {
+      // Dropping was asked for: not reaching the server is a failure. Otherwise it only leaves "unknown".
+      if (options.dropDatabase) throw err;
+    }
+    if (dropped) await this.deps.registry.audit(tenant, DATABASE_DROPPED_ACTION, options.actor, { dbName: tenant.dbName });
+    return { tenant, changed, droppedDatabase: dropped, ...(exists !== undefined ? { databaseExists: exists } : {}) };
   }
 
   /** Builds or refreshes the template database now. */
@@ -286,12 +321,18 @@ export class Provisioner {
   }
 
   /** Admin connection to a given server: POSTGRES_ADMIN_URL's credentials, that server's address. */
-  private async withAdmin<T>(host: string, port: number, fn: (admin: pg.Client) => Promise<T>): Promise<T> {
+  private async withAdmin<T>(host: string, port: number, fn: (admin: pg.Client) => Promise<T>, connectTimeoutMs?: number): Promise<T> {
     const adminUrl = this.deps.connections.adminUrl;
     const admin = parseConnectionUrl(adminUrl);
     const norm = (h: string) => (h === 'localhost' || h === '::1' ? '127.0.0.1' : h);
     const sameServer = norm(admin.host) === norm(host) && admin.port === port;
-    const connectionString = sameServer ? adminUrl : withServer(adminUrl, host, port);
-    return withConnection({ connectionString, application_name: 'metapus-tenant-admin' }, fn);
+    return withConnection(
+      {
+        connectionString: sameServer ? adminUrl : withServer(adminUrl, host, port),
+        application_name: 'metapus-tenant-admin',
+        ...(connectTimeoutMs !== undefined ? { connectionTimeoutMillis: connectTimeoutMs } : {}),
+      },
+      fn,
+    );
   }
 }

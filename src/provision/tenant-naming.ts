@@ -4,6 +4,8 @@
  */
 import { InvalidSlugError, UsageError } from '../errors.js';
 import { assertIdentifier } from '../core/identifiers.js';
+import { isServerHost } from '../core/connection-url.js';
+import { escapeControlCharacters, hasControlCharacters } from '../control-characters.js';
 
 const SLUG = /^[a-z][a-z0-9-]{1,38}[a-z0-9]$/;
 export const RESERVED_SLUGS = new Set(['postgres', 'template0', 'template1', 'template', 'meta', 'admin', 'public', 'default']);
@@ -45,13 +47,20 @@ export function validateDisplayName(raw: string): string {
   const name = raw.trim();
   if (!name) throw new UsageError('name must not be empty');
   if ([...name].length > 200) throw new UsageError('name must be at most 200 characters');
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(name)) throw new UsageError('name must not contain control characters');
+  if (hasControlCharacters(name)) throw new UsageError('name must not contain control characters');
   return name;
 }
 
+/** A host name or address for a tenant database (no URL, no spaces, nothing a terminal would act on). */
+export function validateHost(raw: string | undefined): string {
+  const host = raw ?? '';
+  if (!isServerHost(host) || hasControlCharacters(host)) {
+    throw new UsageError(`host "${printable(host)}" is not a valid host name or socket folder`);
+  }
+  return host;
+}
+
 function printable(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  const shown = value.replace(/[\u0000-\u001f\u007f]/g, '?');
+  const shown = escapeControlCharacters(value);
   return shown.length > 70 ? `${shown.slice(0, 67)}...` : shown;
 }

@@ -18,6 +18,22 @@ async function metaTenants(): Promise<{ slug: string; status: string }[]> {
   return JSON.parse(result.stdout) as { slug: string; status: string }[];
 }
 
+/** Waits until a create is inside the slow migration of its new database. */
+async function insideSlowMigration(db: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const sleeping = await env.admin(async (c) => {
+      const { rowCount } = await c.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep%'", [db]);
+      return (rowCount ?? 0) > 0;
+    });
+    if (sleeping) return;
+    if (Date.now() > deadline) throw new Error('create never reached the slow migration');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const SLOW_MIGRATION = { '00090_slow.sql': '-- migrate:up\nSELECT pg_sleep(60);\n-- migrate:down\nSELECT 1;\n' };
+
 describe('tenant CLI lifecycle', () => {
   it('creates a tenant and prints a success block', async () => {
     const result = await runCli(['create', '--slug', 'acme-corp', '--name', 'ACME Corp'], env.env);
@@ -76,7 +92,7 @@ describe('tenant CLI lifecycle', () => {
     expect(flag.stderr).toContain("unknown option '--bogus'");
     const bad = await runCli(['list'], { ...env.env, TENANT_MAX_POOLS: 'abc' });
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('TENANT_MAX_POOLS must be a positive integer, got "abc"');
+    expect(bad.stderr).toContain('TENANT_MAX_POOLS must be a whole number from 1 to 100000, got "abc"');
   });
 
   it('suspends idempotently and activates, showing the audit trail', async () => {
@@ -112,23 +128,13 @@ describe('tenant CLI lifecycle', () => {
   });
 
   it('cleans up a create killed with SIGKILL on the next create of the slug', async () => {
-    const slow = await migrationsWith({ '00090_slow.sql': '-- migrate:up\nSELECT pg_sleep(60);\n-- migrate:down\nSELECT 1;\n' });
+    const slow = await migrationsWith(SLOW_MIGRATION);
     const child = startCli(['create', '--slug', 'killed', '--name', 'Killed', '--no-template'], {
       ...env.env,
       TENANT_MIGRATIONS_DIR: slow,
     });
-    // Wait until it is inside the slow migration of the new database.
     const db = `${env.prefix}killed`;
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const sleeping = await env.admin(async (c) => {
-        const { rowCount } = await c.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep%'", [db]);
-        return (rowCount ?? 0) > 0;
-      });
-      if (sleeping) break;
-      if (Date.now() > deadline) throw new Error('create never reached the slow migration');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await insideSlowMigration(db);
     child.kill('SIGKILL');
     await new Promise((r) => child.once('close', r));
     expect((await metaTenants()).find((t) => t.slug === 'killed')?.status).toBe('provisioning');
@@ -161,5 +167,112 @@ describe('tenant CLI lifecycle', () => {
     expect(dropped.code).toBe(0);
     expect(JSON.parse(dropped.stdout)).toMatchObject({ status: 'deleted', changed: false, droppedDatabase: true });
     expect(await env.databases()).not.toContain(`${env.prefix}twin`);
+  });
+
+  it('says what really exists after a delete; list hides deleted tenants unless asked', async () => {
+    // twin was deleted above, and its database dropped.
+    const again = await runCli(['delete', 'twin', '--yes'], env.env);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('was already deleted');
+    expect(again.stdout).toContain(`database ${env.prefix}twin no longer exists`);
+    expect(again.stdout).not.toContain('kept');
+
+    expect((await metaTenants()).map((t) => t.slug)).not.toContain('twin');
+    const plain = await runCli(['list'], env.env);
+    expect(plain.stdout).toContain('1 deleted tenant hidden (--all shows them)');
+    for (const flags of [['--all'], ['--status', 'deleted']]) {
+      const listed = await runCli(['list', ...flags, '--json'], env.env);
+      const twin = (JSON.parse(listed.stdout) as Record<string, unknown>[]).find((t) => t.slug === 'twin');
+      expect(twin).toMatchObject({ status: 'deleted', pendingMigrations: null, databaseDropped: true });
+    }
+    const clash = await runCli(['list', '--all', '--status', 'active'], env.env);
+    expect(clash.code).toBe(2);
+
+    const shown = await runCli(['show', 'twin'], env.env);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/database\s+\S+_twin on \S+ \(dropped\)/);
+    expect(shown.stdout).toContain('the database has since been dropped');
+    expect(shown.stdout).not.toContain('pending');
+    const json = JSON.parse((await runCli(['show', 'twin', '--json'], env.env)).stdout) as { migrations: { pending: string[] }; databaseDropped: boolean };
+    expect(json.migrations.pending).toEqual([]);
+    expect(json.databaseDropped).toBe(true);
+  });
+
+  it('refuses a deleted tenant\'s slug, saying it was deleted and is never reused', async () => {
+    const result = await runCli(['create', '--slug', 'twin', '--name', 'Twin again'], env.env);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/slug "twin" belonged to a tenant deleted on \d{4}-\d{2}-\d{2}; slugs of deleted tenants are never reused/);
+    expect(result.stderr).toContain('hint: choose another slug');
+  });
+
+  it('blames the migrations folder, not the tenant, when its schema is ahead of the folder', async () => {
+    const rt = await env.runtime();
+    expect((await runCli(['suspend', 'globex', '--yes'], env.env)).code).toBe(0);
+    await rt.metaPool.query("UPDATE tenants SET schema_version = '99999_from_a_newer_checkout' WHERE slug = 'globex'");
+    const result = await runCli(['activate', 'globex'], env.env);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toContain('newer than the latest migration in this migrations folder');
+    expect(result.stderr).toContain('older checkout');
+    expect(result.stderr).toContain('TENANT_MIGRATIONS_DIR');
+    expect(result.stderr).not.toContain('tenant migrate');
+    await rt.metaPool.query("UPDATE tenants SET schema_version = '00006_posting' WHERE slug = 'globex'");
+    expect((await runCli(['activate', 'globex'], env.env)).code).toBe(0);
+  });
+
+  it('never prints a control character from stored data raw', async () => {
+    const rt = await env.runtime();
+    const acme = await rt.registry.resolve('acme-corp');
+    await rt.metaPool.query('UPDATE tenants SET display_name = $2 WHERE id = $1', [acme.id, 'ACME \u001b[2J\u001b]0;owned\u0007Corp']);
+    await rt.registry.audit(acme, 'note', 'eve\u001b[31m', { text: 'csi\u009b31m del\u007f' });
+    for (const args of [['show', 'acme-corp'], ['list'], ['show', 'acme-corp', '--json'], ['list', '--json']]) {
+      const result = await runCli(args, env.env);
+      expect(result.code).toBe(0);
+      expect(result.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    }
+    const shown = await runCli(['show', 'acme-corp'], env.env);
+    expect(shown.stdout).toContain('ACME \\x1b[2J\\x1b]0;owned\\x07Corp');
+    expect(shown.stdout).toContain('eve\\x1b[31m');
+    const json = JSON.parse((await runCli(['show', 'acme-corp', '--json'], env.env)).stdout) as { name: string; audit: { details: { text?: string } }[] };
+    // Escaped in the text, the same value once parsed.
+    expect(json.name).toBe('ACME \u001b[2J\u001b]0;owned\u0007Corp');
+    expect(json.audit[0]?.details.text).toBe('csi\u009b31m del\u007f');
+    await rt.metaPool.query('UPDATE tenants SET display_name = $2 WHERE id = $1', [acme.id, 'ACME Corp']);
+  });
+
+  it('gives a hint for a host name that does not resolve', async () => {
+    const url = 'postgres://u:secret@no-such-host.invalid:5432/meta';
+    const meta = await runCli(['list'], { ...env.env, META_DATABASE_URL: url, POSTGRES_ADMIN_URL: url });
+    expect(meta.code).toBe(5);
+    expect(meta.stderr).toContain('hint: check META_DATABASE_URL');
+    expect(meta.stderr).not.toContain('secret');
+    // The tenant's own server: no hint from the library, one from the CLI.
+    const tenantHost = await runCli(['create', '--slug', 'far-away', '--name', 'Far', '--host', 'no-such-host.invalid'], env.env);
+    expect(tenantHost.code).toBe(5);
+    expect(tenantHost.stderr).toMatch(/hint: the host name "no-such-host.invalid" does not resolve/);
+  });
+
+  it('silences the notice with --quiet', async () => {
+    const loud = await runCli(['list'], env.env);
+    expect(loud.stderr).toContain('using PostgreSQL at');
+    for (const flag of ['--quiet', '-q']) {
+      const quiet = await runCli(['list', flag], env.env);
+      expect(quiet.code).toBe(0);
+      expect(quiet.stderr).toBe('');
+    }
+  });
+
+  it('calls SIGTERM by its name and exits 143, keeping nothing of the create', async () => {
+    const slow = await migrationsWith(SLOW_MIGRATION);
+    const child = startCli(['create', '--slug', 'termed', '--name', 'Termed', '--no-template'], { ...env.env, TENANT_MIGRATIONS_DIR: slow });
+    let stderr = '';
+    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    await insideSlowMigration(`${env.prefix}termed`);
+    child.kill('SIGTERM');
+    const code = await new Promise((r) => child.once('close', r));
+    expect(code).toBe(143);
+    expect(stderr).toContain('SIGTERM received');
+    expect(stderr).not.toContain('Ctrl-C');
+    expect((await metaTenants()).map((t) => t.slug)).not.toContain('termed');
+    expect(await env.databases()).not.toContain(`${env.prefix}termed`);
   });
 });

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config.js';
-import { ConfigError } from '../../src/errors.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig, parseConfig } from '../../src/config.js';
+import { ConfigError, UsageError } from '../../src/errors.js';
 
 describe('parseConfig', () => {
   it('applies defaults when nothing is set', () => {
@@ -48,5 +51,19 @@ describe('parseConfig', () => {
 
   it('rejects an unsafe database prefix', () => {
     expect(() => parseConfig({ TENANT_DB_PREFIX: 'x"; drop' })).toThrow(ConfigError);
+  });
+
+  it('refuses an env file that was named but is missing or a folder, naming the path', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'metapus-envfile-'));
+    try {
+      const missing = path.join(dir, 'nope.env');
+      expect(() => loadConfig({ env: {}, envFile: missing })).toThrow(new UsageError(`env file "${missing}" not found`));
+      expect(() => loadConfig({ env: {}, envFile: dir })).toThrow(new UsageError(`env file "${dir}" is a folder, not a file`));
+      const file = path.join(dir, 'ok.env');
+      fs.writeFileSync(file, 'TENANT_MAX_POOLS=7\n');
+      expect(loadConfig({ env: {}, envFile: file }).pool.maxPools).toBe(7);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

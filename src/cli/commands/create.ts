@@ -1,14 +1,16 @@
 import { input } from '@inquirer/prompts';
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
+import { escapeControlCharacters } from '../../control-characters.js';
+import { UsageError, messageOf } from '../../errors.js';
 import { formatDuration } from '../../duration.js';
 import { Provisioner, type CreateStep } from '../../provision/provisioner.js';
-import { validateDisplayName, validateSlug } from '../../provision/tenant-naming.js';
+import { validateDisplayName, validateHost, validateSlug } from '../../provision/tenant-naming.js';
 import { isTenantPlan, tenantToJson } from '../../core/tenant.js';
 import type { Runtime } from '../../runtime.js';
 import { addActor, addJson, port } from '../options.js';
-import { terminalFor, withSession, type CliState } from '../session.js';
-import { detailBlock, tenantDetails } from '../tenant-view.js';
+import { configFor, terminalFor, withSession, type CliState } from '../session.js';
+import type { Terminal } from '../terminal.js';
+import { detailBlock, shown, tenantDetails } from '../tenant-view.js';
 
 interface CreateOptions {
   slug?: string;
@@ -58,15 +60,24 @@ Examples:
   );
   command.action(async (opts: CreateOptions, cmd: Command) => {
     // Bad input is refused before anything (even the embedded cluster) is touched.
-    state.term = terminalFor(cmd);
+    const term = (state.term = terminalFor(cmd));
     if (opts.slug !== undefined) validateSlug(opts.slug);
     if (opts.name !== undefined) validateDisplayName(opts.name);
+    if (opts.host !== undefined) validateHost(opts.host);
     if (opts.plan !== undefined && !isTenantPlan(opts.plan)) {
       throw new UsageError(`plan must be one of free, standard, premium, enterprise, got "${opts.plan}"`);
     }
+    const missing = [opts.slug === undefined ? '--slug' : '', opts.name === undefined ? '--name' : ''].filter(Boolean);
+    if (missing.length > 0 && (!term.stdinInteractive || term.json)) {
+      throw new UsageError(`${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} required (no terminal to ask on)`, {
+        hint: 'pass them as flags, e.g. `tenant create --slug acme-corp --name "ACME Corp"`',
+      });
+    }
+    // A bad configuration is reported before the questions, not after them.
+    if (missing.length > 0) configFor(cmd);
+    const slug = opts.slug ?? (await ask(term, 'Slug (e.g. acme-corp):', validateSlug));
+    const name = opts.name ?? (await ask(term, 'Display name:', validateDisplayName));
     await withSession(cmd, state, async ({ term, runtime, actor, signal }) => {
-      const slug = opts.slug ?? (await ask(term.stdinInteractive && !term.json, 'Slug (e.g. acme-corp):', '--slug'));
-      const name = opts.name ?? (await ask(term.stdinInteractive && !term.json, 'Display name:', '--name'));
       const provisioner = provisionerFor(runtime);
       const result = await provisioner.create(
         { slug, name, ...pick(opts) },
@@ -82,7 +93,7 @@ Examples:
         term.printJson({ ...tenantToJson(result.tenant), via: result.via, durationMs: Math.round(result.durationMs) });
         return 0;
       }
-      term.succeed(`tenant ${term.c.bold(result.tenant.slug)} created`);
+      term.succeed(`tenant ${term.c.bold(shown(result.tenant.slug))} created`);
       term.line(
         detailBlock(term.c, [
           ...tenantDetails(term.c, result.tenant),
@@ -102,7 +113,22 @@ function pick(opts: CreateOptions) {
   };
 }
 
-async function ask(interactive: boolean, message: string, flag: string): Promise<string> {
-  if (!interactive) throw new UsageError(`${flag} is required (no terminal to ask on)`);
-  return input({ message, required: true });
+/** Asks on stderr (stdout carries results only) and re-asks until `check` accepts the answer. */
+async function ask(term: Terminal, message: string, check: (value: string) => string): Promise<string> {
+  const answer = await input(
+    {
+      message,
+      required: true,
+      validate: (value) => {
+        try {
+          check(value);
+          return true;
+        } catch (err) {
+          return escapeControlCharacters(messageOf(err));
+        }
+      },
+    },
+    { output: term.promptOutput },
+  );
+  return check(answer);
 }

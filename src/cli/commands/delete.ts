@@ -2,9 +2,11 @@ import { confirm } from '@inquirer/prompts';
 import type { Command } from 'commander';
 import { tenantToJson } from '../../core/tenant.js';
 import { UsageError } from '../../errors.js';
-import { addActor, addJson } from '../options.js';
-import { withSession, type CliState } from '../session.js';
-import { statusLabel } from '../tenant-view.js';
+import type { DeleteTenantResult } from '../../provision/provisioner.js';
+import { addActor, addJson, addReason } from '../options.js';
+import { terminalFor, withSession, type CliState } from '../session.js';
+import type { Terminal } from '../terminal.js';
+import { shown, statusLabel } from '../tenant-view.js';
 import { provisionerFor } from './create.js';
 
 export function registerDelete(program: Command, state: CliState): void {
@@ -12,21 +14,27 @@ export function registerDelete(program: Command, state: CliState): void {
     .command('delete')
     .argument('<tenant>', 'tenant id (UUID) or slug')
     .description('delete a tenant: servers refuse it at once; its database is kept unless --drop-database')
-    .option('--reason <text>', 'why (kept in the audit trail)')
     .option('--drop-database', 'also drop the tenant database (irreversible)')
     .option('-y, --yes', 'do not ask for confirmation (required without a terminal)');
-  addActor(addJson(command));
+  addActor(addJson(addReason(command)));
   command.addHelpText(
     'after',
     '\nExamples:\n  $ tenant delete acme-corp --reason "contract ended"\n  $ tenant delete acme-corp --drop-database --yes --json',
   );
   command.action(async (ref: string, opts: { reason?: string; dropDatabase?: boolean; yes?: boolean }, cmd: Command) => {
+    const term = (state.term = terminalFor(cmd));
+    // Refused before the embedded cluster starts: there is nobody to ask.
+    if (!opts.yes && (!term.stdinInteractive || term.json)) {
+      throw new UsageError('--yes is required to delete without a terminal', {
+        hint: `add --yes to confirm: \`tenant delete ${shown(ref)} --yes\``,
+      });
+    }
     await withSession(cmd, state, async ({ term, runtime, actor }) => {
       if (!opts.yes) {
-        if (!term.stdinInteractive || term.json) throw new UsageError('--yes is required to delete without a terminal');
         const tenant = await runtime.registry.resolve(ref);
-        const what = opts.dropDatabase ? ` and DROP its database ${tenant.dbName}` : '';
-        if (!(await confirm({ message: `Delete tenant "${tenant.slug}" (${tenant.name})${what}?`, default: false }))) {
+        const what = opts.dropDatabase ? ` and DROP its database ${shown(tenant.dbName)}` : '';
+        const question = `Delete tenant "${shown(tenant.slug)}" (${shown(tenant.name)})${what}?`;
+        if (!(await confirm({ message: question, default: false }, { output: term.promptOutput }))) {
           term.note('not deleted');
           return 1;
         }
@@ -37,17 +45,27 @@ export function registerDelete(program: Command, state: CliState): void {
         dropDatabase: opts.dropDatabase === true,
       });
       if (term.json) {
-        term.printJson({ ...tenantToJson(result.tenant), changed: result.changed, droppedDatabase: result.droppedDatabase });
+        term.printJson({
+          ...tenantToJson(result.tenant),
+          changed: result.changed,
+          droppedDatabase: result.droppedDatabase,
+          databaseExists: result.databaseExists ?? null,
+        });
         return 0;
       }
-      term.line(
-        result.changed
-          ? `tenant ${term.c.bold(result.tenant.slug)} is now ${statusLabel(term.c, 'deleted')}`
-          : `tenant ${term.c.bold(result.tenant.slug)} was already deleted`,
-      );
-      if (result.droppedDatabase) term.line(`database ${result.tenant.dbName} dropped`);
-      else if (!opts.dropDatabase) term.line(term.c.dim(`database ${result.tenant.dbName} kept (drop it with --drop-database)`));
+      const slug = term.c.bold(shown(result.tenant.slug));
+      term.line(result.changed ? `tenant ${slug} is now ${statusLabel(term.c, 'deleted')}` : `tenant ${slug} was already deleted`);
+      term.line(databaseLine(term, result));
       return 0;
     });
   });
+}
+
+/** What is really there now, not what this run was asked to do. */
+function databaseLine(term: Terminal, result: DeleteTenantResult): string {
+  const db = shown(result.tenant.dbName);
+  if (result.droppedDatabase) return `database ${db} dropped`;
+  if (result.databaseExists === false) return term.c.dim(`database ${db} no longer exists`);
+  if (result.databaseExists === true) return term.c.dim(`database ${db} kept (drop it with --drop-database)`);
+  return term.c.dim(`database ${db} not dropped (its server could not be reached to check it)`);
 }

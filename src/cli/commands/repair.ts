@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { addActor, addJson } from '../options.js';
 import { withSession, type CliState } from '../session.js';
+import { shown } from '../tenant-view.js';
 import { provisionerFor } from './create.js';
 
 export function registerRepair(program: Command, state: CliState): void {
@@ -17,13 +18,13 @@ export function registerRepair(program: Command, state: CliState): void {
         term.printJson(result);
         return 0;
       }
-      for (const r of result.reclaimed) term.line(`removed abandoned create of "${r.slug}" (database ${r.dbName})`);
-      for (const slug of result.busy) term.line(`"${slug}" is being created right now; left alone`);
+      for (const r of result.reclaimed) term.line(`removed abandoned create of "${shown(r.slug)}" (database ${shown(r.dbName)})`);
+      for (const slug of result.busy) term.line(`"${shown(slug)}" is being created right now; left alone`);
       for (const db of result.orphanDatabases) {
         term.line(
           result.droppedOrphans.includes(db)
-            ? `dropped orphan database ${db}`
-            : `orphan database ${db} belongs to no tenant (drop it with --drop-orphans)`,
+            ? `dropped orphan database ${shown(db)}`
+            : `orphan database ${shown(db)} belongs to no tenant (drop it with --drop-orphans)`,
         );
       }
       if (!result.reclaimed.length && !result.busy.length && !result.orphanDatabases.length) term.line('nothing to repair');

@@ -4,26 +4,28 @@ import { activateTenant, suspendTenant } from '../../core/tenant-lifecycle.js';
 import { tenantToJson } from '../../core/tenant.js';
 import type { StatusChangeResult } from '../../core/tenant-registry.js';
 import { loadMigrationFiles, latestVersion } from '../../migrate/migration-files.js';
-import { addActor, addJson } from '../options.js';
+import { addActor, addJson, addReason } from '../options.js';
 import { withSession, type CliState } from '../session.js';
 import type { Terminal } from '../terminal.js';
-import { statusLabel } from '../tenant-view.js';
+import { shown, statusLabel } from '../tenant-view.js';
 
 export function registerSuspend(program: Command, state: CliState): void {
   const command = program
     .command('suspend')
     .argument('<tenant>', 'tenant id (UUID) or slug')
     .description('suspend a tenant: running servers refuse its requests at once (NOTIFY)')
-    .option('--reason <text>', 'why (kept in the audit trail)')
     .option('-y, --yes', 'do not ask for confirmation');
-  addActor(addJson(command));
+  addActor(addJson(addReason(command)));
   command.addHelpText('after', '\nExamples:\n  $ tenant suspend acme-corp --reason "invoice overdue"\n  $ tenant suspend acme-corp --yes --json');
   command.action(async (ref: string, opts: { reason?: string; yes?: boolean }, cmd: Command) => {
     await withSession(cmd, state, async ({ term, runtime, actor }) => {
       if (!opts.yes && term.stdinInteractive && !term.json) {
         const tenant = await runtime.registry.resolve(ref);
         if (tenant.status !== 'suspended') {
-          const ok = await confirm({ message: `Suspend tenant "${tenant.slug}" (${tenant.name})?`, default: false });
+          const ok = await confirm(
+            { message: `Suspend tenant "${shown(tenant.slug)}" (${shown(tenant.name)})?`, default: false },
+            { output: term.promptOutput },
+          );
           if (!ok) {
             term.note('not suspended');
             return 1;
@@ -41,9 +43,8 @@ export function registerActivate(program: Command, state: CliState): void {
   const command = program
     .command('activate')
     .argument('<tenant>', 'tenant id (UUID) or slug')
-    .description('activate a suspended tenant (its schema must be current)')
-    .option('--reason <text>', 'why (kept in the audit trail)');
-  addActor(addJson(command));
+    .description('activate a suspended tenant (its schema must be current)');
+  addActor(addJson(addReason(command)));
   command.addHelpText('after', '\nExamples:\n  $ tenant activate acme-corp\n  $ tenant activate 5b6f3c1e-2a4d-4c1b-9f0e-8d7a6b5c4d3e --json');
   command.action(async (ref: string, opts: { reason?: string }, cmd: Command) => {
     await withSession(cmd, state, async ({ term, runtime, actor }) => {
@@ -51,6 +52,7 @@ export function registerActivate(program: Command, state: CliState): void {
       const result = await activateTenant(runtime.registry, ref, {
         actor,
         latestVersion: latestVersion(files),
+        migrationsDir: runtime.config.migrationsDir,
         ...(opts.reason ? { reason: opts.reason } : {}),
       });
       report(term, result, 'active');
@@ -66,8 +68,8 @@ function report(term: Terminal, result: StatusChangeResult, target: string): voi
     return;
   }
   if (changed) {
-    term.line(`tenant ${term.c.bold(tenant.slug)}: ${statusLabel(term.c, previousStatus)} -> ${statusLabel(term.c, tenant.status)}`);
+    term.line(`tenant ${term.c.bold(shown(tenant.slug))}: ${statusLabel(term.c, previousStatus)} -> ${statusLabel(term.c, tenant.status)}`);
   } else {
-    term.line(`tenant ${term.c.bold(tenant.slug)} is already ${target}; nothing to do`);
+    term.line(`tenant ${term.c.bold(shown(tenant.slug))} is already ${target}; nothing to do`);
   }
 }
