@@ -97,6 +97,25 @@ describe('tenant migrate (CLI)', () => {
     for (const tenant of tenants) expect((await appliedInDb(tenant, rt.connections.tenant)).at(-1)).toBe('00006_posting');
   });
 
+  it('migrate down --help offers only what down accepts, worded for reverting', async () => {
+    const help = await runCli(['migrate', 'down', '--help'], env.env);
+    expect(help.code).toBe(0);
+    for (const refused of ['--all', '--status', '--verify']) expect(help.stdout).not.toContain(refused);
+    expect(help.stdout).toContain('tenants reverted at once');
+    expect(help.stdout).toContain('also revert named tenants that are suspended');
+    expect(help.stdout).not.toMatch(/also migrate|tenants migrated at once/);
+    expect(help.stdout).toContain('--retries <n>');
+    // What down refuses is refused with a reason, not silently taken.
+    for (const refused of [['--status', 'active'], ['--verify'], ['--all']]) {
+      const result = await runCli(['migrate', 'down', '--slug', 'cli-000', '--to', '00005_stock_registers', '--dry-run', ...refused], env.env);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain('cannot be used with');
+    }
+    const up = await runCli(['migrate', '--help'], env.env);
+    expect(up.stdout).toContain('tenants migrated at once');
+    expect(up.stdout).toContain('--retries <n>');
+  });
+
   it('--dry-run --json lists the migrations per tenant and changes nothing', async () => {
     const cliEnv = await migrationsEnv({ '00007_strict_units.sql': STRICT_UNITS });
     const result = await runCli(['migrate', '--dry-run', '--json'], cliEnv);
