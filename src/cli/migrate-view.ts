@@ -81,7 +81,8 @@ export function summaryTable(c: ChalkInstance, outcome: FleetOutcome, plain: boo
   const table = makeTable(['tenant', 'from -> to', outcome.dryRun ? 'planned' : done, 'duration', 'result'], plain);
   for (const r of rows) {
     const count = outcome.dryRun ? r.planned.length : r.applied.length + r.reverted.length;
-    const detail = r.status === 'failed' ? r.error?.migration ?? r.error?.code ?? '' : r.status === 'skipped' ? shorten(r.reason ?? '', 60) : '';
+    const failure = r.error ? `${r.error.code}${r.error.migration ? ` at ${r.error.migration}` : ''}` : '';
+    const detail = r.status === 'failed' ? failure : r.status === 'skipped' ? shorten(r.reason ?? '', 60) : '';
     table.push([
       r.slug,
       `${version(r.from)} -> ${version(r.to)}`,
