@@ -4,7 +4,7 @@ import type { ChalkInstance } from 'chalk';
 import { formatDuration } from '../duration.js';
 import type { FleetOutcome, FleetProgress } from '../migrate/fleet-types.js';
 import type { FleetTenantResult, FleetTenantStatus } from '../migrate/fleet-result.js';
-import type { MigrationRunDetail, MigrationRunSummary, ShownRunStatus, RunTenantStatus } from '../migrate/migration-runs.js';
+import type { MigrationRunDetail, MigrationRunSummary, ShownRunStatus, ShownRunTenantStatus } from '../migrate/migration-runs.js';
 
 const PLAIN_CHARS = {
   top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '',
@@ -19,9 +19,10 @@ export function makeTable(head: string[], plain: boolean): Table.Table {
   });
 }
 
-export function resultLabel(c: ChalkInstance, status: FleetTenantStatus | RunTenantStatus | ShownRunStatus): string {
+export function resultLabel(c: ChalkInstance, status: FleetTenantStatus | ShownRunTenantStatus | ShownRunStatus): string {
   switch (status) {
     case 'migrated':
+    case 'reverted':
     case 'succeeded':
       return c.green(status);
     case 'up-to-date':
@@ -34,6 +35,7 @@ export function resultLabel(c: ChalkInstance, status: FleetTenantStatus | RunTen
     case 'skipped':
     case 'interrupted':
     case 'abandoned':
+    case 'unrecorded':
       return c.yellow(status);
   }
 }
@@ -41,27 +43,30 @@ export function resultLabel(c: ChalkInstance, status: FleetTenantStatus | RunTen
 export function progressText(progress: FleetProgress, direction: 'up' | 'down', dryRun: boolean): string {
   const verb = dryRun ? 'checking' : direction === 'up' ? 'migrating' : 'reverting';
   const failed = progress.failed > 0 ? `, ${progress.failed} failed` : '';
-  const now = progress.running.length > 0 ? `: ${shortList(progress.running, 4)}` : '';
-  return `${verb} tenants ${progress.done}/${progress.total} done${failed}${now}`;
+  // The running tenants get their own label: after "done" they would read as finished.
+  const now = progress.running.length > 0 ? ` (running: ${shortList(progress.running, 4)})` : '';
+  return `${verb} tenants: ${progress.done}/${progress.total} done${failed}${now}`;
 }
 
 const version = (v: string | null) => v ?? '(none)';
 
 /** One plain line per tenant (pipelines, logs). */
 export function tenantLine(c: ChalkInstance, r: FleetTenantResult, direction: 'up' | 'down'): string {
-  const time = r.checkedIn === 'database' ? ` in ${formatDuration(r.durationMs)}` : '';
+  const tries = r.attempts > 1 ? `, ${r.attempts} tries` : '';
+  const time = r.checkedIn === 'database' ? ` in ${formatDuration(r.durationMs)}${tries}` : '';
   switch (r.status) {
-    case 'migrated': {
-      const verb = direction === 'up' ? 'applied' : 'reverted';
-      return `${r.slug}: ${c.green('migrated')} ${version(r.from)} -> ${version(r.to)} (${r.applied.length} ${verb}${time})`;
-    }
+    case 'migrated':
+      return `${r.slug}: ${c.green('migrated')} ${version(r.from)} -> ${version(r.to)} (${r.applied.length} applied${time})`;
+    case 'reverted':
+      return `${r.slug}: ${c.green('reverted')} ${version(r.from)} -> ${version(r.to)} (${r.reverted.length} reverted${time})`;
     case 'up-to-date':
       return `${r.slug}: ${c.dim('up to date')} at ${version(r.to)}${r.checkedIn === 'meta' ? ' (meta)' : ''}`;
     case 'pending':
-      return `${r.slug}: would ${direction === 'up' ? 'apply' : 'revert'} ${r.planned.join(', ')} (at ${version(r.from)})`;
+      return `${r.slug}: would ${direction === 'up' ? 'apply' : 'revert'} ${r.planned.join(', ')} (${version(r.from)} -> ${version(r.to)})`;
     case 'failed': {
       const at = r.error?.migration ? ` at ${r.error.migration}` : '';
-      return `${r.slug}: ${c.red('FAILED')}${at}: ${r.error?.message ?? 'unknown error'} (now at ${version(r.to)})`;
+      const line = `${r.slug}: ${c.red('FAILED')}${at}: ${r.error?.message ?? 'unknown error'} (now at ${version(r.to)}${tries})`;
+      return r.error?.hint ? `${line}\n  ${c.dim(`hint: ${r.error.hint}`)}` : line;
     }
     case 'skipped':
       return `${r.slug}: ${c.yellow('skipped')}: ${r.reason ?? ''}`;
@@ -72,10 +77,12 @@ export function tenantLine(c: ChalkInstance, r: FleetTenantResult, direction: 'u
 export function summaryTable(c: ChalkInstance, outcome: FleetOutcome, plain: boolean, all: boolean): string | undefined {
   const rows = outcome.results.filter((r) => all || r.status !== 'up-to-date');
   if (rows.length === 0) return undefined;
-  const table = makeTable(['tenant', 'from -> to', outcome.dryRun ? 'planned' : 'applied', 'duration', 'result'], plain);
+  const done = outcome.direction === 'up' ? 'applied' : 'reverted';
+  const table = makeTable(['tenant', 'from -> to', outcome.dryRun ? 'planned' : done, 'duration', 'result'], plain);
   for (const r of rows) {
-    const count = outcome.dryRun ? r.planned.length : r.applied.length;
-    const detail = r.status === 'failed' ? r.error?.migration ?? r.error?.code ?? '' : r.status === 'skipped' ? shorten(r.reason ?? '', 60) : '';
+    const count = outcome.dryRun ? r.planned.length : r.applied.length + r.reverted.length;
+    const failure = r.error ? `${r.error.code}${r.error.migration ? ` at ${r.error.migration}` : ''}` : '';
+    const detail = r.status === 'failed' ? failure : r.status === 'skipped' ? shorten(r.reason ?? '', 60) : '';
     table.push([
       r.slug,
       `${version(r.from)} -> ${version(r.to)}`,
@@ -99,6 +106,7 @@ export function totalsLine(c: ChalkInstance, outcome: FleetOutcome): string {
 }
 
 export function fleetJson(outcome: FleetOutcome): Record<string, unknown> {
+  const unrecorded = new Set(outcome.unrecorded);
   return {
     runId: outcome.runId,
     resumedFrom: outcome.resumedFrom,
@@ -109,6 +117,8 @@ export function fleetJson(outcome: FleetOutcome): Record<string, unknown> {
     latestVersion: outcome.latestVersion,
     stopReason: outcome.stopReason,
     durationMs: Math.round(outcome.durationMs),
+    // false: some of this run is not in `tenant migrate history` (each such result says recorded: false).
+    recorded: outcome.recorded,
     counts: outcome.counts,
     results: outcome.results.map((r) => ({
       tenantId: r.tenantId,
@@ -117,7 +127,9 @@ export function fleetJson(outcome: FleetOutcome): Record<string, unknown> {
       from: r.from,
       to: r.to,
       applied: r.applied,
-      ...(outcome.dryRun ? { planned: r.planned } : {}),
+      reverted: r.reverted,
+      ...(outcome.dryRun ? { planned: r.planned } : { recorded: !unrecorded.has(r.tenantId) }),
+      attempts: r.attempts,
       durationMs: Math.round(r.durationMs),
       checkedIn: r.checkedIn,
       error: r.error,
@@ -135,8 +147,8 @@ function targetText(run: MigrationRunSummary): string {
   return `all ${list(t.statuses).join('/') || 'active'}`;
 }
 
-function countsText(counts: Record<RunTenantStatus, number>): string {
-  return (Object.entries(counts) as [RunTenantStatus, number][])
+function countsText(counts: Record<ShownRunTenantStatus, number>): string {
+  return (Object.entries(counts) as [ShownRunTenantStatus, number][])
     .filter(([, n]) => n > 0)
     .map(([status, n]) => `${n} ${status}`)
     .join(', ');
@@ -178,7 +190,7 @@ export function runDetails(run: MigrationRunDetail): [string, string][] {
 }
 
 export function runTenantsTable(c: ChalkInstance, run: MigrationRunDetail, plain: boolean): string {
-  const table = makeTable(['tenant', 'from -> to', 'applied', 'duration', 'result', 'error'], plain);
+  const table = makeTable(['tenant', 'from -> to', run.direction === 'up' ? 'applied' : 'reverted', 'duration', 'result', 'error'], plain);
   for (const t of run.tenants) {
     table.push([
       t.slug ?? t.tenantId,
@@ -186,7 +198,7 @@ export function runTenantsTable(c: ChalkInstance, run: MigrationRunDetail, plain
       String(t.applied.length),
       t.durationMs === null ? '-' : formatDuration(t.durationMs),
       resultLabel(c, t.status),
-      t.error ? shorten(t.error, 80) : '',
+      t.error ? shorten(t.error, 80) : t.status === 'unrecorded' ? c.dim('outcome not recorded by the run') : '',
     ]);
   }
   return table.toString();

@@ -7,10 +7,15 @@
  * after, and what was applied, so a fleet runner can report every tenant.
  * `afterRun` runs while the lock is still held, so the caller's bookkeeping
  * (the meta database) can never be overtaken by another migrator's.
+ *
+ * The connection is the caller's, but while it is pinned here it carries an
+ * 'error' listener: a socket that dies between two queries (e.g. during
+ * afterRun) then fails this outcome as DATABASE_UNAVAILABLE instead of
+ * crashing the process. Callers end (or release) it as broken afterwards.
  */
 import type pg from 'pg';
 import { Umzug, type RunnableMigration } from 'umzug';
-import { MigrationError, TenantToolkitError, messageOf, toToolkitError } from '../errors.js';
+import { DatabaseUnavailableError, MigrationError, TenantToolkitError, isConnectionError, messageOf, toToolkitError } from '../errors.js';
 import { advisoryKey } from '../core/identifiers.js';
 import type { MigrationFile } from './migration-files.js';
 import { setSessionTimeouts, takeLock } from './migration-lock.js';
@@ -76,6 +81,14 @@ export interface DatabaseMigrateOutcome {
   stateKnown: boolean;
   /** The migration that was running when the run failed (its changes were rolled back, unless no-transaction). */
   failedMigration?: string;
+  /**
+   * True once the first statement of a migration (its BEGIN, or for a
+   * no-transaction file its SQL) was sent in this run. A failed outcome with
+   * `migrationBegan: false` changed no schema: only connecting, reading the
+   * bookkeeping, taking the lock and creating the (empty) bookkeeping table
+   * had happened, and all of that is safe to repeat.
+   */
+  migrationBegan: boolean;
   error?: TenantToolkitError;
 }
 
@@ -87,32 +100,80 @@ export async function migrateDatabase(
   files: readonly MigrationFile[],
   options: DatabaseMigrateOptions = {},
 ): Promise<DatabaseMigrateOutcome> {
+  // Pinned for the whole run: a socket error between queries must not become an uncaught 'error' event.
+  let lost: unknown;
+  const onError = (err: unknown) => {
+    lost ??= err;
+  };
+  client.on('error', onError);
+  try {
+    return await migratePinned(client, files, options, () => lost);
+  } finally {
+    client.off('error', onError);
+  }
+}
+
+async function migratePinned(
+  client: pg.ClientBase,
+  files: readonly MigrationFile[],
+  options: DatabaseMigrateOptions,
+  lostConnection: () => unknown,
+): Promise<DatabaseMigrateOutcome> {
   const direction = options.direction ?? 'up';
   const table = options.storageTable ?? 'schema_migrations';
   let before: AppliedMigration[];
   try {
     before = await readAppliedMigrations(client, table);
   } catch (err) {
-    return { status: 'failed', from: null, to: null, steps: [], planned: [], applied: [], stateKnown: false, error: toToolkitError(err) };
+    return {
+      status: 'failed',
+      from: null,
+      to: null,
+      steps: [],
+      planned: [],
+      applied: [],
+      stateKnown: false,
+      migrationBegan: false,
+      error: connectionFailure(err, lostConnection()),
+    };
   }
   const from = before.at(-1)?.name ?? null;
-  const base = { from, to: from, steps: [] as MigrationStep[], planned: [] as string[], applied: before, stateKnown: true };
+  const base = { from, to: from, steps: [] as MigrationStep[], planned: [] as string[], applied: before, stateKnown: true, migrationBegan: false };
 
   if (options.dryRun) {
     try {
       checkHistory(before, files, direction);
       const planned = plan(direction, before, files, options.to);
-      return { ...base, status: planned.length > 0 ? 'pending' : 'up-to-date', planned };
+      // `to` is where the run would leave the database.
+      return { ...base, status: planned.length > 0 ? 'pending' : 'up-to-date', planned, to: plannedVersion(direction, before, planned) };
     } catch (err) {
-      return { ...base, status: 'failed', error: toToolkitError(err) };
+      return { ...base, status: 'failed', error: connectionFailure(err, lostConnection()) };
     }
   }
-
   const key = advisoryKey(options.lockLabel ?? DEFAULT_LOCK_LABEL);
+  return migrateLocked(client, files, options, { direction, table, key, base, from, lostConnection });
+}
+
+interface LockedRun {
+  direction: MigrationDirection;
+  table: string;
+  key: string;
+  base: Omit<DatabaseMigrateOutcome, 'status'>;
+  from: string | null;
+  /** The socket error seen on the connection, if any. */
+  lostConnection: () => unknown;
+}
+
+async function migrateLocked(
+  client: pg.ClientBase,
+  files: readonly MigrationFile[],
+  options: DatabaseMigrateOptions,
+  { direction, table, key, base, from, lostConnection }: LockedRun,
+): Promise<DatabaseMigrateOutcome> {
   try {
     if (!(await takeLock(client, key, options))) return { ...base, status: 'locked' };
   } catch (err) {
-    return { ...base, status: 'failed', error: toToolkitError(err) };
+    return { ...base, status: 'failed', error: connectionFailure(err, lostConnection()) };
   }
 
   const slot: TransactionSlot = { open: false };
@@ -120,6 +181,7 @@ export async function migrateDatabase(
   let error: TenantToolkitError | undefined;
   let inFlight: string | undefined;
   let failedMigration: string | undefined;
+  let began = false;
   let outcome: DatabaseMigrateOutcome = { ...base, status: 'failed', stateKnown: false };
   try {
     try {
@@ -133,6 +195,7 @@ export async function migrateDatabase(
         const umzug = buildUmzug(client, files, table, slot, direction, {
           started: (name) => {
             inFlight = name;
+            began = true;
             options.onEvent?.({ type: direction === 'up' ? 'migrating' : 'reverting', name });
           },
           finished: (step) => {
@@ -146,13 +209,13 @@ export async function migrateDatabase(
           else await umzug.down({ migrations: names });
         } catch (err) {
           failedMigration = inFlight;
-          error = wrapMigrationFailure(err, direction, inFlight);
+          error = wrapMigrationFailure(err, direction, inFlight, files, lostConnection());
         }
         await closeSlot(client, slot);
         await client.query('RESET statement_timeout; RESET lock_timeout');
       }
     } catch (err) {
-      error ??= toToolkitError(err);
+      error ??= connectionFailure(err, lostConnection());
       await closeSlot(client, slot);
     }
     // The state after the run, read on the same connection before the lock is released.
@@ -165,6 +228,7 @@ export async function migrateDatabase(
       planned: [],
       applied: after,
       stateKnown: true,
+      migrationBegan: began,
       ...(failedMigration ? { failedMigration } : {}),
       ...(error ? { error } : {}),
     };
@@ -173,7 +237,7 @@ export async function migrateDatabase(
         await options.afterRun(outcome);
       } catch (err) {
         // The database changed as reported; only the caller's bookkeeping failed. A rerun repairs it.
-        if (!outcome.error) outcome = { ...outcome, status: 'failed', error: toToolkitError(err) };
+        if (!outcome.error) outcome = { ...outcome, status: 'failed', error: connectionFailure(err, lostConnection()) };
       }
     }
   } catch (err) {
@@ -181,8 +245,9 @@ export async function migrateDatabase(
       ...outcome,
       status: 'failed',
       steps,
+      migrationBegan: began,
       ...(failedMigration ? { failedMigration } : {}),
-      error: error ?? toToolkitError(err),
+      error: error ?? connectionFailure(err, lostConnection()),
     };
   } finally {
     await closeSlot(client, slot);
@@ -252,13 +317,53 @@ async function closeSlot(client: pg.ClientBase, slot: TransactionSlot): Promise<
   await client.query('ROLLBACK').catch(() => undefined);
 }
 
-function wrapMigrationFailure(err: unknown, direction: MigrationDirection, inFlight: string | undefined): TenantToolkitError {
+/** The version a dry run would leave the database at: the last planned (up), or what stays applied (down). */
+function plannedVersion(direction: MigrationDirection, applied: readonly AppliedMigration[], planned: readonly string[]): string | null {
+  if (direction === 'up') return planned.at(-1) ?? applied.at(-1)?.name ?? null;
+  const reverted = new Set(planned);
+  return applied.filter((m) => !reverted.has(m.name)).at(-1)?.name ?? null;
+}
+
+/** Anything thrown on the pinned connection; a lost socket is DATABASE_UNAVAILABLE whatever the query saw. */
+function connectionFailure(err: unknown, lost: unknown): TenantToolkitError {
+  if (lost !== undefined && !(err instanceof TenantToolkitError && err.code !== 'INTERNAL')) {
+    return new DatabaseUnavailableError(`connection lost: ${messageOf(lost)}`, { cause: err, hint: UNAVAILABLE_HINT });
+  }
+  const known = toToolkitError(err);
+  if (known.code === 'DATABASE_UNAVAILABLE' && !known.hint) {
+    return new DatabaseUnavailableError(known.message, { cause: err, hint: UNAVAILABLE_HINT, details: known.details });
+  }
+  return known;
+}
+
+const UNAVAILABLE_HINT = 'check that the database server is up and reachable, then run the migration again';
+
+function wrapMigrationFailure(
+  err: unknown,
+  direction: MigrationDirection,
+  inFlight: string | undefined,
+  files: readonly MigrationFile[],
+  lost: unknown,
+): TenantToolkitError {
   // Umzug wraps the original error; report the migration and the database's message.
   const migration = (err as { migration?: { name?: string } }).migration?.name ?? inFlight;
   const cause = (err as { cause?: unknown }).cause ?? err;
   if (cause instanceof TenantToolkitError) return cause;
-  const known = toToolkitError(cause);
-  if (known.code === 'DATABASE_UNAVAILABLE') return known;
+  if (lost !== undefined || isConnectionError(cause)) {
+    // Not the migration's fault: the connection went away while it ran.
+    const transactional = files.find((f) => f.name === migration)?.transactional !== false;
+    const where = migration ? ` while migration ${migration} ran` : ' during the migration';
+    return new DatabaseUnavailableError(
+      `connection lost${where} (${direction === 'up' ? 'applying' : 'reverting'}): ${messageOf(lost ?? cause)}`,
+      {
+        cause,
+        hint: transactional
+          ? 'its transaction was rolled back; check that the database server is up, then run the migration again'
+          : 'it runs without a transaction and may be half done: check the database before running it again',
+        ...(migration ? { details: { migration } } : {}),
+      },
+    );
+  }
   const where = migration ? `migration ${migration}` : 'migration';
   const verb = direction === 'up' ? 'failed' : 'failed to revert';
   const detail = (cause as { detail?: unknown }).detail;

@@ -9,11 +9,14 @@
  *
  * Returns one result per targeted tenant; never throws for a tenant's
  * failure. Throws only for bad input (usage, unknown tenant or run) or when
- * the meta database cannot be used at all.
+ * the meta database cannot be used at all at the start. A meta database
+ * lost later costs no outcome: RunRecorder keeps them and retries, and the
+ * outcome lists what could not be recorded.
  */
 import type { Tenant } from '../core/tenant.js';
 import { messageOf, toToolkitError } from '../errors.js';
 import { DEFAULT_LOCK_WAIT_MS } from './database-migrator.js';
+import { DEFAULT_RECORD_RETRY_MS, RunRecorder, type RecordResult } from './run-recorder.js';
 import {
   FLEET_TENANT_STATUSES,
   errorOf,
@@ -25,7 +28,7 @@ import {
   type FleetTenantStatus,
 } from './fleet-result.js';
 import { planRun, runOptions, type RunPlan } from './fleet-plan.js';
-import type { FleetEvent, FleetMigrateDeps, FleetMigrateOptions, FleetOutcome, FleetProgress } from './fleet-types.js';
+import { DEFAULT_RETRIES, type FleetEvent, type FleetMigrateDeps, type FleetMigrateOptions, type FleetOutcome, type FleetProgress } from './fleet-types.js';
 import type { MigrationFile } from './migration-files.js';
 import { MigrationRuns, runStatusOf } from './migration-runs.js';
 import { migrateTenant, type TenantMigrateOptions } from './tenant-migrator.js';
@@ -62,23 +65,33 @@ export async function migrateFleet(
         }),
       });
   const liveness = runId ? await runs.holdLiveness(runId).catch(() => undefined) : undefined;
+  const recorder = runId
+    ? new RunRecorder(runs, runId, {
+        firstFailure: (message) =>
+          emit({ type: 'warning', message: `cannot write to the meta database (${message}); outcomes are kept and written when it is back` }),
+        retry: (retry) => emit({ type: 'record-retry', ...retry }),
+      })
+    : null;
   try {
     emit({ type: 'run-started', runId, total: plan.order.length, queued: plan.queue.length, direction: plan.direction, dryRun: plan.dryRun });
-    const { stopReason, notStarted } = await runQueue(files, deps, runs, runId, plan, options, emit);
+    const { stopReason, notStarted } = await runQueue(files, deps, recorder, plan, options, emit);
 
     const results = plan.results;
     for (const tenant of notStarted) results.set(tenant.id, skippedResult(tenant, `not started: ${stopReason ?? 'stopped'}`));
     const ordered = plan.order.map((tenant) => results.get(tenant.id) as FleetTenantResult);
     const interrupted = options.signal?.aborted === true && notStarted.length > 0;
     const status = runStatusOf(
-      ordered.map((r) => (r.status === 'pending' ? 'up-to-date' : r.status)),
+      ordered.map((r) => toRunRecord(r).status),
       interrupted,
     );
-    if (runId) {
+    let recorded: RecordResult = { recorded: false, unrecorded: [] };
+    if (recorder) {
       const unstarted = notStarted.map((tenant) => toRunRecord(results.get(tenant.id) as FleetTenantResult));
-      await runs.finish(runId, status, unstarted).catch((err: unknown) => {
-        emit({ type: 'warning', message: `could not record the end of run ${runId}: ${messageOf(err)}` });
-      });
+      recorded = await recorder.finish(status, unstarted, options.recordRetryMs ?? DEFAULT_RECORD_RETRY_MS);
+      if (!recorded.recorded) {
+        const what = recorded.unrecorded.length > 0 ? `the outcomes of ${recorded.unrecorded.length} tenant(s) and the end of run ${runId}` : `the end of run ${runId}`;
+        emit({ type: 'warning', message: `could not record ${what} in the meta database: ${messageOf(recorded.error)}` });
+      }
     }
     const counts = Object.fromEntries(FLEET_TENANT_STATUSES.map((s) => [s, 0])) as Record<FleetTenantStatus, number>;
     for (const result of ordered) counts[result.status] += 1;
@@ -93,6 +106,8 @@ export async function migrateFleet(
       stopReason,
       results: ordered,
       counts,
+      recorded: recorded.recorded,
+      unrecorded: recorded.unrecorded,
       durationMs: performance.now() - started,
     };
   } finally {
@@ -104,8 +119,7 @@ export async function migrateFleet(
 async function runQueue(
   files: readonly MigrationFile[],
   deps: FleetMigrateDeps,
-  runs: MigrationRuns,
-  runId: string | null,
+  recorder: RunRecorder | null,
   plan: RunPlan,
   options: FleetMigrateOptions,
   emit: (event: FleetEvent) => void,
@@ -133,7 +147,10 @@ async function runQueue(
     lockTimeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_WAIT_MS,
     statementTimeoutMs: options.statementTimeoutMs ?? 0,
     ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
-    ...(runId ? { runId } : {}),
+    ...(recorder ? { runId: recorder.runId } : {}),
+    retries: options.retries ?? DEFAULT_RETRIES,
+    ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
   };
   try {
     const notStarted = await runWorkQueue(
@@ -148,16 +165,12 @@ async function runQueue(
       async (tenant) => {
         running.set(tenant.id, tenant.slug);
         emit({ type: 'tenant-started', tenant, progress: progress() });
-        const result = await migrateOne(tenant, files, deps, {
+        const result = await migrateOne(tenant, files, deps, plan.direction, {
           ...tenantOptions,
           onEvent: (migration) => emit({ type: 'migration', tenant, migration }),
+          onRetry: (retry) => emit({ type: 'tenant-retry', tenant, ...retry, error: errorOf(retry.error) }),
         });
         plan.results.set(tenant.id, result);
-        if (runId) {
-          await runs.finishTenant(runId, toRunRecord(result)).catch((err: unknown) => {
-            emit({ type: 'warning', message: `could not record the outcome of ${tenant.slug} in the run history: ${messageOf(err)}` });
-          });
-        }
         running.delete(tenant.id);
         done += 1;
         if (result.status === 'failed') {
@@ -165,7 +178,9 @@ async function runQueue(
           if (options.failFast) stop(`stopped after ${tenant.slug} failed (--fail-fast)`);
           else if (failed >= plan.maxFailures) stop(`stopped after ${failed} failures (--max-failures ${plan.maxFailures})`);
         }
+        // The outcome is final here; writing it to the run history is bookkeeping (kept and retried if the meta database is away).
         emit({ type: 'tenant-finished', result, progress: progress() });
+        await recorder?.tenant(toRunRecord(result));
       },
     );
     return { stopReason, notStarted };
@@ -179,16 +194,18 @@ async function migrateOne(
   tenant: Tenant,
   files: readonly MigrationFile[],
   deps: FleetMigrateDeps,
+  direction: 'up' | 'down',
   options: TenantMigrateOptions,
 ): Promise<FleetTenantResult> {
   const started = performance.now();
   try {
-    return outcomeResult(tenant, await migrateTenant(tenant, files, deps, options));
+    return outcomeResult(tenant, await migrateTenant(tenant, files, deps, options), direction);
   } catch (err) {
     return {
       ...skippedResult(tenant, ''),
       status: 'failed',
       checkedIn: 'database',
+      attempts: 1,
       durationMs: performance.now() - started,
       error: errorOf(toToolkitError(err)),
       reason: null,

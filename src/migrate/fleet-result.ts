@@ -6,11 +6,11 @@ import type { RunTenantRecord } from './migration-runs.js';
 import type { TenantMigrateOutcome } from './tenant-migrator.js';
 
 /**
- * `migrated` / `up-to-date` / `failed` / `skipped` as in the run record;
+ * `migrated` (up) / `reverted` (down) / `up-to-date` / `failed` / `skipped`;
  * `pending` only in a dry run: there is work to do (see `planned`).
  */
-export type FleetTenantStatus = 'migrated' | 'up-to-date' | 'pending' | 'failed' | 'skipped';
-export const FLEET_TENANT_STATUSES: readonly FleetTenantStatus[] = ['migrated', 'up-to-date', 'pending', 'failed', 'skipped'];
+export type FleetTenantStatus = 'migrated' | 'reverted' | 'up-to-date' | 'pending' | 'failed' | 'skipped';
+export const FLEET_TENANT_STATUSES: readonly FleetTenantStatus[] = ['migrated', 'reverted', 'up-to-date', 'pending', 'failed', 'skipped'];
 
 export interface FleetTenantError {
   code: string;
@@ -26,12 +26,17 @@ export interface FleetTenantResult {
   server: string;
   status: FleetTenantStatus;
   from: string | null;
+  /** Where the tenant is now; in a dry run, where the run would leave it (after `planned`). */
   to: string | null;
-  /** Migrations applied (up) or reverted (down) by this run, in order. */
+  /** Migrations applied by this run (up), in order. */
   applied: string[];
-  /** Dry run: what would run, in order. */
+  /** Migrations reverted by this run (down), in order. */
+  reverted: string[];
+  /** Dry run: what would be applied or reverted, in order. */
   planned: string[];
   durationMs: number;
+  /** Connection tries made (more than 1 when the first connections failed; 0 when not connected). */
+  attempts: number;
   /** `meta`: decided from the meta database without connecting; `database`: checked in the tenant database. */
   checkedIn: 'meta' | 'database' | 'none';
   error: FleetTenantError | null;
@@ -55,8 +60,10 @@ export function upToDateResult(tenant: Tenant): FleetTenantResult {
     from: tenant.schemaVersion,
     to: tenant.schemaVersion,
     applied: [],
+    reverted: [],
     planned: [],
     durationMs: 0,
+    attempts: 0,
     checkedIn: 'meta',
     error: null,
     reason: null,
@@ -70,8 +77,10 @@ export function skippedResult(tenant: Tenant, reason: string): FleetTenantResult
     from: tenant.schemaVersion,
     to: tenant.schemaVersion,
     applied: [],
+    reverted: [],
     planned: [],
     durationMs: 0,
+    attempts: 0,
     checkedIn: 'none',
     error: null,
     reason,
@@ -88,14 +97,17 @@ export function errorOf(error: TenantToolkitError): FleetTenantError {
   };
 }
 
-export function outcomeResult(tenant: Tenant, outcome: TenantMigrateOutcome): FleetTenantResult {
+export function outcomeResult(tenant: Tenant, outcome: TenantMigrateOutcome, direction: 'up' | 'down'): FleetTenantResult {
+  const steps = outcome.steps.map((s) => s.name);
   const common = {
     ...base(tenant),
     from: outcome.from,
     to: outcome.to,
-    applied: outcome.steps.map((s) => s.name),
+    applied: direction === 'up' ? steps : [],
+    reverted: direction === 'down' ? steps : [],
     planned: outcome.planned,
     durationMs: outcome.durationMs,
+    attempts: outcome.attempts,
     checkedIn: 'database' as const,
   };
   if (outcome.status === 'locked') {
@@ -107,6 +119,7 @@ export function outcomeResult(tenant: Tenant, outcome: TenantMigrateOutcome): Fl
     };
   }
   if (outcome.error) return { ...common, status: 'failed', error: errorOf(outcome.error), reason: null };
+  if (outcome.status === 'migrated' && direction === 'down') return { ...common, status: 'reverted', error: null, reason: null };
   return { ...common, status: outcome.status === 'failed' ? 'failed' : outcome.status, error: null, reason: null };
 }
 
@@ -114,10 +127,11 @@ export function toRunRecord(result: FleetTenantResult): RunTenantRecord {
   return {
     tenantId: result.tenantId,
     // A dry run is never recorded; `pending` there would mean "not finished".
-    status: result.status === 'pending' ? 'up-to-date' : result.status,
+    // The run table stores a down run's `reverted` as `migrated` (with the run's direction); history shows it reverted.
+    status: result.status === 'pending' ? 'up-to-date' : result.status === 'reverted' ? 'migrated' : result.status,
     from: result.from,
     to: result.to,
-    applied: result.applied,
+    applied: result.reverted.length > 0 ? result.reverted : result.applied,
     durationMs: result.checkedIn === 'database' ? result.durationMs : null,
     error: result.error ? result.error.message : result.reason,
   };

@@ -20,6 +20,8 @@ import type { MigrationRunDetail, MigrationRuns } from './migration-runs.js';
 
 export const MIGRATABLE_STATUSES: readonly TenantStatus[] = ['active', 'migration_failed', 'suspended'];
 export const DEFAULT_TARGET_STATUSES: readonly TenantStatus[] = ['active', 'migration_failed'];
+/** Tenant outcomes a resumed run leaves alone. */
+const FINISHED = new Set<string>(['migrated', 'reverted', 'up-to-date']);
 
 export interface FleetTarget {
   ids?: readonly string[];
@@ -68,7 +70,7 @@ export async function selectTargets(
     }
     const recordedStatuses = Array.isArray(run.target.statuses) ? run.target.statuses.filter(isStatusString) : [];
     const statuses = unique([...(recordedStatuses.length ? recordedStatuses : DEFAULT_TARGET_STATUSES), ...extra]);
-    const ids = run.tenants.filter((t) => t.status !== 'migrated' && t.status !== 'up-to-date').map((t) => t.tenantId);
+    const ids = run.tenants.filter((t) => !FINISHED.has(t.status)).map((t) => t.tenantId);
     const tenants = ids.length > 0 ? await registry.list({ ids }) : [];
     return { ...split(tenants, statuses), statuses, resumed: run, recorded: { resumeOf: run.id, ids, statuses } };
   }

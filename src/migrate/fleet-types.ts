@@ -5,7 +5,7 @@ import type { TenantCredentials } from '../core/connection-settings.js';
 import type { Tenant } from '../core/tenant.js';
 import type { TenantRegistry } from '../core/tenant-registry.js';
 import type { MigrationDirection, MigrationEvent } from './database-migrator.js';
-import type { FleetTenantResult, FleetTenantStatus } from './fleet-result.js';
+import type { FleetTenantError, FleetTenantResult, FleetTenantStatus } from './fleet-result.js';
 import type { FleetTarget } from './fleet-targets.js';
 import type { RunStatus } from './migration-runs.js';
 
@@ -39,6 +39,16 @@ export interface FleetMigrateOptions {
   /** statement_timeout for migration statements (0: none, the default). */
   statementTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /**
+   * Tries after the first for a tenant whose connection failed before any of
+   * its migrations began (default DEFAULT_RETRIES); never for one whose
+   * migration had begun. See TenantMigrateOptions.retries.
+   */
+  retries?: number;
+  /** Wait before a tenant's first retry; doubles each time, capped at 10 s (default 1 s). */
+  retryDelayMs?: number;
+  /** How long the end of the run keeps trying to write its outcomes to an unreachable meta database (default 30 s). */
+  recordRetryMs?: number;
   /** Abort: start no more tenants, let running ones finish, report the rest skipped, mark the run interrupted. */
   signal?: AbortSignal;
   onEvent?: (event: FleetEvent) => void;
@@ -57,6 +67,10 @@ export type FleetEvent =
   | { type: 'tenant-started'; tenant: Tenant; progress: FleetProgress }
   | { type: 'migration'; tenant: Tenant; migration: MigrationEvent }
   | { type: 'tenant-finished'; result: FleetTenantResult; progress: FleetProgress }
+  /** A tenant's connection failed before any migration began; it is tried again after delayMs. */
+  | { type: 'tenant-retry'; tenant: Tenant; attempt: number; retries: number; delayMs: number; error: FleetTenantError }
+  /** The run's outcomes could not be written to the meta database; tried again after delayMs. */
+  | { type: 'record-retry'; attempt: number; delayMs: number; pending: number; message: string }
   | { type: 'stopping'; reason: string }
   | { type: 'warning'; message: string };
 
@@ -74,8 +88,15 @@ export interface FleetOutcome {
   stopReason: string | null;
   results: FleetTenantResult[];
   counts: Record<FleetTenantStatus, number>;
+  /** The run and every outcome are in the run history (false for a dry run, which is never recorded). */
+  recorded: boolean;
+  /** Tenants whose outcome could not be written to the run history (the meta database stayed unreachable). */
+  unrecorded: string[];
   durationMs: number;
 }
+
+/** Tries after the first for a tenant whose connection failed before any migration began. */
+export const DEFAULT_RETRIES = 3;
 
 /** min(8, 2 x CPUs): migrations are I/O-bound on the server, not on this machine. */
 export function defaultConcurrency(): number {

@@ -5,6 +5,11 @@
  * each tenant finishes, so a run killed midway still shows what is left and
  * `--resume` can pick it up. Writes are batched: starting a run over 1,000
  * tenants is one statement.
+ *
+ * As shown (summaries, details): a down run's `migrated` rows read
+ * `reverted`, and a row still `pending` in a run that is no longer running
+ * reads `unrecorded`: the run ended (or died, or lost the meta database)
+ * without writing that tenant's outcome, so `pending` would be a guess.
  */
 import crypto from 'node:crypto';
 import pg from 'pg';
@@ -20,6 +25,17 @@ export type ShownRunStatus = RunStatus | 'abandoned';
 const RUN_LOCK_CLASS = 0x4d54;
 export type RunTenantStatus = 'pending' | 'migrated' | 'up-to-date' | 'failed' | 'skipped';
 export const RUN_TENANT_STATUSES: readonly RunTenantStatus[] = ['pending', 'migrated', 'up-to-date', 'failed', 'skipped'];
+/** A tenant row as shown: see the file comment for `reverted` and `unrecorded`. */
+export type ShownRunTenantStatus = RunTenantStatus | 'reverted' | 'unrecorded';
+export const SHOWN_RUN_TENANT_STATUSES: readonly ShownRunTenantStatus[] = [
+  'pending',
+  'migrated',
+  'reverted',
+  'up-to-date',
+  'failed',
+  'skipped',
+  'unrecorded',
+];
 
 export interface RunTenantRecord {
   tenantId: string;
@@ -42,11 +58,11 @@ export interface MigrationRunSummary {
   startedAt: Date;
   finishedAt: Date | null;
   total: number;
-  counts: Record<RunTenantStatus, number>;
+  counts: Record<ShownRunTenantStatus, number>;
 }
 
 export interface MigrationRunDetail extends MigrationRunSummary {
-  tenants: (RunTenantRecord & { slug: string | null; finishedAt: Date | null })[];
+  tenants: (Omit<RunTenantRecord, 'status'> & { status: ShownRunTenantStatus; slug: string | null; finishedAt: Date | null })[];
 }
 
 export interface StartRunInput {
@@ -101,15 +117,28 @@ const COUNTS = `(SELECT jsonb_object_agg(status, n) FROM (
              AND l.objid = hashtext(r.id::text)::oid
              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())) AS alive`;
 
+function shownStatus(row: RunRow): ShownRunStatus {
+  return row.status === 'running' && !row.alive ? 'abandoned' : row.status;
+}
+
+/** A stored tenant status as shown for its run. */
+function shownTenantStatus(status: RunTenantStatus, run: { direction: MigrationDirection; status: ShownRunStatus }): ShownRunTenantStatus {
+  if (status === 'pending' && run.status !== 'running') return 'unrecorded';
+  if (status === 'migrated' && run.direction === 'down') return 'reverted';
+  return status;
+}
+
 function summaryFromRow(row: RunRow): MigrationRunSummary {
-  const counts = Object.fromEntries(RUN_TENANT_STATUSES.map((s) => [s, row.counts?.[s] ?? 0])) as Record<RunTenantStatus, number>;
+  const run = { direction: row.direction, status: shownStatus(row) };
+  const counts = Object.fromEntries(SHOWN_RUN_TENANT_STATUSES.map((s) => [s, 0])) as Record<ShownRunTenantStatus, number>;
+  for (const s of RUN_TENANT_STATUSES) counts[shownTenantStatus(s, run)] += row.counts?.[s] ?? 0;
   return {
     id: row.id,
     actor: row.actor,
     direction: row.direction,
     target: row.target,
     options: row.options,
-    status: row.status === 'running' && !row.alive ? 'abandoned' : row.status,
+    status: run.status,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     total: Object.values(counts).reduce((a, b) => a + b, 0),
@@ -172,9 +201,9 @@ export class MigrationRuns {
     return run;
   }
 
-  /** One tenant's outcome. */
-  async finishTenant(runId: string, record: RunTenantRecord): Promise<void> {
-    await this.update(runId, [record]);
+  /** Tenants' outcomes (one statement). */
+  async finishTenants(runId: string, records: readonly RunTenantRecord[]): Promise<void> {
+    if (records.length > 0) await this.update(runId, records);
   }
 
   /** Final status of the run, with the outcomes not written yet (e.g. tenants never started). */
@@ -213,12 +242,13 @@ export class MigrationRuns {
         WHERE t.run_id = $1 ORDER BY tn.created_at, tn.slug`,
       [id],
     );
+    const summary = summaryFromRow(row);
     return {
-      ...summaryFromRow(row),
+      ...summary,
       tenants: tenants.rows.map((t) => ({
         tenantId: t.tenant_id,
         slug: t.slug,
-        status: t.status,
+        status: shownTenantStatus(t.status, summary),
         from: t.from_version,
         to: t.to_version,
         applied: t.applied,

@@ -16,13 +16,23 @@
  *    status alone; they are audited;
  *  - `suspended` tenants stay suspended whatever happens;
  *  - `down` keeps the status and records the lower schema_version.
+ *
+ * Retries (`retries`): a try that failed as DATABASE_UNAVAILABLE before any
+ * migration began (see DatabaseMigrateOutcome.migrationBegan: connecting,
+ * reading the bookkeeping, waiting for the lock) is tried again after a
+ * backoff, so a server restarting for a second does not fail the tenant. A
+ * try in which a migration had begun is never repeated: its transaction was
+ * rolled back (or, for a no-transaction file, it may be half done), and the
+ * next run decides from the database's real state.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { TenantCredentials } from '../core/connection-settings.js';
 import { tenantClientConfig } from '../core/connection-settings.js';
 import { withConnection } from '../core/db.js';
 import type { Tenant, TenantStatus } from '../core/tenant.js';
 import type { TenantRegistry } from '../core/tenant-registry.js';
-import { InvalidStateError, toToolkitError, type TenantToolkitError } from '../errors.js';
+import { backoffDelay } from '../core/status-listener.js';
+import { DatabaseUnavailableError, InvalidStateError, isConnectionError, messageOf, toToolkitError, type TenantToolkitError } from '../errors.js';
 import { migrateDatabase, type DatabaseMigrateOptions, type DatabaseMigrateOutcome } from './database-migrator.js';
 import { latestVersion, type MigrationFile } from './migration-files.js';
 
@@ -34,12 +44,29 @@ export interface TenantMigrateOptions extends Omit<DatabaseMigrateOptions, 'stor
   connectTimeoutMs?: number;
   /** Run id of the fleet run, recorded in the audit entry. */
   runId?: string;
+  /** Tries after the first when the connection fails before any migration began (default 0). */
+  retries?: number;
+  /** Wait before the first retry; it doubles each time, capped at 10 s, ±20% jitter (default 1 s). */
+  retryDelayMs?: number;
+  /** Aborting stops waiting for a retry (the failure is returned). */
+  signal?: AbortSignal;
+  onRetry?: (retry: TenantRetry) => void;
+}
+
+export interface TenantRetry {
+  /** The try that failed (1 = the first). */
+  attempt: number;
+  retries: number;
+  delayMs: number;
+  error: TenantToolkitError;
 }
 
 export interface TenantMigrateOutcome extends DatabaseMigrateOutcome {
   /** The tenant as the meta database now records it. */
   tenant: Tenant;
   durationMs: number;
+  /** Tries made (1 + retries used). */
+  attempts: number;
 }
 
 export interface TenantMigrateDeps {
@@ -54,10 +81,41 @@ export async function migrateTenant(
   options: TenantMigrateOptions,
 ): Promise<TenantMigrateOutcome> {
   const started = performance.now();
+  const retries = Math.max(0, Math.floor(options.retries ?? 0));
+  for (let attempt = 1; ; attempt += 1) {
+    const { outcome, current, recorded } = await tryOnce(tenant, files, deps, options);
+    if (attempt <= retries && retryable(outcome) && !options.signal?.aborted) {
+      const delayMs = backoffDelay(attempt - 1, options.retryDelayMs ?? 1_000, 10_000);
+      options.onRetry?.({ attempt, retries, delayMs, error: outcome.error as TenantToolkitError });
+      const waited = await sleep(delayMs, true, options.signal ? { signal: options.signal } : {}).catch(() => false);
+      if (waited) continue;
+    }
+    if (!options.dryRun && !recorded && outcome.error) {
+      // Nothing changed in the tenant database (or its state is unknown): keep the meta row, leave a trace.
+      await deps.registry
+        .audit(tenant, 'migrate.failed', options.actor, { ...auditDetails(outcome, options), ...(attempt > 1 ? { attempts: attempt } : {}) })
+        .catch(() => undefined);
+    }
+    return { ...outcome, tenant: current, durationMs: performance.now() - started, attempts: attempt };
+  }
+}
+
+/** Only a connection failure before any migration began is repeated (nothing can be half done). */
+function retryable(outcome: DatabaseMigrateOutcome): boolean {
+  return outcome.error?.code === 'DATABASE_UNAVAILABLE' && !outcome.migrationBegan;
+}
+
+async function tryOnce(
+  tenant: Tenant,
+  files: readonly MigrationFile[],
+  deps: TenantMigrateDeps,
+  options: TenantMigrateOptions,
+): Promise<{ outcome: DatabaseMigrateOutcome; current: Tenant; recorded: boolean }> {
   const latest = latestVersion(files);
   let current = tenant;
   let recorded = false;
-  const { actor: _actor, connectTimeoutMs, runId: _runId, ...runOptions } = options;
+  const { actor: _actor, connectTimeoutMs, runId: _runId, retries: _retries, retryDelayMs: _delay, signal: _signal, onRetry: _onRetry, ...runOptions } =
+    options;
   let outcome: DatabaseMigrateOutcome;
   try {
     outcome = await withConnection(
@@ -73,7 +131,11 @@ export async function migrateTenant(
             ? {}
             : {
                 afterRun: async (result: DatabaseMigrateOutcome) => {
-                  current = await record(tenant, result, latest, deps.registry, options);
+                  try {
+                    current = await record(tenant, result, latest, deps.registry, options);
+                  } catch (err) {
+                    throw metaFailure(err, result);
+                  }
                   recorded = true;
                 },
               }),
@@ -82,16 +144,27 @@ export async function migrateTenant(
   } catch (err) {
     outcome = unreachable(toToolkitError(err), tenant);
   }
-  if (!options.dryRun && !recorded && outcome.error) {
-    // Nothing changed in the tenant database (or its state is unknown): keep the meta row, leave a trace.
-    await deps.registry
-      .audit(tenant, 'migrate.failed', options.actor, auditDetails(outcome, options))
-      .catch(() => undefined);
-  }
-  return { ...outcome, tenant: current, durationMs: performance.now() - started };
+  return { outcome, current, recorded };
 }
 
-function unreachable(error: TenantToolkitError, tenant: Tenant): DatabaseMigrateOutcome {
+/** The tenant database is as reported; only its record in the meta database is missing. */
+function metaFailure(err: unknown, result: DatabaseMigrateOutcome): unknown {
+  if (!isConnectionError(err)) return err;
+  const done = result.steps.length > 0 ? `the tenant database is at ${result.to ?? '(none)'}, but ` : '';
+  return new DatabaseUnavailableError(`${done}the meta database could not record it: ${messageOf(err)}`, {
+    cause: err,
+    hint: 'once the meta database is reachable again, run `tenant migrate` again: it records the real state',
+  });
+}
+
+function unreachable(cause: TenantToolkitError, tenant: Tenant): DatabaseMigrateOutcome {
+  const error =
+    cause.code === 'DATABASE_UNAVAILABLE' && !cause.hint
+      ? new DatabaseUnavailableError(`cannot connect to the tenant database: ${messageOf(cause.cause ?? cause)}`, {
+          cause,
+          hint: `check that the database server at ${tenant.dbHost}:${tenant.dbPort} is up and reachable`,
+        })
+      : cause;
   return {
     status: 'failed',
     from: tenant.schemaVersion,
@@ -100,6 +173,7 @@ function unreachable(error: TenantToolkitError, tenant: Tenant): DatabaseMigrate
     planned: [],
     applied: [],
     stateKnown: false,
+    migrationBegan: false,
     error,
   };
 }

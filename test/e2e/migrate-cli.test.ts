@@ -75,7 +75,8 @@ describe('tenant migrate (CLI)', () => {
   it('answers bad input with exit 2 (or 3 for an unknown tenant) and changes nothing', async () => {
     const cliEnv = await migrationsEnv({ '00007_strict_units.sql': STRICT_UNITS });
     const cases: [string[], number, string][] = [
-      [['migrate', '--concurrency', '0'], 2, '--concurrency must be a positive integer'],
+      [['migrate', '--concurrency', '0'], 2, '--concurrency must be a whole number from 1 to 1000'],
+      [['migrate', '--retries', '11'], 2, '--retries must be a whole number from 0 to 10'],
       [['migrate', '--id', 'not-a-uuid'], 2, 'UUID'],
       [['migrate', '--if-locked', 'maybe'], 2, 'maybe'],
       [['migrate', '--lock-timeout', 'soon'], 2, 'duration'],
@@ -96,6 +97,25 @@ describe('tenant migrate (CLI)', () => {
     for (const tenant of tenants) expect((await appliedInDb(tenant, rt.connections.tenant)).at(-1)).toBe('00006_posting');
   });
 
+  it('migrate down --help offers only what down accepts, worded for reverting', async () => {
+    const help = await runCli(['migrate', 'down', '--help'], env.env);
+    expect(help.code).toBe(0);
+    for (const refused of ['--all', '--status', '--verify']) expect(help.stdout).not.toContain(refused);
+    expect(help.stdout).toContain('tenants reverted at once');
+    expect(help.stdout).toContain('also revert named tenants that are suspended');
+    expect(help.stdout).not.toMatch(/also migrate|tenants migrated at once/);
+    expect(help.stdout).toContain('--retries <n>');
+    // What down refuses is refused with a reason, not silently taken.
+    for (const refused of [['--status', 'active'], ['--verify'], ['--all']]) {
+      const result = await runCli(['migrate', 'down', '--slug', 'cli-000', '--to', '00005_stock_registers', '--dry-run', ...refused], env.env);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain('cannot be used with');
+    }
+    const up = await runCli(['migrate', '--help'], env.env);
+    expect(up.stdout).toContain('tenants migrated at once');
+    expect(up.stdout).toContain('--retries <n>');
+  });
+
   it('--dry-run --json lists the migrations per tenant and changes nothing', async () => {
     const cliEnv = await migrationsEnv({ '00007_strict_units.sql': STRICT_UNITS });
     const result = await runCli(['migrate', '--dry-run', '--json'], cliEnv);
@@ -103,7 +123,12 @@ describe('tenant migrate (CLI)', () => {
     const doc = parse(result);
     expect(doc.runId).toBeNull();
     expect(doc.results).toHaveLength(4);
-    for (const r of doc.results) expect(r).toMatchObject({ status: 'pending', planned: ['00007_strict_units'], applied: [] });
+    // `to` is the version the run would reach.
+    for (const r of doc.results) {
+      expect(r).toMatchObject({ status: 'pending', planned: ['00007_strict_units'], applied: [], from: '00006_posting', to: '00007_strict_units' });
+    }
+    const text = await runCli(['migrate', '--dry-run'], cliEnv);
+    expect(text.stdout).toContain(`${tenants[0]?.slug}: would apply 00007_strict_units (00006_posting -> 00007_strict_units)`);
     for (const tenant of tenants) expect(await appliedInDb(tenant, rt.connections.tenant)).not.toContain('00007_strict_units');
   });
 
@@ -187,7 +212,13 @@ describe('tenant migrate (CLI)', () => {
     expect(down.code, down.stderr).toBe(0);
     const doc = parse(down);
     expect(doc.results).toEqual([
-      expect.objectContaining({ slug: target.slug, status: 'migrated', to: '00007_strict_units', applied: ['00009_slow_things', '00008_price_lists'] }),
+      expect.objectContaining({
+        slug: target.slug,
+        status: 'reverted',
+        to: '00007_strict_units',
+        applied: [],
+        reverted: ['00009_slow_things', '00008_price_lists'],
+      }),
     ]);
     expect(await tableExists(target, rt.connections.tenant, 'price_lists')).toBe(false);
     expect(await tableExists(tenants[1] as Tenant, rt.connections.tenant, 'price_lists')).toBe(true);
@@ -201,13 +232,14 @@ describe('tenant migrate (CLI)', () => {
     const history = await runCli(['migrate', 'history', '--json'], cliEnv);
     expect(history.code, history.stderr).toBe(0);
     const runs = JSON.parse(history.stdout) as { id: string; direction: string; status: string; counts: Record<string, number> }[];
-    expect(runs[0]).toMatchObject({ id: doc.runId, direction: 'down', status: 'succeeded', counts: { migrated: 1 } });
+    expect(runs[0]).toMatchObject({ id: doc.runId, direction: 'down', status: 'succeeded', counts: { reverted: 1, migrated: 0 } });
     expect(runs.some((r) => r.status === 'failed')).toBe(true);
 
     const shown = await runCli(['migrate', 'history', (doc.runId as string).slice(0, 8)], cliEnv);
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout).toContain(doc.runId as string);
-    expect(shown.stdout).toMatch(new RegExp(`${target.slug}\\s+00009_slow_things -> 00007_strict_units\\s+2`));
+    expect(shown.stdout).toMatch(/tenant\s+from -> to\s+reverted\s+duration\s+result/);
+    expect(shown.stdout).toMatch(new RegExp(`${target.slug}\\s+00009_slow_things -> 00007_strict_units\\s+2\\s+\\S+\\s+reverted`));
 
     const up = await runCli(['migrate', '--slug', target.slug, '--json'], cliEnv);
     expect(parse(up).results[0]).toMatchObject({ status: 'migrated', applied: ['00008_price_lists', '00009_slow_things'] });

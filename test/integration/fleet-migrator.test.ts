@@ -311,14 +311,15 @@ describe('migrateFleet: dry run, --to and down', () => {
     });
   });
 
-  it('dry run lists the migrations per tenant and changes nothing', async () => {
+  it('dry run lists the migrations per tenant, reports the version it would reach, and changes nothing', async () => {
     const runsBefore = (await new MigrationRuns(rt.metaPool).list(1000)).length;
     const auditBefore = await auditActions(tenants[0] as Tenant);
     const outcome = await fleet(files, { target: { slugs: slugsOf(tenants) }, dryRun: true });
     expect(outcome.status).toBe('succeeded');
     expect(outcome.runId).toBeNull();
     for (const r of outcome.results) {
-      expect(r).toMatchObject({ status: 'pending', planned: ['00007_price_lists', '00008_strict_units'], applied: [], to: LATEST });
+      // `to` is where the run would leave the tenant, not where it is.
+      expect(r).toMatchObject({ status: 'pending', planned: ['00007_price_lists', '00008_strict_units'], applied: [], from: LATEST, to: '00008_strict_units' });
     }
     for (const t of tenants) {
       expect(await tableExists(t, rt.connections.tenant, 'price_lists')).toBe(false);
@@ -341,14 +342,26 @@ describe('migrateFleet: dry run, --to and down', () => {
     await expect(fleet(files, { target: { slugs }, to: '00042_nope' })).rejects.toMatchObject({ code: 'MIGRATION_NOT_FOUND' });
 
     const one = tenants[0] as Tenant;
-    const down = await fleet(files, { target: { slugs: [one.slug] }, direction: 'down', to: '00005_stock_registers' });
-    expect(down.status).toBe('succeeded');
-    expect(down.results[0]).toMatchObject({
-      status: 'migrated',
+    const dryDown = await fleet(files, { target: { slugs: [one.slug] }, direction: 'down', to: '00005_stock_registers', dryRun: true });
+    expect(dryDown.results[0]).toMatchObject({
+      status: 'pending',
       from: '00007_price_lists',
       to: '00005_stock_registers',
-      applied: ['00007_price_lists', '00006_posting'],
+      planned: ['00007_price_lists', '00006_posting'],
     });
+    const down = await fleet(files, { target: { slugs: [one.slug] }, direction: 'down', to: '00005_stock_registers' });
+    expect(down.status).toBe('succeeded');
+    expect(down.counts).toMatchObject({ reverted: 1, migrated: 0 });
+    expect(down.results[0]).toMatchObject({
+      status: 'reverted',
+      from: '00007_price_lists',
+      to: '00005_stock_registers',
+      applied: [],
+      reverted: ['00007_price_lists', '00006_posting'],
+    });
+    const downRun = await new MigrationRuns(rt.metaPool).get(down.runId as string);
+    expect(downRun.tenants).toEqual([expect.objectContaining({ status: 'reverted', applied: ['00007_price_lists', '00006_posting'] })]);
+    expect(downRun.counts).toMatchObject({ reverted: 1, migrated: 0 });
     expect(await tableExists(one, rt.connections.tenant, 'price_lists')).toBe(false);
     expect(await expectConsistent(one)).toEqual(repoFiles.slice(0, 5).map((f) => f.name));
     const after = await reload(one);
@@ -435,7 +448,7 @@ describe('migrateFleet: runner options', () => {
     expect(up.results[0]).toMatchObject({ status: 'migrated', applied: ['00007_units_name_idx'] });
     expect((await reload(tenant)).status).toBe('active');
     const down = await fleet(files, { target: { slugs: [tenant.slug] }, direction: 'down', to: LATEST });
-    expect(down.results[0]).toMatchObject({ status: 'migrated', applied: ['00007_units_name_idx'] });
+    expect(down.results[0]).toMatchObject({ status: 'reverted', reverted: ['00007_units_name_idx'] });
     expect(await expectConsistent(tenant)).toEqual(repoFiles.map((f) => f.name));
   });
 });

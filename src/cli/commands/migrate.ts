@@ -1,10 +1,10 @@
 import { confirm } from '@inquirer/prompts';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { isUuid, type TenantStatus } from '../../core/tenant.js';
-import { parseDuration } from '../../duration.js';
+import { formatDuration, parseDuration } from '../../duration.js';
 import { EXIT, UsageError } from '../../errors.js';
 import { migrateFleet } from '../../migrate/fleet-migrator.js';
-import { defaultConcurrency, type FleetEvent, type FleetMigrateOptions, type FleetOutcome } from '../../migrate/fleet-types.js';
+import { DEFAULT_RETRIES, defaultConcurrency, type FleetEvent, type FleetMigrateOptions, type FleetOutcome } from '../../migrate/fleet-types.js';
 import { loadMigrationFiles } from '../../migrate/migration-files.js';
 import { MigrationRuns } from '../../migrate/migration-runs.js';
 import type { Runtime } from '../../runtime.js';
@@ -41,6 +41,7 @@ interface FleetCliOptions {
   lockTimeout?: number;
   statementTimeout?: number;
   ifLocked?: 'wait' | 'skip';
+  retries?: number;
   yes?: boolean;
 }
 
@@ -57,18 +58,28 @@ function duration(flag: string) {
   };
 }
 
-/** Options shared by `migrate` and `migrate down`. */
-function addFleetOptions(command: Command): Command {
+/**
+ * Options shared by `migrate` and `migrate down`, worded for each: every
+ * option listed here is accepted by both (options only `migrate` takes are
+ * added to it alone, so `migrate down --help` offers nothing down refuses).
+ */
+function addFleetOptions(command: Command, direction: 'up' | 'down'): Command {
+  const verb = direction === 'up' ? 'migrated' : 'reverted';
   return command
     .option('--id <uuid>', 'only this tenant (repeatable)', uuidList)
     .option('--slug <slug>', 'only this tenant (repeatable)', repeatable)
-    .option('--include-suspended', 'also migrate suspended tenants')
-    .option('--resume <run>', 'continue the tenants of an earlier run that did not finish (run id, prefix or "last")')
-    .option('--concurrency <n>', `tenants migrated at once (default: ${defaultConcurrency()})`, integerOption('--concurrency', 1, 1000))
-    .option('--per-host <n>', 'tenants migrated at once on one database server (default: --concurrency)', integerOption('--per-host', 1, 1000))
+    .option('--include-suspended', direction === 'up' ? 'also migrate suspended tenants' : 'also revert named tenants that are suspended')
+    .option('--resume <run>', `continue the tenants of an earlier ${direction === 'up' ? '' : 'down '}run that did not finish (run id, prefix or "last")`)
+    .option('--concurrency <n>', `tenants ${verb} at once (default: ${defaultConcurrency()})`, integerOption('--concurrency', 1, 1000))
+    .option('--per-host <n>', `tenants ${verb} at once on one database server (default: --concurrency)`, integerOption('--per-host', 1, 1000))
     .option('--fail-fast', 'start no more tenants after the first failure')
     .option('--max-failures <n>', 'start no more tenants after this many failures', integerOption('--max-failures', 1, 1_000_000))
-    .option('--dry-run', 'list, per tenant, the migrations that would run; change nothing')
+    .option(
+      '--retries <n>',
+      `try a tenant again (with backoff) when its connection fails before any migration began (default: ${DEFAULT_RETRIES})`,
+      integerOption('--retries', 0, 10),
+    )
+    .option('--dry-run', `list, per tenant, the migrations that would be ${direction === 'up' ? 'applied' : 'reverted'}; change nothing`)
     .option('--lock-timeout <duration>', 'wait this long for a tenant\'s migration lock and for DDL locks (default: 5m; 0: forever)', duration('--lock-timeout'))
     .option('--statement-timeout <duration>', 'abort any migration statement running longer (default: none)', duration('--statement-timeout'))
     .addOption(new Option('--if-locked <mode>', 'when another migrator is on a tenant: wait for it (default), or skip the tenant').choices(['wait', 'skip']));
@@ -82,7 +93,7 @@ export function registerMigrate(program: Command, state: CliState): void {
     .option('--status <status>', 'only tenants in these statuses (active, migration_failed, suspended)', statusList)
     .option('--verify', 'check every tenant database, even those the meta database records as current')
     .option('--to <migration>', 'migrate up to and including this migration (default: the latest)');
-  addActor(addJson(addFleetOptions(migrate)));
+  addActor(addJson(addFleetOptions(migrate, 'up')));
   migrate.addHelpText(
     'after',
     `
@@ -98,7 +109,9 @@ Examples:
 Tenants whose recorded schema version is current are reported up to date
 without connecting (--verify checks each database). A failed tenant is rolled
 back to its last good migration and marked migration_failed; the next run
-retries it. Exit code 0 only if every targeted tenant ended migrated or up to date.`,
+retries it. A tenant whose connection fails before any migration began is
+tried again (--retries). Exit code 0 only if every targeted tenant ended
+migrated or up to date.`,
   );
   migrate.action(async (opts: FleetCliOptions, cmd: Command) => {
     state.term = terminalFor(cmd);
@@ -117,7 +130,7 @@ function registerDown(migrate: Command, state: CliState): void {
     .description('revert migrations on named tenants: everything applied after --to (drops those objects and their data)')
     .option('--to <migration>', 'the migration to go back to (it stays applied); 0 reverts everything')
     .option('-y, --yes', 'do not ask for confirmation (required without a terminal)');
-  addActor(addJson(addFleetOptions(down)));
+  addActor(addJson(addFleetOptions(down, 'down')));
   down.addHelpText(
     'after',
     `
@@ -206,7 +219,16 @@ function registerHistory(migrate: Command, state: CliState): void {
         }
         term.line(detailBlock(term.c, runDetails(run)));
         if (run.tenants.length > 0) term.line(runTenantsTable(term.c, run, !term.interactive));
-        if (run.status !== 'succeeded' && run.tenants.some((t) => t.status !== 'migrated' && t.status !== 'up-to-date')) {
+        const unrecorded = run.tenants.filter((t) => t.status === 'unrecorded').length;
+        if (unrecorded > 0) {
+          term.note(
+            term.c.dim(
+              `${unrecorded} tenant${unrecorded === 1 ? '' : 's'} without a recorded outcome (the run was killed or lost the meta database): ` +
+                '`tenant list` shows their real schema version',
+            ),
+          );
+        }
+        if (run.status !== 'succeeded' && run.tenants.some((t) => !['migrated', 'reverted', 'up-to-date'].includes(t.status))) {
           term.note(term.c.dim(`continue it with: tenant migrate${run.direction === 'down' ? ' down' : ''} --resume ${run.id}`));
         }
         return EXIT.ok;
@@ -249,6 +271,7 @@ function fleetOptions(runtime: Runtime, opts: FleetCliOptions): Omit<FleetMigrat
     ...(opts.maxFailures !== undefined ? { maxFailures: opts.maxFailures } : {}),
     ...(opts.lockTimeout !== undefined ? { lockTimeoutMs: opts.lockTimeout } : {}),
     ...(opts.statementTimeout !== undefined ? { statementTimeoutMs: opts.statementTimeout } : {}),
+    ...(opts.retries !== undefined ? { retries: opts.retries } : {}),
     verify: opts.verify === true,
     failFast: opts.failFast === true,
     dryRun: opts.dryRun === true,
@@ -295,6 +318,17 @@ function renderEvent(term: Terminal, direction: 'up' | 'down', dryRun: boolean):
         term.progress(progressText(event.progress, direction, dryRun));
         break;
       }
+      case 'tenant-retry':
+        term.warn(
+          `${event.tenant.slug}: ${event.error.message}; trying again in ${formatDuration(event.delayMs)} (retry ${event.attempt} of ${event.retries})`,
+        );
+        break;
+      case 'record-retry':
+        term.warn(
+          `cannot write ${event.pending} outcome${event.pending === 1 ? '' : 's'} and the end of the run to the meta database (${event.message}); ` +
+            `trying again in ${formatDuration(event.delayMs)}`,
+        );
+        break;
       case 'stopping':
         term.warn(event.reason === 'interrupted' ? 'interrupted: letting running tenants finish, starting no more' : event.reason);
         break;
@@ -320,6 +354,17 @@ function report(term: Terminal, outcome: FleetOutcome): void {
   term.line(totalsLine(term.c, outcome));
   const byMeta = outcome.results.filter((r) => r.checkedIn === 'meta').length;
   if (byMeta > 0) term.note(term.c.dim(`${byMeta} up to date per the meta database (not connected; --verify checks each database)`));
+  if (outcome.runId && outcome.unrecorded.length > 0) {
+    const n = outcome.unrecorded.length;
+    term.note(
+      term.c.yellow(
+        `${n} outcome${n === 1 ? ' is' : 's are'} not in the run history (the meta database stayed unreachable); they are listed above, ` +
+          `and \`tenant migrate history ${outcome.runId}\` shows ${n === 1 ? 'it' : 'them'} as unrecorded`,
+      ),
+    );
+  } else if (outcome.runId && !outcome.recorded) {
+    term.note(term.c.yellow(`every outcome of run ${outcome.runId} is recorded, but not its end (the meta database stayed unreachable); history shows it abandoned`));
+  }
   if (outcome.runId && outcome.status !== 'succeeded') {
     const down = outcome.direction === 'down' ? ' down' : '';
     term.note(term.c.dim(`run ${outcome.runId}: see \`tenant migrate history ${outcome.runId}\`; retry with \`tenant migrate${down} --resume ${outcome.runId}\``));

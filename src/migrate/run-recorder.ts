@@ -1,0 +1,80 @@
+/**
+ * Writes a fleet run's outcomes to the meta database without losing any.
+ * An outcome that cannot be written (the meta database is down) is kept and
+ * sent again with the next write; at the end, the run's status and every
+ * kept outcome are retried with backoff for a bounded time. Whatever still
+ * could not be written is returned, so the caller can report it as
+ * unrecorded (history then shows those rows `unrecorded`, never `pending`).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay } from '../core/status-listener.js';
+import { messageOf } from '../errors.js';
+import type { MigrationRuns, RunStatus, RunTenantRecord } from './migration-runs.js';
+
+/** How long the end of a run keeps trying to write to an unreachable meta database, by default. */
+export const DEFAULT_RECORD_RETRY_MS = 30_000;
+
+export interface RecordRetry {
+  attempt: number;
+  delayMs: number;
+  /** Outcomes still waiting to be written. */
+  pending: number;
+  message: string;
+}
+
+export interface RecordResult {
+  /** The run's final status and every outcome were written. */
+  recorded: boolean;
+  /** Tenants whose outcome is not in the run history. */
+  unrecorded: string[];
+  error?: string;
+}
+
+export class RunRecorder {
+  private readonly kept = new Map<string, RunTenantRecord>();
+  private failing = false;
+
+  constructor(
+    private readonly runs: MigrationRuns,
+    readonly runId: string,
+    private readonly on: { firstFailure(message: string): void; retry(retry: RecordRetry): void },
+  ) {}
+
+  /** One tenant's outcome; never throws (a failed write is kept for the next one). */
+  async tenant(record: RunTenantRecord): Promise<void> {
+    this.kept.set(record.tenantId, record);
+    const batch = [...this.kept.values()];
+    try {
+      await this.runs.finishTenants(this.runId, batch);
+      this.forget(batch);
+    } catch (err) {
+      if (!this.failing) this.on.firstFailure(messageOf(err));
+      this.failing = true;
+    }
+  }
+
+  /** The run's end, with the outcomes not written yet; retried until written or retryForMs has passed. */
+  async finish(status: RunStatus, records: readonly RunTenantRecord[], retryForMs: number): Promise<RecordResult> {
+    for (const record of records) this.kept.set(record.tenantId, record);
+    const deadline = Date.now() + Math.max(0, retryForMs);
+    for (let attempt = 1; ; attempt += 1) {
+      const batch = [...this.kept.values()];
+      try {
+        await this.runs.finish(this.runId, status, batch);
+        this.forget(batch);
+        return { recorded: true, unrecorded: [] };
+      } catch (err) {
+        const message = messageOf(err);
+        const delayMs = backoffDelay(attempt - 1, 500, 5_000);
+        if (Date.now() + delayMs > deadline) return { recorded: false, unrecorded: [...this.kept.keys()], error: message };
+        this.on.retry({ attempt, delayMs, pending: this.kept.size, message });
+        await sleep(delayMs);
+      }
+    }
+  }
+
+  private forget(batch: readonly RunTenantRecord[]): void {
+    // Only what was written: an outcome kept meanwhile stays.
+    for (const record of batch) if (this.kept.get(record.tenantId) === record) this.kept.delete(record.tenantId);
+  }
+}
