@@ -10,7 +10,7 @@ import dotenv from 'dotenv';
 import { ConfigError, UsageError } from './errors.js';
 import { parseDuration } from './duration.js';
 import { parseIntegerInRange } from './integer-range.js';
-import { connectionUrlProblem } from './core/connection-url.js';
+import { connectionUrlProblem } from './connection-url.js';
 
 export type SslMode = 'disable' | 'prefer' | 'require' | 'verify-full';
 const SSL_MODES: readonly SslMode[] = ['disable', 'prefer', 'require', 'verify-full'];

@@ -11,14 +11,14 @@ export { redact, redactUrl } from './redact.js';
 export { parseDuration, formatDuration } from './duration.js';
 
 // runtime: configured server or embedded cluster, meta database, registry
-export { openRuntime, resolveConnections, EMBEDDED_META_DATABASE } from './runtime.js';
-export type { Runtime, OpenRuntimeOptions } from './runtime.js';
+export { openRuntime, resolveConnections, EMBEDDED_META_DATABASE } from './runtime/runtime.js';
+export type { Runtime, OpenRuntimeOptions } from './runtime/runtime.js';
 export { LocalCluster } from './local/local-cluster.js';
 export type { LocalClusterOptions, LocalClusterStatus, ClusterLease } from './local/local-cluster.js';
 
 // tenants: model, registry, lifecycle
-export * from './core/tenant.js';
-export { TenantRegistry, TENANT_STATUS_CHANNEL } from './core/tenant-registry.js';
+export * from './tenants/tenant.js';
+export { TenantRegistry, TENANT_STATUS_CHANNEL } from './tenants/tenant-registry.js';
 export type {
   TenantStatusNotification,
   NewTenant,
@@ -27,12 +27,12 @@ export type {
   StatusChangeResult,
   AuditEntry,
   RecordedMigration,
-} from './core/tenant-registry.js';
-export { suspendTenant, activateTenant, markTenantDeleted } from './core/tenant-lifecycle.js';
-export { tenantClientConfig, sslFor } from './core/connection-settings.js';
-export type { ConnectionSettings, TenantCredentials } from './core/connection-settings.js';
-export { ensureMetaDatabase } from './core/meta-database.js';
-export { assertIdentifier, quoteIdent, ident } from './core/identifiers.js';
+} from './tenants/tenant-registry.js';
+export { suspendTenant, activateTenant, markTenantDeleted } from './tenants/tenant-lifecycle.js';
+export { tenantClientConfig, sslFor } from './pg/connection-settings.js';
+export type { ConnectionSettings, TenantCredentials } from './pg/connection-settings.js';
+export { ensureMetaDatabase } from './runtime/meta-database.js';
+export { assertIdentifier, quoteIdent, ident } from './pg/identifiers.js';
 
 // provisioning
 export { Provisioner } from './provision/provisioner.js';
@@ -50,9 +50,9 @@ export {
   type MigrationDirection,
   type MigrationEvent,
   type MigrationStep,
-} from './migrate/database-migrator.js';
-export { loadMigrationFiles, parseMigration, latestVersion, type MigrationFile } from './migrate/migration-files.js';
-export { type AppliedMigration } from './migrate/migration-storage.js';
+} from './schema/database-migrator.js';
+export { loadMigrationFiles, parseMigration, latestVersion, type MigrationFile } from './schema/migration-files.js';
+export { type AppliedMigration } from './schema/migration-storage.js';
 export { pendingByTenant } from './migrate/pending-migrations.js';
 export {
   migrateTenant,
@@ -84,7 +84,7 @@ export {
 export { runWorkQueue, type WorkQueueOptions } from './migrate/work-queue.js';
 
 // pool manager, context, server, worker
-export { PoolManager, assertServable } from './core/pool-manager.js';
+export { PoolManager, assertServable } from './pools/pool-manager.js';
 export type {
   PoolLimits,
   PoolEvent,
@@ -93,14 +93,14 @@ export type {
   PoolCloseResult,
   TenantLease,
   TenantSource,
-} from './core/pool-manager.js';
-export type { PoolCloseReason, TenantPoolState, TenantPoolStats } from './core/tenant-pool.js';
-export { TenantCache } from './core/tenant-cache.js';
-export type { TenantCacheOptions, TenantCacheStats, TenantLookup } from './core/tenant-cache.js';
-export { StatusListener, backoffDelay } from './core/status-listener.js';
-export type { ListenerState, StatusListenerOptions } from './core/status-listener.js';
-export { openTenantServices } from './core/tenant-services.js';
-export type { TenantServices, TenantServicesDeps, TenantServicesOptions, StatusSubscriber } from './core/tenant-services.js';
+} from './pools/pool-manager.js';
+export type { PoolCloseReason, TenantPoolState, TenantPoolStats } from './pools/tenant-pool.js';
+export { TenantCache } from './pools/tenant-cache.js';
+export type { TenantCacheOptions, TenantCacheStats, TenantLookup } from './pools/tenant-cache.js';
+export { StatusListener, backoffDelay } from './pools/status-listener.js';
+export type { ListenerState, StatusListenerOptions } from './pools/status-listener.js';
+export { openTenantServices } from './pools/tenant-services.js';
+export type { TenantServices, TenantServicesDeps, TenantServicesOptions, StatusSubscriber } from './pools/tenant-services.js';
 export {
   runWithTenant,
   withTenant,
@@ -109,21 +109,21 @@ export {
   getPool,
   getTxManager,
   getSignal,
-} from './core/tenant-context.js';
-export type { TenantScope, LeaseSource } from './core/tenant-context.js';
-export { TransactionManager } from './core/transaction-manager.js';
-export type { TxOptions, IsolationLevel } from './core/transaction-manager.js';
+} from './context/tenant-context.js';
+export type { TenantScope, LeaseSource } from './context/tenant-context.js';
+export { TransactionManager } from './context/transaction-manager.js';
+export type { TxOptions, IsolationLevel } from './context/transaction-manager.js';
 export { tenantDb, TENANT_HEADER } from './server/tenant-db-middleware.js';
 export type { TenantDbOptions, Middleware, NextFunction } from './server/tenant-db-middleware.js';
 export { createHealthHandler } from './server/health-handler.js';
 export type { HealthDeps, HealthHandler } from './server/health-handler.js';
 export { errorResponse, sendError, sendJson } from './server/http-errors.js';
 export type { ErrorBody, ErrorResponse, PassedError } from './server/http-errors.js';
-export { createApp } from './server/app.js';
-export type { App, AppDeps } from './server/app.js';
-export { Router } from './server/router.js';
-export type { RouteContext, RouteHandler } from './server/router.js';
-export { currencyRepository } from './server/currency-repository.js';
-export type { Currency, NewCurrency } from './server/currency-repository.js';
+export { createApp } from './reference/app.js';
+export type { App, AppDeps } from './reference/app.js';
+export { Router } from './reference/router.js';
+export type { RouteContext, RouteHandler } from './reference/router.js';
+export { currencyRepository } from './reference/currency-repository.js';
+export type { Currency, NewCurrency } from './reference/currency-repository.js';
 export { MultiTenantWorker } from './worker/worker-runner.js';
 export type { WorkerJob, JobContext, WorkerEvent, MultiTenantWorkerOptions, WorkerStats } from './worker/worker-runner.js';

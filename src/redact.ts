@@ -2,7 +2,7 @@
  * Removes secrets from text before it reaches a terminal, a log or an HTTP
  * body: passwords in connection URLs and in key=value connection strings.
  */
-import { hidePassword } from './core/connection-url.js';
+import { hidePassword } from './connection-url.js';
 
 const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):([^@\s]*)@/gi;
 const KV_PASSWORD = /\b(password|pwd)\s*=\s*('[^']*'|"[^"]*"|\S+)/gi;

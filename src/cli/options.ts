@@ -2,7 +2,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { hasControlCharacters } from '../control-characters.js';
 import { parseIntegerInRange } from '../integer-range.js';
-import { TENANT_PLANS, TENANT_STATUSES, type TenantPlan, type TenantStatus } from '../core/tenant.js';
+import { TENANT_PLANS, TENANT_STATUSES, type TenantPlan, type TenantStatus } from '../tenants/tenant.js';
 
 /** A commander parser for a whole-number option in [min, max]. */
 export function integerOption(name: string, min: number, max: number) {

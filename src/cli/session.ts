@@ -6,7 +6,7 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import { loadConfig, type Config, type RawConfig } from '../config.js';
-import { openRuntime, type Runtime } from '../runtime.js';
+import { openRuntime, type Runtime } from '../runtime/runtime.js';
 import { Terminal } from './terminal.js';
 
 export interface GlobalOptions {

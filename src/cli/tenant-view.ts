@@ -6,7 +6,7 @@
 import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import { escapeControlCharacters } from '../control-characters.js';
-import type { Tenant, TenantStatus } from '../core/tenant.js';
+import type { Tenant, TenantStatus } from '../tenants/tenant.js';
 
 /** Stored text made safe for a terminal: control characters are shown escaped (`\x1b`). */
 export function shown(text: string): string {

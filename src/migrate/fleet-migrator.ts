@@ -13,9 +13,9 @@
  * lost later costs no outcome: RunRecorder keeps them and retries, and the
  * outcome lists what could not be recorded.
  */
-import type { Tenant } from '../core/tenant.js';
+import type { Tenant } from '../tenants/tenant.js';
 import { messageOf, toToolkitError } from '../errors.js';
-import { DEFAULT_LOCK_WAIT_MS } from './database-migrator.js';
+import { DEFAULT_LOCK_WAIT_MS } from '../schema/database-migrator.js';
 import { DEFAULT_RECORD_RETRY_MS, RunRecorder, type RecordResult } from './run-recorder.js';
 import {
   FLEET_TENANT_STATUSES,
@@ -29,7 +29,7 @@ import {
 } from './fleet-result.js';
 import { planRun, runOptions, type RunPlan } from './fleet-plan.js';
 import { DEFAULT_RETRIES, type FleetEvent, type FleetMigrateDeps, type FleetMigrateOptions, type FleetOutcome, type FleetProgress } from './fleet-types.js';
-import type { MigrationFile } from './migration-files.js';
+import type { MigrationFile } from '../schema/migration-files.js';
 import { MigrationRuns, runStatusOf } from './migration-runs.js';
 import { migrateTenant, type TenantMigrateOptions } from './tenant-migrator.js';
 import { runWorkQueue } from './work-queue.js';

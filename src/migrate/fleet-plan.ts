@@ -4,13 +4,13 @@
  * meta database without connecting to them.
  */
 import os from 'node:os';
-import type { Tenant } from '../core/tenant.js';
+import type { Tenant } from '../tenants/tenant.js';
 import { TenantToolkitError, UsageError } from '../errors.js';
-import { DEFAULT_LOCK_WAIT_MS, type MigrationDirection } from './database-migrator.js';
+import { DEFAULT_LOCK_WAIT_MS, type MigrationDirection } from '../schema/database-migrator.js';
 import { skippedResult, upToDateResult, type FleetTenantResult } from './fleet-result.js';
 import { selectTargets, type TargetSelection } from './fleet-targets.js';
 import { defaultConcurrency, type FleetMigrateDeps, type FleetMigrateOptions } from './fleet-types.js';
-import { latestVersion, migrationIndex, type MigrationFile } from './migration-files.js';
+import { latestVersion, migrationIndex, type MigrationFile } from '../schema/migration-files.js';
 import type { MigrationRuns } from './migration-runs.js';
 import { currentInMeta } from './pending-migrations.js';
 

@@ -1,5 +1,5 @@
 /** The per-tenant result of a fleet run, and how tenant outcomes map to it. */
-import type { Tenant } from '../core/tenant.js';
+import type { Tenant } from '../tenants/tenant.js';
 import type { TenantToolkitError } from '../errors.js';
 import { redact } from '../redact.js';
 import type { RunTenantRecord } from './migration-runs.js';

@@ -1,10 +1,10 @@
 /** The fleet runner's public shapes: dependencies, options, events and outcome. */
 import os from 'node:os';
 import type pg from 'pg';
-import type { TenantCredentials } from '../core/connection-settings.js';
-import type { Tenant } from '../core/tenant.js';
-import type { TenantRegistry } from '../core/tenant-registry.js';
-import type { MigrationDirection, MigrationEvent } from './database-migrator.js';
+import type { TenantCredentials } from '../pg/connection-settings.js';
+import type { Tenant } from '../tenants/tenant.js';
+import type { TenantRegistry } from '../tenants/tenant-registry.js';
+import type { MigrationDirection, MigrationEvent } from '../schema/database-migrator.js';
 import type { FleetTenantError, FleetTenantResult, FleetTenantStatus } from './fleet-result.js';
 import type { FleetTarget } from './fleet-targets.js';
 import type { RunStatus } from './migration-runs.js';

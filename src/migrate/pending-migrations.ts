@@ -4,7 +4,7 @@
  */
 import crypto from 'node:crypto';
 import type pg from 'pg';
-import type { MigrationFile } from './migration-files.js';
+import type { MigrationFile } from '../schema/migration-files.js';
 
 /** Which repository migrations each tenant has not applied yet (from the meta database's mirror). */
 export async function pendingByTenant(

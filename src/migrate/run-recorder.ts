@@ -7,7 +7,7 @@
  * unrecorded (history then shows those rows `unrecorded`, never `pending`).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { backoffDelay } from '../core/status-listener.js';
+import { backoffDelay } from '../pools/status-listener.js';
 import { messageOf } from '../errors.js';
 import type { MigrationRuns, RunStatus, RunTenantRecord } from './migration-runs.js';
 

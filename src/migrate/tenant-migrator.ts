@@ -26,15 +26,15 @@
  * next run decides from the database's real state.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TenantCredentials } from '../core/connection-settings.js';
-import { tenantClientConfig } from '../core/connection-settings.js';
-import { withConnection } from '../core/db.js';
-import type { Tenant, TenantStatus } from '../core/tenant.js';
-import type { TenantRegistry } from '../core/tenant-registry.js';
-import { backoffDelay } from '../core/status-listener.js';
+import type { TenantCredentials } from '../pg/connection-settings.js';
+import { tenantClientConfig } from '../pg/connection-settings.js';
+import { withConnection } from '../pg/with-helpers.js';
+import type { Tenant, TenantStatus } from '../tenants/tenant.js';
+import type { TenantRegistry } from '../tenants/tenant-registry.js';
+import { backoffDelay } from '../pools/status-listener.js';
 import { DatabaseUnavailableError, InvalidStateError, isConnectionError, messageOf, toToolkitError, type TenantToolkitError } from '../errors.js';
-import { migrateDatabase, type DatabaseMigrateOptions, type DatabaseMigrateOutcome } from './database-migrator.js';
-import { latestVersion, type MigrationFile } from './migration-files.js';
+import { migrateDatabase, type DatabaseMigrateOptions, type DatabaseMigrateOutcome } from '../schema/database-migrator.js';
+import { latestVersion, type MigrationFile } from '../schema/migration-files.js';
 
 export const TENANT_STORAGE_TABLE = 'schema_migrations';
 export const MIGRATE_APPLICATION_NAME = 'metapus-tenant:migrate';

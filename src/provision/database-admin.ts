@@ -4,7 +4,7 @@
  * and quoted, every value is a parameter.
  */
 import type pg from 'pg';
-import { ident, roleIdent } from '../core/identifiers.js';
+import { ident, roleIdent } from '../pg/identifiers.js';
 
 export async function databaseExists(admin: pg.ClientBase, name: string): Promise<boolean> {
   const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);

@@ -11,13 +11,13 @@
  * live create from an abandoned one.
  */
 import pg from 'pg';
-import type { ConnectionSettings } from '../core/connection-settings.js';
-import { tenantClientConfig } from '../core/connection-settings.js';
-import { parseConnectionUrl, withServer } from '../core/connection-url.js';
-import { databaseOf, withConnection } from '../core/db.js';
-import { advisoryKey } from '../core/identifiers.js';
-import { DEFAULT_PLAN, isTenantPlan, type Tenant, type TenantPlan } from '../core/tenant.js';
-import { DATABASE_DROPPED_ACTION, type TenantRegistry } from '../core/tenant-registry.js';
+import type { ConnectionSettings } from '../pg/connection-settings.js';
+import { tenantClientConfig } from '../pg/connection-settings.js';
+import { parseConnectionUrl, withServer } from '../connection-url.js';
+import { databaseOf, withConnection } from '../pg/with-helpers.js';
+import { advisoryKey } from '../pg/identifiers.js';
+import { DEFAULT_PLAN, isTenantPlan, type Tenant, type TenantPlan } from '../tenants/tenant.js';
+import { DATABASE_DROPPED_ACTION, type TenantRegistry } from '../tenants/tenant-registry.js';
 import {
   ProvisionError,
   TenantExistsError,
@@ -25,10 +25,10 @@ import {
   UsageError,
   messageOf,
 } from '../errors.js';
-import { migrateDatabase } from '../migrate/database-migrator.js';
-import { loadMigrationFiles, type MigrationFile } from '../migrate/migration-files.js';
+import { migrateDatabase } from '../schema/database-migrator.js';
+import { loadMigrationFiles, type MigrationFile } from '../schema/migration-files.js';
 import { TENANT_STORAGE_TABLE } from '../migrate/tenant-migrator.js';
-import { markTenantDeleted } from '../core/tenant-lifecycle.js';
+import { markTenantDeleted } from '../tenants/tenant-lifecycle.js';
 import { createDatabase, databaseExists, dropDatabase, restrictConnect } from './database-admin.js';
 import { TemplateDatabase } from './template-database.js';
 import { tenantDatabaseName, templateDatabaseName, validateDisplayName, validateHost, validateSlug } from './tenant-naming.js';

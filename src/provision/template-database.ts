@@ -8,13 +8,13 @@
  */
 import crypto from 'node:crypto';
 import type pg from 'pg';
-import type { TenantCredentials } from '../core/connection-settings.js';
-import { tenantClientConfig } from '../core/connection-settings.js';
-import { withConnection } from '../core/db.js';
-import { advisoryKey, ident } from '../core/identifiers.js';
+import type { TenantCredentials } from '../pg/connection-settings.js';
+import { tenantClientConfig } from '../pg/connection-settings.js';
+import { withConnection } from '../pg/with-helpers.js';
+import { advisoryKey, ident } from '../pg/identifiers.js';
 import { ProvisionError } from '../errors.js';
-import { migrateDatabase } from '../migrate/database-migrator.js';
-import type { MigrationFile } from '../migrate/migration-files.js';
+import { migrateDatabase } from '../schema/database-migrator.js';
+import type { MigrationFile } from '../schema/migration-files.js';
 import { TENANT_STORAGE_TABLE } from '../migrate/tenant-migrator.js';
 import {
   createDatabase,

@@ -3,8 +3,8 @@
  * that fails here never reaches SQL.
  */
 import { InvalidSlugError, UsageError } from '../errors.js';
-import { assertIdentifier } from '../core/identifiers.js';
-import { isServerHost } from '../core/connection-url.js';
+import { assertIdentifier } from '../pg/identifiers.js';
+import { isServerHost } from '../connection-url.js';
 import { escapeControlCharacters, hasControlCharacters } from '../control-characters.js';
 
 const SLUG = /^[a-z][a-z0-9-]{1,38}[a-z0-9]$/;

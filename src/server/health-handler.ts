@@ -8,9 +8,9 @@
  */
 import type http from 'node:http';
 import type pg from 'pg';
-import type { PoolManagerStats } from '../core/pool-manager.js';
-import type { ListenerState } from '../core/status-listener.js';
-import type { TenantCacheStats } from '../core/tenant-cache.js';
+import type { PoolManagerStats } from '../pools/pool-manager.js';
+import type { ListenerState } from '../pools/status-listener.js';
+import type { TenantCacheStats } from '../pools/tenant-cache.js';
 import { messageOf } from '../errors.js';
 import { redact } from '../redact.js';
 import { sendJson } from './http-errors.js';

@@ -21,11 +21,11 @@
  */
 import type http from 'node:http';
 import type pg from 'pg';
-import type { TenantLease } from '../core/pool-manager.js';
-import type { LeaseSource, TenantScope } from '../core/tenant-context.js';
-import { runWithTenant } from '../core/tenant-context.js';
-import { isUuid, type Tenant } from '../core/tenant.js';
-import { TransactionManager } from '../core/transaction-manager.js';
+import type { TenantLease } from '../pools/pool-manager.js';
+import type { LeaseSource, TenantScope } from '../context/tenant-context.js';
+import { runWithTenant } from '../context/tenant-context.js';
+import { isUuid, type Tenant } from '../tenants/tenant.js';
+import { TransactionManager } from '../context/transaction-manager.js';
 import { TenantToolkitError, toToolkitError } from '../errors.js';
 import { sendError, toPassedError } from './http-errors.js';
 

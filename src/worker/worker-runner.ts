@@ -11,9 +11,9 @@
  * - stop() stops scheduling, lets running jobs finish up to a deadline, then
  *   aborts them.
  */
-import type { TenantScope, LeaseSource } from '../core/tenant-context.js';
-import { withTenant } from '../core/tenant-context.js';
-import type { Tenant, TenantStatus } from '../core/tenant.js';
+import type { TenantScope, LeaseSource } from '../context/tenant-context.js';
+import { withTenant } from '../context/tenant-context.js';
+import type { Tenant, TenantStatus } from '../tenants/tenant.js';
 import { TenantToolkitError, toToolkitError } from '../errors.js';
 import { TaskQueue } from './task-queue.js';
 

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { parseConfig, type Config } from '../../src/config.js';
-import { withDatabase } from '../../src/core/db.js';
+import { withDatabase } from '../../src/pg/with-helpers.js';
 import { LocalCluster, type ClusterLease } from '../../src/local/local-cluster.js';
 import { dropDatabasesWithPrefix } from '../support/drop-databases.js';
 

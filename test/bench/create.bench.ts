@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { openRuntime } from '../../src/runtime.js';
+import { openRuntime } from '../../src/runtime/runtime.js';
 import { Provisioner } from '../../src/provision/provisioner.js';
 import { findClientBinary, median, printTable, startBenchServer } from './bench-support.js';
 

@@ -26,11 +26,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { withDatabase } from '../../src/core/db.js';
+import { withDatabase } from '../../src/pg/with-helpers.js';
 import { migrateFleet } from '../../src/migrate/fleet-migrator.js';
-import { loadMigrationFiles, latestVersion, type MigrationFile } from '../../src/migrate/migration-files.js';
+import { loadMigrationFiles, latestVersion, type MigrationFile } from '../../src/schema/migration-files.js';
 import { runWorkQueue } from '../../src/migrate/work-queue.js';
-import { openRuntime, type Runtime } from '../../src/runtime.js';
+import { openRuntime, type Runtime } from '../../src/runtime/runtime.js';
 import { createEmptyDatabases, registerTenants } from '../support/fleet-fixtures.js';
 import { findClientBinary, median, printTable, startBenchServer, type BenchServer } from './bench-support.js';
 

@@ -15,17 +15,17 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { tenantClientConfig } from '../../src/core/connection-settings.js';
-import { withConnection } from '../../src/core/db.js';
-import type { Tenant } from '../../src/core/tenant.js';
-import { openTenantServices, type TenantServices } from '../../src/core/tenant-services.js';
+import { tenantClientConfig } from '../../src/pg/connection-settings.js';
+import { withConnection } from '../../src/pg/with-helpers.js';
+import type { Tenant } from '../../src/tenants/tenant.js';
+import { openTenantServices, type TenantServices } from '../../src/pools/tenant-services.js';
 import { Provisioner } from '../../src/provision/provisioner.js';
-import { openRuntime, type Runtime } from '../../src/runtime.js';
-import { createApp } from '../../src/server/app.js';
-import { CURRENCIES_PATH } from '../../src/server/currency-routes.js';
-import { LIST_CURRENCIES_SQL, currencyFromRow } from '../../src/server/currency-repository.js';
+import { openRuntime, type Runtime } from '../../src/runtime/runtime.js';
+import { createApp } from '../../src/reference/app.js';
+import { CURRENCIES_PATH } from '../../src/reference/currency-routes.js';
+import { LIST_CURRENCIES_SQL, currencyFromRow } from '../../src/reference/currency-repository.js';
 import { sendJson } from '../../src/server/http-errors.js';
-import { Router } from '../../src/server/router.js';
+import { Router } from '../../src/reference/router.js';
 import { median, percentile, printTable, startBenchServer } from './bench-support.js';
 import { drive, sampleConnections, zipfSampler, type LoadResult } from './load-generator.js';
 

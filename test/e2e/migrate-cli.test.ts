@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Tenant } from '../../src/core/tenant.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Tenant } from '../../src/tenants/tenant.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import { appliedInDb, inTenantDb, tableExists } from '../support/fleet-fixtures.js';
 import { migrationsWith } from '../support/migrations-dir.js';
 import { runCli, startCli, type CliResult } from '../support/run-cli.js';

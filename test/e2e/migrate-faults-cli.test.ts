@@ -5,8 +5,8 @@
  * server; the CLI runs as a subprocess, as in a pipeline.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Tenant } from '../../src/core/tenant.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Tenant } from '../../src/tenants/tenant.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import { appliedInDb, inTenantDb, tableExists } from '../support/fleet-fixtures.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { migrationsWith } from '../support/migrations-dir.js';

@@ -4,10 +4,10 @@
  */
 import express, { type ErrorRequestHandler } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getTenant, getTxManager } from '../../src/core/tenant-context.js';
-import type { TenantServices } from '../../src/core/tenant-services.js';
-import type { Tenant } from '../../src/core/tenant.js';
-import type { Runtime } from '../../src/runtime.js';
+import { getTenant, getTxManager } from '../../src/context/tenant-context.js';
+import type { TenantServices } from '../../src/pools/tenant-services.js';
+import type { Tenant } from '../../src/tenants/tenant.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import type { PassedError } from '../../src/server/http-errors.js';
 import { tenantDb } from '../../src/server/tenant-db-middleware.js';
 import { createTenants, eventually, openServices, setStatus } from '../support/tenant-fixtures.js';

@@ -4,12 +4,12 @@
  * for the CLI (not INTERNAL / exit 1).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PoolManager } from '../../src/core/pool-manager.js';
-import { getTxManager, withTenant } from '../../src/core/tenant-context.js';
-import { TenantCache } from '../../src/core/tenant-cache.js';
-import type { Tenant } from '../../src/core/tenant.js';
+import { PoolManager } from '../../src/pools/pool-manager.js';
+import { getTxManager, withTenant } from '../../src/context/tenant-context.js';
+import { TenantCache } from '../../src/pools/tenant-cache.js';
+import type { Tenant } from '../../src/tenants/tenant.js';
 import type { TenantToolkitError } from '../../src/errors.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import { errorResponse } from '../../src/server/http-errors.js';
 import { runCli } from '../support/run-cli.js';
 import { createTenants } from '../support/tenant-fixtures.js';

@@ -9,8 +9,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
-import type { Tenant } from '../../src/core/tenant.js';
-import { openRuntime, type Runtime } from '../../src/runtime.js';
+import type { Tenant } from '../../src/tenants/tenant.js';
+import { openRuntime, type Runtime } from '../../src/runtime/runtime.js';
 import { startLoad, type Load } from '../support/http-load.js';
 import { startPrivateCluster, type PrivateCluster } from '../support/private-cluster.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';

@@ -6,13 +6,13 @@
  * works. Paths: tx.query, tx.run, the pool health check, the meta pool.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withClient, withDatabase } from '../../src/core/db.js';
-import { PoolManager, type PoolEvent } from '../../src/core/pool-manager.js';
-import { getTxManager, withTenant } from '../../src/core/tenant-context.js';
-import type { TenantServices } from '../../src/core/tenant-services.js';
-import type { Tenant } from '../../src/core/tenant.js';
+import { withClient, withDatabase } from '../../src/pg/with-helpers.js';
+import { PoolManager, type PoolEvent } from '../../src/pools/pool-manager.js';
+import { getTxManager, withTenant } from '../../src/context/tenant-context.js';
+import type { TenantServices } from '../../src/pools/tenant-services.js';
+import type { Tenant } from '../../src/tenants/tenant.js';
 import { DatabaseUnavailableError, isConnectionError } from '../../src/errors.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import { routeTenantThrough } from '../support/fault-fixtures.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { createTenants, eventually, openServices } from '../support/tenant-fixtures.js';

@@ -6,8 +6,8 @@
 import crypto from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withDatabase } from '../../src/core/db.js';
-import { restrictMetaDatabase } from '../../src/core/meta-database.js';
+import { withDatabase } from '../../src/pg/with-helpers.js';
+import { restrictMetaDatabase } from '../../src/runtime/meta-database.js';
 import { createTestEnvironment } from '../support/test-environment.js';
 
 const env = createTestEnvironment();

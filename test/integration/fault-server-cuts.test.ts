@@ -5,8 +5,8 @@
  * 503 (never 500) and recover by itself each time; B never sees an error.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Tenant } from '../../src/core/tenant.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Tenant } from '../../src/tenants/tenant.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import { startLoad, type Load } from '../support/http-load.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';

@@ -5,12 +5,12 @@
  * still takes effect.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getTxManager, withTenant } from '../../src/core/tenant-context.js';
-import type { TenantStatusNotification } from '../../src/core/tenant-registry.js';
-import { TENANT_STATUS_CHANNEL } from '../../src/core/tenant-registry.js';
-import type { TenantServices } from '../../src/core/tenant-services.js';
-import type { Tenant } from '../../src/core/tenant.js';
-import type { Runtime } from '../../src/runtime.js';
+import { getTxManager, withTenant } from '../../src/context/tenant-context.js';
+import type { TenantStatusNotification } from '../../src/tenants/tenant-registry.js';
+import { TENANT_STATUS_CHANNEL } from '../../src/tenants/tenant-registry.js';
+import type { TenantServices } from '../../src/pools/tenant-services.js';
+import type { Tenant } from '../../src/tenants/tenant.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import { createTenants, eventually, openServices, setStatus } from '../support/tenant-fixtures.js';
 import { createTestEnvironment } from '../support/test-environment.js';
 

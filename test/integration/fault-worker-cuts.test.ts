@@ -6,10 +6,10 @@
  * the worker process).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PoolEvent } from '../../src/core/pool-manager.js';
-import type { TenantServices } from '../../src/core/tenant-services.js';
-import type { Tenant } from '../../src/core/tenant.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { PoolEvent } from '../../src/pools/pool-manager.js';
+import type { TenantServices } from '../../src/pools/tenant-services.js';
+import type { Tenant } from '../../src/tenants/tenant.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import { MultiTenantWorker, type WorkerEvent } from '../../src/worker/worker-runner.js';
 import { routeTenantThrough } from '../support/fault-fixtures.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';

@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { PoolEvent, PoolLimits } from '../../src/core/pool-manager.js';
-import { getTenant, getTxManager, withTenant } from '../../src/core/tenant-context.js';
-import { suspendTenant } from '../../src/core/tenant-lifecycle.js';
-import type { TenantServices } from '../../src/core/tenant-services.js';
-import type { Tenant } from '../../src/core/tenant.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { PoolEvent, PoolLimits } from '../../src/pools/pool-manager.js';
+import { getTenant, getTxManager, withTenant } from '../../src/context/tenant-context.js';
+import { suspendTenant } from '../../src/tenants/tenant-lifecycle.js';
+import type { TenantServices } from '../../src/pools/tenant-services.js';
+import type { Tenant } from '../../src/tenants/tenant.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import {
   codeFor,
   connectionsTo,

@@ -1,10 +1,10 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TenantExistsError, TenantToolkitError } from '../../src/errors.js';
-import { TENANT_STATUS_CHANNEL } from '../../src/core/tenant-registry.js';
-import { activateTenant, suspendTenant } from '../../src/core/tenant-lifecycle.js';
+import { TENANT_STATUS_CHANNEL } from '../../src/tenants/tenant-registry.js';
+import { activateTenant, suspendTenant } from '../../src/tenants/tenant-lifecycle.js';
 import { Provisioner } from '../../src/provision/provisioner.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import { migrationsWith } from '../support/migrations-dir.js';
 import { createTestEnvironment } from '../support/test-environment.js';
 

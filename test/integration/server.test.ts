@@ -2,12 +2,12 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { suspendTenant } from '../../src/core/tenant-lifecycle.js';
-import type { TenantServices } from '../../src/core/tenant-services.js';
-import type { Tenant } from '../../src/core/tenant.js';
+import { suspendTenant } from '../../src/tenants/tenant-lifecycle.js';
+import type { TenantServices } from '../../src/pools/tenant-services.js';
+import type { Tenant } from '../../src/tenants/tenant.js';
 import type { TenantToolkitError } from '../../src/errors.js';
-import type { Runtime } from '../../src/runtime.js';
-import { createApp } from '../../src/server/app.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
+import { createApp } from '../../src/reference/app.js';
 import { errorResponse } from '../../src/server/http-errors.js';
 import { codeFor, connectionsTo, createTenants, eventually, openServices } from '../support/tenant-fixtures.js';
 import { REPO_ROOT, createTestEnvironment } from '../support/test-environment.js';
@@ -206,7 +206,7 @@ describe('reference server', () => {
 
 describe('tenant-server entry point', () => {
   it('starts, serves, and shuts down gracefully on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/server/main.ts')], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/reference/server-main.ts')], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...env.env, PORT: '0', HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,9 +6,9 @@
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
-import { parseConnectionUrl, withDatabase } from '../../src/core/connection-url.js';
-import { openTenantServices } from '../../src/core/tenant-services.js';
-import { openRuntime, type Runtime } from '../../src/runtime.js';
+import { parseConnectionUrl, withDatabase } from '../../src/connection-url.js';
+import { openTenantServices } from '../../src/pools/tenant-services.js';
+import { openRuntime, type Runtime } from '../../src/runtime/runtime.js';
 import { provisionerFor } from '../support/tenant-fixtures.js';
 import { createTestEnvironment } from '../support/test-environment.js';
 

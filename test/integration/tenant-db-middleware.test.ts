@@ -1,12 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tenantClientConfig } from '../../src/core/connection-settings.js';
-import { withConnection } from '../../src/core/db.js';
-import { getSignal, getTenant, getTxManager } from '../../src/core/tenant-context.js';
-import type { TenantServices } from '../../src/core/tenant-services.js';
-import type { Tenant } from '../../src/core/tenant.js';
-import type { Runtime } from '../../src/runtime.js';
+import { tenantClientConfig } from '../../src/pg/connection-settings.js';
+import { withConnection } from '../../src/pg/with-helpers.js';
+import { getSignal, getTenant, getTxManager } from '../../src/context/tenant-context.js';
+import type { TenantServices } from '../../src/pools/tenant-services.js';
+import type { Tenant } from '../../src/tenants/tenant.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import { sendError, sendJson } from '../../src/server/http-errors.js';
 import { tenantDb } from '../../src/server/tenant-db-middleware.js';
 import { createTenants, eventually, openServices, setStatus } from '../support/tenant-fixtures.js';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getPool, getTenant, getTxManager, withTenant } from '../../src/core/tenant-context.js';
-import type { TenantServices } from '../../src/core/tenant-services.js';
-import type { Tenant } from '../../src/core/tenant.js';
-import type { Runtime } from '../../src/runtime.js';
+import { getPool, getTenant, getTxManager, withTenant } from '../../src/context/tenant-context.js';
+import type { TenantServices } from '../../src/pools/tenant-services.js';
+import type { Tenant } from '../../src/tenants/tenant.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import { createTenants, openServices } from '../support/tenant-fixtures.js';
 import { createTestEnvironment } from '../support/test-environment.js';
 

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { getTenant, getTxManager } from '../../src/core/tenant-context.js';
-import { suspendTenant } from '../../src/core/tenant-lifecycle.js';
-import type { TenantServices } from '../../src/core/tenant-services.js';
-import type { Tenant } from '../../src/core/tenant.js';
-import type { Runtime } from '../../src/runtime.js';
+import { getTenant, getTxManager } from '../../src/context/tenant-context.js';
+import { suspendTenant } from '../../src/tenants/tenant-lifecycle.js';
+import type { TenantServices } from '../../src/pools/tenant-services.js';
+import type { Tenant } from '../../src/tenants/tenant.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import { MultiTenantWorker, type JobContext, type WorkerEvent } from '../../src/worker/worker-runner.js';
 import { createTenants, eventually, openServices, provisionerFor } from '../support/tenant-fixtures.js';
 import { REPO_ROOT, createTestEnvironment } from '../support/test-environment.js';

@@ -1,4 +1,4 @@
-import type { Tenant } from '../../src/core/tenant.js';
+import type { Tenant } from '../../src/tenants/tenant.js';
 
 /** A tenant record for unit tests that never reach a database. */
 export function fakeTenant(overrides: Partial<Tenant> = {}): Tenant {

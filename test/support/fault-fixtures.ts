@@ -1,7 +1,7 @@
 /** Helpers shared by the fault-injection tests. */
-import type { TenantPoolStats } from '../../src/core/tenant-pool.js';
-import { tenantFromRow, type Tenant, type TenantRow } from '../../src/core/tenant.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { TenantPoolStats } from '../../src/pools/tenant-pool.js';
+import { tenantFromRow, type Tenant, type TenantRow } from '../../src/tenants/tenant.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 
 /** Points the tenant's row at another host/port (a TCP proxy in front of its server). */
 export async function routeTenantThrough(rt: Runtime, tenant: Tenant, port: number, host = '127.0.0.1'): Promise<Tenant> {

@@ -5,10 +5,10 @@
  * bench can use it too.
  */
 import pg from 'pg';
-import { tenantClientConfig, type TenantCredentials } from '../../src/core/connection-settings.js';
-import { withConnection } from '../../src/core/db.js';
-import { tenantFromRow, type Tenant, type TenantRow, type TenantStatus } from '../../src/core/tenant.js';
-import type { MigrationFile } from '../../src/migrate/migration-files.js';
+import { tenantClientConfig, type TenantCredentials } from '../../src/pg/connection-settings.js';
+import { withConnection } from '../../src/pg/with-helpers.js';
+import { tenantFromRow, type Tenant, type TenantRow, type TenantStatus } from '../../src/tenants/tenant.js';
+import type { MigrationFile } from '../../src/schema/migration-files.js';
 import { createDatabase, restrictConnect } from '../../src/provision/database-admin.js';
 
 export interface RegisteredTenant {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { parseConnectionUrl } from '../../src/core/connection-url.js';
+import { parseConnectionUrl } from '../../src/connection-url.js';
 import { LocalCluster, type ClusterLease } from '../../src/local/local-cluster.js';
 
 export interface TestServer {

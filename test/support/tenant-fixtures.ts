@@ -4,13 +4,13 @@
  * connections the server really sees (pg_stat_activity).
  */
 import pg from 'pg';
-import { tenantClientConfig } from '../../src/core/connection-settings.js';
-import { withConnection } from '../../src/core/db.js';
-import type { Tenant } from '../../src/core/tenant.js';
-import { TENANT_STATUSES, type TenantStatus } from '../../src/core/tenant.js';
-import { openTenantServices, type TenantServices, type TenantServicesOptions } from '../../src/core/tenant-services.js';
+import { tenantClientConfig } from '../../src/pg/connection-settings.js';
+import { withConnection } from '../../src/pg/with-helpers.js';
+import type { Tenant } from '../../src/tenants/tenant.js';
+import { TENANT_STATUSES, type TenantStatus } from '../../src/tenants/tenant.js';
+import { openTenantServices, type TenantServices, type TenantServicesOptions } from '../../src/pools/tenant-services.js';
 import { Provisioner } from '../../src/provision/provisioner.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import type { TestEnvironment } from './test-environment.js';
 
 export function provisionerFor(rt: Runtime): Provisioner {

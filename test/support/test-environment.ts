@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { parseConfig, type Config, type RawConfig } from '../../src/config.js';
-import { withDatabase } from '../../src/core/db.js';
-import { openRuntime, type Runtime } from '../../src/runtime.js';
+import { withDatabase } from '../../src/pg/with-helpers.js';
+import { openRuntime, type Runtime } from '../../src/runtime/runtime.js';
 import { dropDatabasesWithPrefix } from './drop-databases.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

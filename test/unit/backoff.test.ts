@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay } from '../../src/core/status-listener.js';
+import { backoffDelay } from '../../src/pools/status-listener.js';
 
 describe('backoffDelay', () => {
   it('doubles from the initial delay up to the cap', () => {

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
-import { tenantClientConfig } from '../../src/core/connection-settings.js';
+import { tenantClientConfig } from '../../src/pg/connection-settings.js';
 import {
   connectionUrlProblem,
   databaseOf,
   parseConnectionUrl,
   withDatabase,
   withServer,
-} from '../../src/core/connection-url.js';
+} from '../../src/connection-url.js';
 import { redactUrl } from '../../src/redact.js';
-import { resolveConnections } from '../../src/runtime.js';
+import { resolveConnections } from '../../src/runtime/runtime.js';
 
 const SOCKET = 'postgres://app:s3cret@/metapus_meta?host=/var/run/postgresql';
 const SOCKET_NO_AUTHORITY = 'postgres:///metapus_meta?host=/var/run/postgresql&port=5433';

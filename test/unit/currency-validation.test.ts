@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePage, validateNewCurrency } from '../../src/server/currency-routes.js';
+import { parsePage, validateNewCurrency } from '../../src/reference/currency-routes.js';
 
 describe('validateNewCurrency', () => {
   it('accepts the minimal body and fills in defaults', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadMigrationFiles, parseMigration } from '../../src/migrate/migration-files.js';
+import { loadMigrationFiles, parseMigration } from '../../src/schema/migration-files.js';
 import { UsageError } from '../../src/errors.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fitPoolLimits, overCommitWarning, type ServerConnections } from '../../src/server/pool-budget.js';
+import { fitPoolLimits, overCommitWarning, type ServerConnections } from '../../src/pools/pool-budget.js';
 
 const DEFAULTS = { maxPools: 100, maxConnsPerPool: 10 };
 const NONE = { maxPools: false, maxConnsPerPool: false };

@@ -5,8 +5,8 @@
  * test/integration/pool-manager.test.ts against a real server.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { PoolManager, type PoolEvent, type PoolLimits, type TenantSource } from '../../src/core/pool-manager.js';
-import type { Tenant, TenantStatus } from '../../src/core/tenant.js';
+import { PoolManager, type PoolEvent, type PoolLimits, type TenantSource } from '../../src/pools/pool-manager.js';
+import type { Tenant, TenantStatus } from '../../src/tenants/tenant.js';
 import { fakeTenant } from '../support/fake-tenant.js';
 
 const managers: PoolManager[] = [];

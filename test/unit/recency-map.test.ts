@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RecencyMap } from '../../src/core/recency-map.js';
+import { RecencyMap } from '../../src/pools/recency-map.js';
 
 describe('RecencyMap', () => {
   it('orders entries from least to most recently used', () => {

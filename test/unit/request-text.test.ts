@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
-import { assertNoNul, assertNoNulInUrl, nulFields } from '../../src/server/request-text.js';
+import { assertNoNul, assertNoNulInUrl, nulFields } from '../../src/reference/request-text.js';
 
 const NUL = '\u0000';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Router } from '../../src/server/router.js';
+import { Router } from '../../src/reference/router.js';
 
 describe('Router', () => {
   const list = () => undefined;

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { runService, type ProcessHost, type Service, type ShutdownSignal } from '../../src/entry-point/run-service.js';
+import { runService, type ProcessHost, type Service, type ShutdownSignal } from '../../src/reference/run-service.js';
 import { EXIT, UsageError } from '../../src/errors.js';
 
 /** A process stand-in: signals are emitted by the test, exits are recorded and awaited. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TenantCache, type TenantLookup } from '../../src/core/tenant-cache.js';
-import type { Tenant, TenantStatus } from '../../src/core/tenant.js';
+import { TenantCache, type TenantLookup } from '../../src/pools/tenant-cache.js';
+import type { Tenant, TenantStatus } from '../../src/tenants/tenant.js';
 import { fakeTenant } from '../support/fake-tenant.js';
 
 const ID = '6f1c1f0e-8d2a-4a59-9f3e-2b1f0c9d8e7a';

@@ -4,7 +4,7 @@
  * check below dials a closed loopback port and is refused.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { TenantPool } from '../../src/core/tenant-pool.js';
+import { TenantPool } from '../../src/pools/tenant-pool.js';
 import { fakeTenant } from '../support/fake-tenant.js';
 
 const pools: TenantPool[] = [];

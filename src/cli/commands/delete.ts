@@ -1,6 +1,6 @@
 import { confirm } from '@inquirer/prompts';
 import type { Command } from 'commander';
-import { tenantToJson } from '../../core/tenant.js';
+import { tenantToJson } from '../../tenants/tenant.js';
 import { UsageError } from '../../errors.js';
 import type { DeleteTenantResult } from '../../provision/provisioner.js';
 import { addActor, addJson, addReason } from '../options.js';

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
-import { tenantToJson, type TenantPlan, type TenantStatus } from '../../core/tenant.js';
-import { loadMigrationFiles } from '../../migrate/migration-files.js';
+import { tenantToJson, type TenantPlan, type TenantStatus } from '../../tenants/tenant.js';
+import { loadMigrationFiles } from '../../schema/migration-files.js';
 import { pendingByTenant } from '../../migrate/pending-migrations.js';
 import { addJson, planList, statusList } from '../options.js';
 import { withSession, type CliState } from '../session.js';

@@ -1,13 +1,13 @@
 import { confirm } from '@inquirer/prompts';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { isUuid, type TenantStatus } from '../../core/tenant.js';
+import { isUuid, type TenantStatus } from '../../tenants/tenant.js';
 import { formatDuration, parseDuration } from '../../duration.js';
 import { EXIT, UsageError } from '../../errors.js';
 import { migrateFleet } from '../../migrate/fleet-migrator.js';
 import { DEFAULT_RETRIES, defaultConcurrency, type FleetEvent, type FleetMigrateOptions, type FleetOutcome } from '../../migrate/fleet-types.js';
-import { loadMigrationFiles } from '../../migrate/migration-files.js';
+import { loadMigrationFiles } from '../../schema/migration-files.js';
 import { MigrationRuns } from '../../migrate/migration-runs.js';
-import type { Runtime } from '../../runtime.js';
+import type { Runtime } from '../../runtime/runtime.js';
 import {
   fleetJson,
   progressText,

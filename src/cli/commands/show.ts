@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { tenantToJson } from '../../core/tenant.js';
-import { loadMigrationFiles } from '../../migrate/migration-files.js';
+import { tenantToJson } from '../../tenants/tenant.js';
+import { loadMigrationFiles } from '../../schema/migration-files.js';
 import { addJson, integerOption } from '../options.js';
 import { withSession, type CliState } from '../session.js';
 import { detailBlock, shown, tenantDetails } from '../tenant-view.js';

@@ -1,9 +1,9 @@
 import { confirm } from '@inquirer/prompts';
 import type { Command } from 'commander';
-import { activateTenant, suspendTenant } from '../../core/tenant-lifecycle.js';
-import { tenantToJson } from '../../core/tenant.js';
-import type { StatusChangeResult } from '../../core/tenant-registry.js';
-import { loadMigrationFiles, latestVersion } from '../../migrate/migration-files.js';
+import { activateTenant, suspendTenant } from '../../tenants/tenant-lifecycle.js';
+import { tenantToJson } from '../../tenants/tenant.js';
+import type { StatusChangeResult } from '../../tenants/tenant-registry.js';
+import { loadMigrationFiles, latestVersion } from '../../schema/migration-files.js';
 import { addActor, addJson, addReason } from '../options.js';
 import { withSession, type CliState } from '../session.js';
 import type { Terminal } from '../terminal.js';

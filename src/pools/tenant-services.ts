@@ -11,13 +11,13 @@
  */
 import type pg from 'pg';
 import type { Config } from '../config.js';
-import type { ConnectionSettings } from './connection-settings.js';
+import type { ConnectionSettings } from '../pg/connection-settings.js';
 import { PoolManager, type PoolCloseResult, type PoolEvent, type PoolLimits } from './pool-manager.js';
 import { StatusListener, type ListenerState } from './status-listener.js';
 import { StatusVerifier } from './status-verifier.js';
 import { TenantCache, type TenantCacheOptions, type TenantLookup } from './tenant-cache.js';
-import type { TenantStatusNotification } from './tenant-registry.js';
-import { isUuid } from './tenant.js';
+import type { TenantStatusNotification } from '../tenants/tenant-registry.js';
+import { isUuid } from '../tenants/tenant.js';
 
 export interface TenantServicesDeps {
   config: Config;

@@ -8,13 +8,13 @@
  * redacted.
  */
 import { loadConfig } from '../config.js';
-import { openTenantServices, type TenantServices } from '../core/tenant-services.js';
+import { openTenantServices, type TenantServices } from '../pools/tenant-services.js';
 import { formatDuration } from '../duration.js';
-import { runService, type Log, type Service } from '../entry-point/run-service.js';
+import { runService, type Log, type Service } from './run-service.js';
 import { messageOf } from '../errors.js';
-import { openRuntime } from '../runtime.js';
+import { openRuntime } from '../runtime/runtime.js';
 import { stockBalancesJob } from './stock-balances-job.js';
-import { MultiTenantWorker, type WorkerEvent } from './worker-runner.js';
+import { MultiTenantWorker, type WorkerEvent } from '../worker/worker-runner.js';
 
 /** Running jobs get this long after a signal; then they are aborted (and their queries cancelled). */
 const JOBS_DEADLINE_MS = 30_000;

@@ -6,7 +6,7 @@
  * so stopping never waits for a rebuild, or a lock, to finish.
  */
 import { TenantToolkitError, messageOf } from '../errors.js';
-import type { JobContext, WorkerJob } from './worker-runner.js';
+import type { JobContext, WorkerJob } from '../worker/worker-runner.js';
 
 export const STOCK_BALANCES_JOB = 'refresh-stock-balances';
 const JOB_TIMEOUT_MS = 5 * 60_000;

@@ -6,7 +6,7 @@
  * every other parameter (sslmode, options, …) survives untouched.
  */
 import { parse } from 'pg-connection-string';
-import type { SslMode } from '../config.js';
+import type { SslMode } from './config.js';
 
 export interface ConnectionUrl {
   user: string | undefined;

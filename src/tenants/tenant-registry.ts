@@ -8,7 +8,7 @@ import {
   TenantExistsError,
   TenantNotFoundError,
 } from '../errors.js';
-import { withClient, withTransaction } from './db.js';
+import { withClient, withTransaction } from '../pg/with-helpers.js';
 import {
   isUuid,
   tenantFromRow,

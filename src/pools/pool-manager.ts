@@ -16,10 +16,10 @@
  */
 import type pg from 'pg';
 import { PoolExhaustedError, ShuttingDownError, TenantNotFoundError, messageOf } from '../errors.js';
-import { tenantClientConfig, type TenantCredentials } from './connection-settings.js';
+import { tenantClientConfig, type TenantCredentials } from '../pg/connection-settings.js';
 import { RecencyMap } from './recency-map.js';
 import { SlotQueue, type SlotRequest } from './slot-queue.js';
-import type { Tenant } from './tenant.js';
+import type { Tenant } from '../tenants/tenant.js';
 import { Lease, assertServable, cancelledError, type TenantLease } from './tenant-lease.js';
 import { TenantPool, settlesWithin, type PoolCloseReason, type TenantPoolStats } from './tenant-pool.js';
 

@@ -3,12 +3,12 @@
  * the tenant scope set by the TenantDB middleware; validation reports every
  * bad field at once (400 with `fields`).
  */
-import { isUuid } from '../core/tenant.js';
-import { getTxManager } from '../core/tenant-context.js';
+import { isUuid } from '../tenants/tenant.js';
+import { getTxManager } from '../context/tenant-context.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { currencyRepository, type NewCurrency } from './currency-repository.js';
 import { readJson } from './http-body.js';
-import { sendJson } from './http-errors.js';
+import { sendJson } from '../server/http-errors.js';
 import type { Router } from './router.js';
 
 export const CURRENCIES_PATH = '/api/v1/catalogs/currencies';

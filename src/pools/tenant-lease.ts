@@ -9,7 +9,7 @@ import {
   TenantToolkitError,
   TenantUnavailableError,
 } from '../errors.js';
-import type { Tenant } from './tenant.js';
+import type { Tenant } from '../tenants/tenant.js';
 import type { TenantPool } from './tenant-pool.js';
 
 export interface TenantLease {

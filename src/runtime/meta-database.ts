@@ -4,11 +4,11 @@
  */
 import pg from 'pg';
 import { DatabaseUnavailableError, messageOf, toToolkitError } from '../errors.js';
-import { migrateDatabase } from '../migrate/database-migrator.js';
-import { loadMigrationFiles } from '../migrate/migration-files.js';
-import { parseConnectionUrl } from './connection-url.js';
-import { databaseOf, guardPool, withConnection } from './db.js';
-import { quoteIdent, roleIdent } from './identifiers.js';
+import { migrateDatabase } from '../schema/database-migrator.js';
+import { loadMigrationFiles } from '../schema/migration-files.js';
+import { parseConnectionUrl } from '../connection-url.js';
+import { databaseOf, guardPool, withConnection } from '../pg/with-helpers.js';
+import { quoteIdent, roleIdent } from '../pg/identifiers.js';
 
 export const META_STORAGE_TABLE = 'meta_migrations';
 

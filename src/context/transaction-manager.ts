@@ -25,7 +25,7 @@ import {
   messageOf,
   toToolkitError,
 } from '../errors.js';
-import { clientFailure } from './db.js';
+import { clientFailure } from '../pg/with-helpers.js';
 
 export type IsolationLevel = 'read committed' | 'repeatable read' | 'serializable';
 const ISOLATION_LEVELS: readonly IsolationLevel[] = ['read committed', 'repeatable read', 'serializable'];

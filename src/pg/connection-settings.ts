@@ -5,7 +5,6 @@
  */
 import type pg from 'pg';
 import type { SslMode } from '../config.js';
-import type { Tenant } from './tenant.js';
 
 export interface TenantCredentials {
   user: string;
@@ -40,8 +39,15 @@ export function sslFor(mode: SslMode | undefined, host: string): pg.ClientConfig
   }
 }
 
+/** Where one tenant database lives (a Tenant has these fields). */
+export interface DatabaseAddress {
+  dbName: string;
+  dbHost: string;
+  dbPort: number;
+}
+
 export function tenantClientConfig(
-  tenant: Pick<Tenant, 'dbName' | 'dbHost' | 'dbPort'>,
+  tenant: DatabaseAddress,
   creds: TenantCredentials,
   extra: Partial<pg.PoolConfig> = {},
 ): pg.PoolConfig {

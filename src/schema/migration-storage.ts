@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import type { UmzugStorage } from 'umzug';
-import { ident } from '../core/identifiers.js';
+import { ident } from '../pg/identifiers.js';
 
 export interface AppliedMigration {
   name: string;

@@ -6,7 +6,7 @@
  * more re-read (the row may have changed after the first read started), so a
  * flood of messages costs a bounded number of lookups and no pool churn.
  */
-import type { Tenant } from './tenant.js';
+import type { Tenant } from '../tenants/tenant.js';
 
 export interface StatusVerifierOptions {
   /** Reads the tenant's row now (bypassing any fresh cache entry); undefined when it does not exist. */

@@ -5,17 +5,17 @@
  */
 import type http from 'node:http';
 import type pg from 'pg';
-import type { PoolManagerStats } from '../core/pool-manager.js';
-import type { ListenerState } from '../core/status-listener.js';
-import type { TenantCacheStats } from '../core/tenant-cache.js';
-import type { LeaseSource } from '../core/tenant-context.js';
+import type { PoolManagerStats } from '../pools/pool-manager.js';
+import type { ListenerState } from '../pools/status-listener.js';
+import type { TenantCacheStats } from '../pools/tenant-cache.js';
+import type { LeaseSource } from '../context/tenant-context.js';
 import { NotFoundError, TenantToolkitError, toToolkitError } from '../errors.js';
 import { registerCurrencyRoutes } from './currency-routes.js';
-import { createHealthHandler } from './health-handler.js';
-import { sendError } from './http-errors.js';
+import { createHealthHandler } from '../server/health-handler.js';
+import { sendError } from '../server/http-errors.js';
 import { assertNoNulInUrl } from './request-text.js';
 import { Router, type RouteHandler } from './router.js';
-import { tenantDb } from './tenant-db-middleware.js';
+import { tenantDb } from '../server/tenant-db-middleware.js';
 
 export interface AppDeps {
   pools: LeaseSource & { stats(): PoolManagerStats; readonly isClosing: boolean };

@@ -13,8 +13,8 @@
  *   is down, and the listener invalidates everything once it reconnects.
  */
 import { DatabaseUnavailableError, isConnectionError, messageOf } from '../errors.js';
-import type { Tenant } from './tenant.js';
-import { isUuid } from './tenant.js';
+import type { Tenant } from '../tenants/tenant.js';
+import { isUuid } from '../tenants/tenant.js';
 
 export interface TenantLookup {
   getById(id: string): Promise<Tenant | undefined>;

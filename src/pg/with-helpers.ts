@@ -74,4 +74,4 @@ export async function withTransaction<T>(client: pg.ClientBase, fn: () => Promis
 }
 
 // Connection URLs are read in one place (socket folders and sslmode included).
-export { withDatabase, databaseOf } from './connection-url.js';
+export { withDatabase, databaseOf } from '../connection-url.js';

@@ -5,7 +5,7 @@
  * leaves alone; a request whose last waiter left is withdrawn. A request not
  * granted within the acquire timeout fails all of its waiters.
  */
-import type { Tenant } from './tenant.js';
+import type { Tenant } from '../tenants/tenant.js';
 import type { TenantLease } from './tenant-lease.js';
 import { cancelledError } from './tenant-lease.js';
 

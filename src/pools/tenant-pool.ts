@@ -24,8 +24,8 @@
  */
 import pg from 'pg';
 import { TenantToolkitError, isConnectionError } from '../errors.js';
-import { guardClient } from './db.js';
-import type { Tenant } from './tenant.js';
+import { guardClient } from '../pg/with-helpers.js';
+import type { Tenant } from '../tenants/tenant.js';
 
 /**
  * open: in the table, serves new leases. draining: out of the table (evicted

@@ -7,8 +7,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type pg from 'pg';
 import { TenantScopeError } from '../errors.js';
-import type { TenantLease } from './pool-manager.js';
-import type { Tenant } from './tenant.js';
+import type { TenantLease } from '../pools/pool-manager.js';
+import type { Tenant } from '../tenants/tenant.js';
 import { TransactionManager } from './transaction-manager.js';
 
 export interface TenantScope {

@@ -4,13 +4,13 @@
  * registry. The CLI, the server and the worker all start here.
  */
 import type pg from 'pg';
-import type { Config } from './config.js';
-import type { ConnectionSettings } from './core/connection-settings.js';
-import { parseConnectionUrl, withDatabase } from './core/connection-url.js';
-import { createMetaPool, ensureMetaDatabase } from './core/meta-database.js';
-import { TenantRegistry } from './core/tenant-registry.js';
-import { LocalCluster, clusterUrl, type ClusterLease } from './local/local-cluster.js';
-import { redactUrl } from './redact.js';
+import type { Config } from '../config.js';
+import type { ConnectionSettings } from '../pg/connection-settings.js';
+import { parseConnectionUrl, withDatabase } from '../connection-url.js';
+import { createMetaPool, ensureMetaDatabase } from './meta-database.js';
+import { TenantRegistry } from '../tenants/tenant-registry.js';
+import { LocalCluster, clusterUrl, type ClusterLease } from '../local/local-cluster.js';
+import { redactUrl } from '../redact.js';
 
 export const EMBEDDED_META_DATABASE = 'metapus_meta';
 

@@ -9,8 +9,8 @@
 import pg from 'pg';
 import { messageOf } from '../errors.js';
 import { redact } from '../redact.js';
-import { isTenantStatus } from './tenant.js';
-import { TENANT_STATUS_CHANNEL, type TenantStatusNotification } from './tenant-registry.js';
+import { isTenantStatus } from '../tenants/tenant.js';
+import { TENANT_STATUS_CHANNEL, type TenantStatusNotification } from '../tenants/tenant-registry.js';
 
 export type ListenerState = 'idle' | 'connecting' | 'listening' | 'backoff' | 'closed';
 

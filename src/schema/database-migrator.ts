@@ -16,7 +16,7 @@
 import type pg from 'pg';
 import { Umzug, type RunnableMigration } from 'umzug';
 import { DatabaseUnavailableError, MigrationError, TenantToolkitError, isConnectionError, messageOf, toToolkitError } from '../errors.js';
-import { advisoryKey } from '../core/identifiers.js';
+import { advisoryKey } from '../pg/identifiers.js';
 import type { MigrationFile } from './migration-files.js';
 import { setSessionTimeouts, takeLock } from './migration-lock.js';
 import { checkHistory, plan } from './migration-plan.js';

@@ -10,12 +10,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseConfig, readRawConfig } from '../config.js';
-import { openTenantServices } from '../core/tenant-services.js';
-import { runService, type Log, type Service } from '../entry-point/run-service.js';
+import { openTenantServices } from '../pools/tenant-services.js';
+import { runService, type Log, type Service } from './run-service.js';
 import { messageOf } from '../errors.js';
-import { openRuntime, type Runtime } from '../runtime.js';
+import { openRuntime, type Runtime } from '../runtime/runtime.js';
 import { createApp } from './app.js';
-import { fitPoolLimits, overCommitWarning, readServerConnections } from './pool-budget.js';
+import { fitPoolLimits, overCommitWarning, readServerConnections } from '../pools/pool-budget.js';
 
 /** In-flight requests get this long after a signal; then their connections are cut. */
 const DRAIN_DEADLINE_MS = 15_000;

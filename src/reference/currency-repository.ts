@@ -4,7 +4,7 @@
  * manager from the tenant scope, so it runs inside the caller's transaction
  * when there is one and can only ever touch the tenant of the request.
  */
-import { getTxManager } from '../core/tenant-context.js';
+import { getTxManager } from '../context/tenant-context.js';
 import { ConflictError } from '../errors.js';
 
 export interface Currency {
