@@ -15,7 +15,7 @@
  */
 import type { Tenant } from '../tenants/tenant.js';
 import { messageOf, toToolkitError } from '../errors.js';
-import { DEFAULT_LOCK_WAIT_MS } from '../schema/database-migrator.js';
+import { DEFAULT_LOCK_WAIT_MS } from '../schema/migration-lock.js';
 import { DEFAULT_RECORD_RETRY_MS, RunRecorder, type RecordResult } from './run-recorder.js';
 import {
   FLEET_TENANT_STATUSES,

@@ -5,8 +5,10 @@
  */
 import os from 'node:os';
 import type { Tenant } from '../tenants/tenant.js';
-import { TenantToolkitError, UsageError } from '../errors.js';
-import { DEFAULT_LOCK_WAIT_MS, type MigrationDirection } from '../schema/database-migrator.js';
+import { UsageError } from '../errors.js';
+import { DEFAULT_LOCK_WAIT_MS } from '../schema/migration-lock.js';
+import { unknownMigration } from '../schema/migration-plan.js';
+import type { MigrationDirection } from '../schema/migration-types.js';
 import { skippedResult, upToDateResult, type FleetTenantResult } from './fleet-result.js';
 import { selectTargets, type TargetSelection } from './fleet-targets.js';
 import { defaultConcurrency, type FleetMigrateDeps, type FleetMigrateOptions } from './fleet-types.js';
@@ -94,12 +96,7 @@ function checkTo(files: readonly MigrationFile[], direction: MigrationDirection,
     if (to === '0') return null;
   }
   if (to === undefined) return latestVersion(files);
-  if (!files.some((f) => f.name === to)) {
-    throw new TenantToolkitError('MIGRATION_NOT_FOUND', `migration "${to}" does not exist`, {
-      hint: `use a file name without .sql, e.g. ${files.at(-1)?.name ?? '00001_initial'}`,
-      details: { migration: to },
-    });
-  }
+  if (!files.some((f) => f.name === to)) throw unknownMigration(to, files.at(-1)?.name ?? '00001_initial');
   return to;
 }
 

@@ -15,7 +15,7 @@
 import { TenantNotFoundError, TenantToolkitError, UsageError } from '../errors.js';
 import { isTenantStatus, isUuid, type Tenant, type TenantStatus } from '../tenants/tenant.js';
 import type { TenantRegistry } from '../tenants/tenant-registry.js';
-import type { MigrationDirection } from '../schema/database-migrator.js';
+import type { MigrationDirection } from '../schema/migration-types.js';
 import type { MigrationRunDetail, MigrationRuns } from './migration-runs.js';
 
 export const MIGRATABLE_STATUSES: readonly TenantStatus[] = ['active', 'migration_failed', 'suspended'];
