@@ -51,20 +51,7 @@ export async function migrateFleet(
   };
 
   const { settings } = plan;
-  const runId = settings.dryRun
-    ? null
-    : await runs.start({
-        actor: options.actor,
-        direction: settings.direction,
-        target: plan.selection.recorded,
-        options: recordedOptions(settings, plan.latest),
-        tenants: plan.order.map((tenant) => {
-          const decided = plan.results.get(tenant.id);
-          return decided
-            ? toRunRecord(decided)
-            : { tenantId: tenant.id, status: 'pending', from: tenant.schemaVersion, to: null, applied: [], durationMs: null, error: null };
-        }),
-      });
+  const runId = settings.dryRun ? null : await startRun(runs, plan, options.actor);
   const liveness = runId ? await runs.holdLiveness(runId).catch(() => undefined) : undefined;
   const recorder = runId
     ? new RunRecorder(runs, runId, {
@@ -81,10 +68,7 @@ export async function migrateFleet(
     for (const tenant of notStarted) results.set(tenant.id, skippedResult(tenant, `not started: ${stopReason ?? 'stopped'}`));
     const ordered = plan.order.map((tenant) => results.get(tenant.id) as FleetTenantResult);
     const interrupted = options.signal?.aborted === true && notStarted.length > 0;
-    const status = runStatusOf(
-      ordered.map((r) => toRunRecord(r).status),
-      interrupted,
-    );
+    const status = runStatusOf(ordered.map((r) => toRunRecord(r).status), interrupted);
     let recorded: RecordResult = { recorded: false, unrecorded: [] };
     if (recorder) {
       const unstarted = notStarted.map((tenant) => toRunRecord(results.get(tenant.id) as FleetTenantResult));
@@ -114,6 +98,22 @@ export async function migrateFleet(
   } finally {
     await liveness?.release();
   }
+}
+
+/** Records the run as started, with every tenant: decided ones with their result, the rest pending. Returns its id. */
+function startRun(runs: MigrationRuns, plan: RunPlan, actor: string): Promise<string> {
+  return runs.start({
+    actor,
+    direction: plan.settings.direction,
+    target: plan.selection.recorded,
+    options: recordedOptions(plan.settings, plan.latest),
+    tenants: plan.order.map((tenant) => {
+      const decided = plan.results.get(tenant.id);
+      return decided
+        ? toRunRecord(decided)
+        : { tenantId: tenant.id, status: 'pending', from: tenant.schemaVersion, to: null, applied: [], durationMs: null, error: null };
+    }),
+  });
 }
 
 /** Migrates the queued tenants under the caps and the failure policy; fills plan.results. */
