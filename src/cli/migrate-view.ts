@@ -1,10 +1,11 @@
-/** Renders fleet migrations and run history: progress text, plain lines, tables, JSON. */
+/** Renders fleet migrations: progress, plain lines per tenant, the summary table, JSON (run history: migrate-history-view.ts). */
 import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import { formatDuration } from '../duration.js';
-import type { FleetOutcome, FleetProgress } from '../migrate/fleet-types.js';
+import type { FleetEvent, FleetOutcome, FleetProgress } from '../migrate/fleet-types.js';
 import type { FleetTenantResult, FleetTenantStatus } from '../migrate/fleet-result.js';
-import type { MigrationRunDetail, MigrationRunSummary, ShownRunStatus, ShownRunTenantStatus } from '../migrate/migration-runs.js';
+import type { ShownRunStatus, ShownRunTenantStatus } from '../migrate/migration-runs.js';
+import type { Terminal } from './terminal.js';
 
 const PLAIN_CHARS = {
   top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '',
@@ -48,7 +49,7 @@ export function progressText(progress: FleetProgress, direction: 'up' | 'down', 
   return `${verb} tenants: ${progress.done}/${progress.total} done${failed}${now}`;
 }
 
-const version = (v: string | null) => v ?? '(none)';
+export const version = (v: string | null) => v ?? '(none)';
 
 /** One plain line per tenant (pipelines, logs). */
 export function tenantLine(c: ChalkInstance, r: FleetTenantResult, direction: 'up' | 'down'): string {
@@ -138,107 +139,86 @@ export function fleetJson(outcome: FleetOutcome): Record<string, unknown> {
   };
 }
 
-function targetText(run: MigrationRunSummary): string {
-  const t = run.target;
-  const list = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
-  if (typeof t.resumeOf === 'string') return `resume of ${t.resumeOf.slice(0, 8)}`;
-  const named = [...list(t.slugs), ...list(t.ids).map((id) => id.slice(0, 8))];
-  if (named.length > 0) return shortList(named, 3);
-  return `all ${list(t.statuses).join('/') || 'active'}`;
-}
-
-function countsText(counts: Record<ShownRunTenantStatus, number>): string {
-  return (Object.entries(counts) as [ShownRunTenantStatus, number][])
-    .filter(([, n]) => n > 0)
-    .map(([status, n]) => `${n} ${status}`)
-    .join(', ');
-}
-
-function runDuration(run: MigrationRunSummary): string {
-  return run.finishedAt ? formatDuration(run.finishedAt.getTime() - run.startedAt.getTime()) : '-';
-}
-
-export function runsTable(c: ChalkInstance, runs: MigrationRunSummary[], plain: boolean): string {
-  const table = makeTable(['run', 'started', 'actor', 'direction', 'target', 'tenants', 'duration', 'status'], plain);
-  for (const run of runs) {
-    const to = typeof run.options.to === 'string' ? ` to ${run.options.to}` : '';
-    table.push([
-      run.id,
-      run.startedAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      run.actor,
-      `${run.direction}${to}`,
-      targetText(run),
-      countsText(run.counts) || '0',
-      runDuration(run),
-      resultLabel(c, run.status),
-    ]);
-  }
-  return table.toString();
-}
-
-export function runDetails(run: MigrationRunDetail): [string, string][] {
-  const to = typeof run.options.to === 'string' ? run.options.to : `latest (${String(run.options.latest ?? '-')})`;
-  return [
-    ['run', run.id],
-    ['actor', run.actor],
-    ['started', run.startedAt.toISOString()],
-    ['finished', run.finishedAt?.toISOString() ?? '-'],
-    ['direction', `${run.direction} to ${to}`],
-    ['target', targetText(run)],
-    ['tenants', `${run.total}: ${countsText(run.counts) || 'none'}`],
-  ];
-}
-
-export function runTenantsTable(c: ChalkInstance, run: MigrationRunDetail, plain: boolean): string {
-  const table = makeTable(['tenant', 'from -> to', run.direction === 'up' ? 'applied' : 'reverted', 'duration', 'result', 'error'], plain);
-  for (const t of run.tenants) {
-    table.push([
-      t.slug ?? t.tenantId,
-      `${version(t.from)} -> ${version(t.to)}`,
-      String(t.applied.length),
-      t.durationMs === null ? '-' : formatDuration(t.durationMs),
-      resultLabel(c, t.status),
-      t.error ? shorten(t.error, 80) : t.status === 'unrecorded' ? c.dim('outcome not recorded by the run') : '',
-    ]);
-  }
-  return table.toString();
-}
-
-export function runJson(run: MigrationRunSummary | MigrationRunDetail): Record<string, unknown> {
-  return {
-    id: run.id,
-    actor: run.actor,
-    direction: run.direction,
-    status: run.status,
-    target: run.target,
-    options: run.options,
-    startedAt: run.startedAt.toISOString(),
-    finishedAt: run.finishedAt?.toISOString() ?? null,
-    total: run.total,
-    counts: run.counts,
-    ...('tenants' in run
-      ? {
-          tenants: run.tenants.map((t) => ({
-            tenantId: t.tenantId,
-            slug: t.slug,
-            status: t.status,
-            from: t.from,
-            to: t.to,
-            applied: t.applied,
-            durationMs: t.durationMs,
-            error: t.error,
-            finishedAt: t.finishedAt?.toISOString() ?? null,
-          })),
+/** Fleet events as they come: the spinner on a terminal, lines for what needs attention. */
+export function renderFleetEvent(term: Terminal, direction: 'up' | 'down', dryRun: boolean): (event: FleetEvent) => void {
+  return (event) => {
+    switch (event.type) {
+      case 'run-started':
+        if (event.queued > 0) term.progress(progressText({ total: event.total, done: event.total - event.queued, failed: 0, running: [] }, direction, dryRun));
+        break;
+      case 'tenant-started':
+        term.progress(progressText(event.progress, direction, dryRun));
+        break;
+      case 'migration':
+        if (term.verbose) term.progress(`${event.tenant.slug}: ${event.migration.type} ${event.migration.name}`);
+        break;
+      case 'tenant-finished': {
+        const { result } = event;
+        // On a terminal the spinner shows progress and the table sums up; lines only for what needs attention.
+        if (!term.interactive || term.verbose || result.status === 'failed' || result.status === 'pending') {
+          term.line(tenantLine(term.c, result, direction));
         }
-      : {}),
+        term.progress(progressText(event.progress, direction, dryRun));
+        break;
+      }
+      case 'tenant-retry':
+        term.warn(
+          `${event.tenant.slug}: ${event.error.message}; trying again in ${formatDuration(event.delayMs)} (retry ${event.attempt} of ${event.retries})`,
+        );
+        break;
+      case 'record-retry':
+        term.warn(
+          `cannot write ${event.pending} outcome${event.pending === 1 ? '' : 's'} and the end of the run to the meta database (${event.message}); ` +
+            `trying again in ${formatDuration(event.delayMs)}`,
+        );
+        break;
+      case 'stopping':
+        term.warn(event.reason === 'interrupted' ? 'interrupted: letting running tenants finish, starting no more' : event.reason);
+        break;
+      case 'warning':
+        term.warn(event.message);
+        break;
+    }
   };
 }
 
-function shortList(items: readonly string[], max: number): string {
+export function renderFleetOutcome(term: Terminal, outcome: FleetOutcome): void {
+  if (term.json) {
+    term.printJson(fleetJson(outcome));
+    return;
+  }
+  // Tenants decided without running (skipped, or current per the meta database) get their line here.
+  for (const result of outcome.results) {
+    if (result.checkedIn === 'database') continue;
+    if (result.status === 'skipped' || term.verbose) term.line(tenantLine(term.c, result, outcome.direction));
+  }
+  const table = summaryTable(term.c, outcome, !term.interactive, term.verbose);
+  if (table) term.line(table);
+  term.line(totalsLine(term.c, outcome));
+  const byMeta = outcome.results.filter((r) => r.checkedIn === 'meta').length;
+  if (byMeta > 0) term.note(term.c.dim(`${byMeta} up to date per the meta database (not connected; --verify checks each database)`));
+  if (outcome.runId && outcome.unrecorded.length > 0) {
+    const n = outcome.unrecorded.length;
+    term.note(
+      term.c.yellow(
+        `${n} outcome${n === 1 ? ' is' : 's are'} not in the run history (the meta database stayed unreachable); they are listed above, ` +
+          `and \`tenant migrate history ${outcome.runId}\` shows ${n === 1 ? 'it' : 'them'} as unrecorded`,
+      ),
+    );
+  } else if (outcome.runId && !outcome.recorded) {
+    term.note(term.c.yellow(`every outcome of run ${outcome.runId} is recorded, but not its end (the meta database stayed unreachable); history shows it abandoned`));
+  }
+  if (outcome.runId && outcome.status !== 'succeeded') {
+    const down = outcome.direction === 'down' ? ' down' : '';
+    term.note(term.c.dim(`run ${outcome.runId}: see \`tenant migrate history ${outcome.runId}\`; retry with \`tenant migrate${down} --resume ${outcome.runId}\``));
+  }
+}
+
+export function shortList(items: readonly string[], max: number): string {
   return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} +${items.length - max} more`;
 }
 
-function shorten(text: string, max: number): string {
+export function shorten(text: string, max: number): string {
   const line = text.replace(/\s+/g, ' ');
   return line.length > max ? `${line.slice(0, max - 3)}...` : line;
 }

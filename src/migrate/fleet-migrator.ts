@@ -15,8 +15,7 @@
  */
 import type { Tenant } from '../tenants/tenant.js';
 import { messageOf, toToolkitError } from '../errors.js';
-import { DEFAULT_LOCK_WAIT_MS } from '../schema/database-migrator.js';
-import { DEFAULT_RECORD_RETRY_MS, RunRecorder, type RecordResult } from './run-recorder.js';
+import { RunRecorder, type RecordResult } from './run-recorder.js';
 import {
   FLEET_TENANT_STATUSES,
   errorOf,
@@ -27,8 +26,9 @@ import {
   type FleetTenantResult,
   type FleetTenantStatus,
 } from './fleet-result.js';
-import { planRun, runOptions, type RunPlan } from './fleet-plan.js';
-import { DEFAULT_RETRIES, type FleetEvent, type FleetMigrateDeps, type FleetMigrateOptions, type FleetOutcome, type FleetProgress } from './fleet-types.js';
+import { planRun, type RunPlan } from './fleet-plan.js';
+import { recordedOptions } from './fleet-settings.js';
+import { type FleetEvent, type FleetMigrateDeps, type FleetMigrateOptions, type FleetOutcome, type FleetProgress } from './fleet-types.js';
 import type { MigrationFile } from '../schema/migration-files.js';
 import { MigrationRuns, runStatusOf } from './migration-runs.js';
 import { migrateTenant, type TenantMigrateOptions } from './tenant-migrator.js';
@@ -50,20 +50,8 @@ export async function migrateFleet(
     }
   };
 
-  const runId = plan.dryRun
-    ? null
-    : await runs.start({
-        actor: options.actor,
-        direction: plan.direction,
-        target: plan.selection.recorded,
-        options: runOptions(options, plan),
-        tenants: plan.order.map((tenant) => {
-          const decided = plan.results.get(tenant.id);
-          return decided
-            ? toRunRecord(decided)
-            : { tenantId: tenant.id, status: 'pending', from: tenant.schemaVersion, to: null, applied: [], durationMs: null, error: null };
-        }),
-      });
+  const { settings } = plan;
+  const runId = settings.dryRun ? null : await startRun(runs, plan, options.actor);
   const liveness = runId ? await runs.holdLiveness(runId).catch(() => undefined) : undefined;
   const recorder = runId
     ? new RunRecorder(runs, runId, {
@@ -73,21 +61,18 @@ export async function migrateFleet(
       })
     : null;
   try {
-    emit({ type: 'run-started', runId, total: plan.order.length, queued: plan.queue.length, direction: plan.direction, dryRun: plan.dryRun });
+    emit({ type: 'run-started', runId, total: plan.order.length, queued: plan.queue.length, direction: settings.direction, dryRun: settings.dryRun });
     const { stopReason, notStarted } = await runQueue(files, deps, recorder, plan, options, emit);
 
     const results = plan.results;
     for (const tenant of notStarted) results.set(tenant.id, skippedResult(tenant, `not started: ${stopReason ?? 'stopped'}`));
     const ordered = plan.order.map((tenant) => results.get(tenant.id) as FleetTenantResult);
     const interrupted = options.signal?.aborted === true && notStarted.length > 0;
-    const status = runStatusOf(
-      ordered.map((r) => toRunRecord(r).status),
-      interrupted,
-    );
+    const status = runStatusOf(ordered.map((r) => toRunRecord(r).status), interrupted);
     let recorded: RecordResult = { recorded: false, unrecorded: [] };
     if (recorder) {
       const unstarted = notStarted.map((tenant) => toRunRecord(results.get(tenant.id) as FleetTenantResult));
-      recorded = await recorder.finish(status, unstarted, options.recordRetryMs ?? DEFAULT_RECORD_RETRY_MS);
+      recorded = await recorder.finish(status, unstarted, settings.recordRetryMs);
       if (!recorded.recorded) {
         const what = recorded.unrecorded.length > 0 ? `the outcomes of ${recorded.unrecorded.length} tenant(s) and the end of run ${runId}` : `the end of run ${runId}`;
         emit({ type: 'warning', message: `could not record ${what} in the meta database: ${messageOf(recorded.error)}` });
@@ -98,8 +83,8 @@ export async function migrateFleet(
     return {
       runId,
       resumedFrom: plan.selection.resumed?.id ?? null,
-      direction: plan.direction,
-      dryRun: plan.dryRun,
+      direction: settings.direction,
+      dryRun: settings.dryRun,
       targetVersion: plan.targetVersion,
       latestVersion: plan.latest,
       status,
@@ -113,6 +98,22 @@ export async function migrateFleet(
   } finally {
     await liveness?.release();
   }
+}
+
+/** Records the run as started, with every tenant: decided ones with their result, the rest pending. Returns its id. */
+function startRun(runs: MigrationRuns, plan: RunPlan, actor: string): Promise<string> {
+  return runs.start({
+    actor,
+    direction: plan.settings.direction,
+    target: plan.selection.recorded,
+    options: recordedOptions(plan.settings, plan.latest),
+    tenants: plan.order.map((tenant) => {
+      const decided = plan.results.get(tenant.id);
+      return decided
+        ? toRunRecord(decided)
+        : { tenantId: tenant.id, status: 'pending', from: tenant.schemaVersion, to: null, applied: [], durationMs: null, error: null };
+    }),
+  });
 }
 
 /** Migrates the queued tenants under the caps and the failure policy; fills plan.results. */
@@ -137,27 +138,29 @@ async function runQueue(
   const onAbort = () => stop('interrupted');
   options.signal?.addEventListener('abort', onAbort);
   if (options.signal?.aborted) onAbort();
+  const { settings } = plan;
   const tenantOptions: TenantMigrateOptions = {
     actor: options.actor,
-    direction: plan.direction,
-    ...(plan.to !== undefined ? { to: plan.to } : {}),
-    dryRun: plan.dryRun,
-    ifLocked: options.ifLocked ?? 'wait',
-    lockWaitMs: options.lockTimeoutMs ?? DEFAULT_LOCK_WAIT_MS,
-    lockTimeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_WAIT_MS,
-    statementTimeoutMs: options.statementTimeoutMs ?? 0,
-    ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+    direction: settings.direction,
+    ...(settings.to !== undefined ? { to: settings.to } : {}),
+    dryRun: settings.dryRun,
+    ifLocked: settings.ifLocked,
+    // One limit for both waits: for the tenant's migration lock, and for locks the DDL takes.
+    lockWaitMs: settings.lockTimeoutMs,
+    lockTimeoutMs: settings.lockTimeoutMs,
+    statementTimeoutMs: settings.statementTimeoutMs,
+    ...(settings.connectTimeoutMs !== undefined ? { connectTimeoutMs: settings.connectTimeoutMs } : {}),
     ...(recorder ? { runId: recorder.runId } : {}),
-    retries: options.retries ?? DEFAULT_RETRIES,
-    ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
+    retries: settings.retries,
+    ...(settings.retryDelayMs !== undefined ? { retryDelayMs: settings.retryDelayMs } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   };
   try {
     const notStarted = await runWorkQueue(
       plan.queue,
       {
-        concurrency: plan.concurrency,
-        perKey: plan.perHost,
+        concurrency: settings.concurrency,
+        perKey: settings.perHost,
         keyOf: serverOf,
         canStart: () => stopReason === null,
         ...(options.signal ? { signal: options.signal } : {}),
@@ -165,7 +168,7 @@ async function runQueue(
       async (tenant) => {
         running.set(tenant.id, tenant.slug);
         emit({ type: 'tenant-started', tenant, progress: progress() });
-        const result = await migrateOne(tenant, files, deps, plan.direction, {
+        const result = await migrateOne(tenant, files, deps, settings.direction, {
           ...tenantOptions,
           onEvent: (migration) => emit({ type: 'migration', tenant, migration }),
           onRetry: (retry) => emit({ type: 'tenant-retry', tenant, ...retry, error: errorOf(retry.error) }),
@@ -175,8 +178,8 @@ async function runQueue(
         done += 1;
         if (result.status === 'failed') {
           failed += 1;
-          if (options.failFast) stop(`stopped after ${tenant.slug} failed (--fail-fast)`);
-          else if (failed >= plan.maxFailures) stop(`stopped after ${failed} failures (--max-failures ${plan.maxFailures})`);
+          if (settings.failFast) stop(`stopped after ${tenant.slug} failed (--fail-fast)`);
+          else if (failed >= settings.maxFailures) stop(`stopped after ${failed} failures (--max-failures ${settings.maxFailures})`);
         }
         // The outcome is final here; writing it to the run history is bookkeeping (kept and retried if the meta database is away).
         emit({ type: 'tenant-finished', result, progress: progress() });

@@ -15,7 +15,7 @@
 import { TenantNotFoundError, TenantToolkitError, UsageError } from '../errors.js';
 import { isTenantStatus, isUuid, type Tenant, type TenantStatus } from '../tenants/tenant.js';
 import type { TenantRegistry } from '../tenants/tenant-registry.js';
-import type { MigrationDirection } from '../schema/database-migrator.js';
+import type { MigrationDirection } from '../schema/migration-types.js';
 import type { MigrationRunDetail, MigrationRuns } from './migration-runs.js';
 
 export const MIGRATABLE_STATUSES: readonly TenantStatus[] = ['active', 'migration_failed', 'suspended'];
@@ -58,10 +58,8 @@ export async function selectTargets(
   }
   const extra: TenantStatus[] = target.includeSuspended ? ['suspended'] : [];
 
+  // resolveFleetOptions has refused --resume with names or statuses, and `down` without names.
   if (target.resume !== undefined) {
-    if (named || target.statuses?.length) {
-      throw new UsageError('--resume continues the tenants of an earlier run; it cannot be combined with --id, --slug or --status');
-    }
     const run = await runs.getResumable(target.resume);
     if (run.direction !== direction) {
       throw new UsageError(`run ${run.id} migrated ${run.direction}; it cannot be resumed ${direction}`, {
@@ -75,9 +73,6 @@ export async function selectTargets(
     return { ...split(tenants, statuses), statuses, resumed: run, recorded: { resumeOf: run.id, ids, statuses } };
   }
 
-  if (direction === 'down' && !named) {
-    throw new UsageError('`migrate down` needs explicit tenants (--slug or --id); it never runs across the whole fleet');
-  }
   const statuses = unique([...(target.statuses?.length ? target.statuses : DEFAULT_TARGET_STATUSES), ...extra]);
   const recorded = {
     ...(target.ids?.length ? { ids: target.ids } : {}),

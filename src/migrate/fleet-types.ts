@@ -4,7 +4,7 @@ import type pg from 'pg';
 import type { TenantCredentials } from '../pg/connection-settings.js';
 import type { Tenant } from '../tenants/tenant.js';
 import type { TenantRegistry } from '../tenants/tenant-registry.js';
-import type { MigrationDirection, MigrationEvent } from '../schema/database-migrator.js';
+import type { MigrationDirection, MigrationEvent } from '../schema/migration-types.js';
 import type { FleetTenantError, FleetTenantResult, FleetTenantStatus } from './fleet-result.js';
 import type { FleetTarget } from './fleet-targets.js';
 import type { RunStatus } from './migration-runs.js';

@@ -15,7 +15,7 @@ import crypto from 'node:crypto';
 import pg from 'pg';
 import { InvalidStateError, RunNotFoundError, UsageError } from '../errors.js';
 import { isUuid } from '../tenants/tenant.js';
-import type { MigrationDirection } from '../schema/database-migrator.js';
+import type { MigrationDirection } from '../schema/migration-types.js';
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
 /** As shown: a `running` run whose process is gone (its liveness lock is free) is `abandoned`. */

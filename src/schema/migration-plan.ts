@@ -4,9 +4,8 @@
  * missing or skipped migration).
  */
 import { ChecksumMismatchError, MigrationError, MigrationMissingError, MigrationOrderError, TenantToolkitError } from '../errors.js';
-import type { MigrationDirection } from './database-migrator.js';
 import type { MigrationFile } from './migration-files.js';
-import type { AppliedMigration } from './migration-storage.js';
+import type { AppliedMigration, MigrationDirection } from './migration-types.js';
 
 /** Names to run, in run order. */
 export function plan(
@@ -43,9 +42,10 @@ export function plan(
   return revert;
 }
 
-export function unknownMigration(name: string): TenantToolkitError {
+/** `example`: a real migration name to show in the hint. */
+export function unknownMigration(name: string, example = '00003_catalogs'): TenantToolkitError {
   return new TenantToolkitError('MIGRATION_NOT_FOUND', `migration "${name}" does not exist`, {
-    hint: 'use a file name without .sql, e.g. 00003_catalogs',
+    hint: `use a file name without .sql, e.g. ${example}`,
     details: { migration: name },
   });
 }
@@ -64,4 +64,11 @@ export function checkHistory(applied: readonly AppliedMigration[], files: readon
     const gap = files.find((f) => f.name < last && !done.has(f.name));
     if (gap) throw new MigrationOrderError(gap.name, last);
   }
+}
+
+/** The version a run of `planned` leaves the database at: the last planned (up), or what stays applied (down). */
+export function plannedVersion(direction: MigrationDirection, applied: readonly AppliedMigration[], planned: readonly string[]): string | null {
+  if (direction === 'up') return planned.at(-1) ?? applied.at(-1)?.name ?? null;
+  const reverted = new Set(planned);
+  return applied.filter((m) => !reverted.has(m.name)).at(-1)?.name ?? null;
 }

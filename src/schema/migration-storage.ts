@@ -1,18 +1,14 @@
 /**
- * The bookkeeping table inside a migrated database, as an UmzugStorage.
- * Each migration's row is written on the migration's own connection, inside
- * its transaction, so a migration and its row commit (or vanish) together.
+ * The bookkeeping table inside a migrated database: one row per applied
+ * migration. Its rows are written by MigrationStepRunner on the migration's
+ * own connection, inside the migration's transaction, so a migration and its
+ * row commit (or vanish) together.
  */
 import type pg from 'pg';
-import type { UmzugStorage } from 'umzug';
 import { ident } from '../pg/identifiers.js';
+import type { AppliedMigration } from './migration-types.js';
 
-export interface AppliedMigration {
-  name: string;
-  checksum: string;
-  appliedAt: Date;
-  durationMs: number;
-}
+export type { AppliedMigration } from './migration-types.js';
 
 export async function storageTableExists(client: pg.ClientBase, table: string): Promise<boolean> {
   const { rows } = await client.query<{ exists: boolean }>('SELECT to_regclass($1) IS NOT NULL AS exists', [
@@ -40,49 +36,18 @@ export async function readAppliedMigrations(client: pg.ClientBase, table: string
   return rows.map((r) => ({ name: r.name, checksum: r.checksum, appliedAt: r.applied_at, durationMs: r.duration_ms }));
 }
 
-/** Transaction state shared between the migration functions and the storage. */
-export interface TransactionSlot {
-  open: boolean;
+export async function insertAppliedRow(
+  client: pg.ClientBase,
+  table: string,
+  row: { name: string; checksum: string; durationMs: number },
+): Promise<void> {
+  await client.query(`INSERT INTO public.${ident(table, 'storage table')} (name, checksum, duration_ms) VALUES ($1, $2, $3)`, [
+    row.name,
+    row.checksum,
+    Math.round(row.durationMs),
+  ]);
 }
 
-export class PgMigrationStorage implements UmzugStorage {
-  constructor(
-    private readonly client: pg.ClientBase,
-    private readonly table: string,
-    private readonly slot: TransactionSlot,
-    private readonly checksums: ReadonlyMap<string, string>,
-    private readonly durations: ReadonlyMap<string, number>,
-  ) {}
-
-  async executed(): Promise<string[]> {
-    return (await readAppliedMigrations(this.client, this.table)).map((m) => m.name);
-  }
-
-  async logMigration({ name }: { name: string }): Promise<void> {
-    await this.finish(
-      `INSERT INTO public.${ident(this.table)} (name, checksum, duration_ms) VALUES ($1, $2, $3)`,
-      [name, this.checksums.get(name) ?? '', Math.round(this.durations.get(name) ?? 0)],
-    );
-  }
-
-  async unlogMigration({ name }: { name: string }): Promise<void> {
-    await this.finish(`DELETE FROM public.${ident(this.table)} WHERE name = $1`, [name]);
-  }
-
-  /** Writes the row and commits the migration's transaction (if it has one). */
-  private async finish(sql: string, params: unknown[]): Promise<void> {
-    try {
-      await this.client.query(sql, params);
-      if (this.slot.open) {
-        this.slot.open = false;
-        await this.client.query('COMMIT');
-      }
-    } catch (err) {
-      if (this.slot.open) {
-        this.slot.open = false;
-        await this.client.query('ROLLBACK').catch(() => undefined);
-      }
-      throw err;
-    }
-  }
+export async function deleteAppliedRow(client: pg.ClientBase, table: string, name: string): Promise<void> {
+  await client.query(`DELETE FROM public.${ident(table, 'storage table')} WHERE name = $1`, [name]);
 }

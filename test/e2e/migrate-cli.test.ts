@@ -132,6 +132,23 @@ describe('tenant migrate (CLI)', () => {
     for (const tenant of tenants) expect(await appliedInDb(tenant, rt.connections.tenant)).not.toContain('00007_strict_units');
   });
 
+  it('`migrate up` is `migrate`; each subcommand reads the options after it', async () => {
+    const cliEnv = await migrationsEnv({ '00007_strict_units.sql': STRICT_UNITS });
+    const implicit = await runCli(['migrate', '--dry-run', '--json'], cliEnv);
+    const explicit = await runCli(['migrate', 'up', '--dry-run', '--json'], cliEnv);
+    expect(explicit.code, explicit.stderr).toBe(0);
+    expect(parse(explicit).results).toEqual(parse(implicit).results.map((r) => ({ ...r, durationMs: expect.any(Number) })));
+    const help = await runCli(['migrate', '--help'], env.env);
+    for (const command of ['up', 'down', 'history']) expect(help.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    // An option of `up` is not one of `history`, wherever it is written.
+    const stray = await runCli(['migrate', 'history', '--dry-run'], env.env);
+    expect(stray.code).toBe(2);
+    expect(stray.stderr).toContain("unknown option '--dry-run'");
+    const down = await runCli(['migrate', 'down', '--slug', 'cli-000', '--to', '00005_stock_registers', '--dry-run', '--json'], cliEnv);
+    expect(down.code, down.stderr).toBe(0);
+    expect(parse(down).results).toEqual([expect.objectContaining({ slug: 'cli-000', status: 'pending', planned: ['00006_posting'] })]);
+  });
+
   it('exits 1 when one tenant fails, migrates the others, and a resumed run exits 0 after the fix', async () => {
     const cliEnv = await migrationsEnv({ '00007_strict_units.sql': STRICT_UNITS });
     const first = await runCli(['migrate', '--json', '--concurrency', '2'], cliEnv);
