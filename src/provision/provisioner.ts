@@ -16,6 +16,7 @@ import { tenantClientConfig } from '../pg/connection-settings.js';
 import { parseConnectionUrl, withServer } from '../connection-url.js';
 import { databaseOf, withConnection } from '../pg/with-helpers.js';
 import { advisoryKey } from '../pg/identifiers.js';
+import { serverKey } from '../pg/server-key.js';
 import { DEFAULT_PLAN, isTenantPlan, type Tenant, type TenantPlan } from '../tenants/tenant.js';
 import { DATABASE_DROPPED_ACTION, type TenantRegistry } from '../tenants/tenant-registry.js';
 import {
@@ -324,8 +325,7 @@ export class Provisioner {
   private async withAdmin<T>(host: string, port: number, fn: (admin: pg.Client) => Promise<T>, connectTimeoutMs?: number): Promise<T> {
     const adminUrl = this.deps.connections.adminUrl;
     const admin = parseConnectionUrl(adminUrl);
-    const norm = (h: string) => (h === 'localhost' || h === '::1' ? '127.0.0.1' : h);
-    const sameServer = norm(admin.host) === norm(host) && admin.port === port;
+    const sameServer = serverKey(admin.host, admin.port) === serverKey(host, port);
     return withConnection(
       {
         connectionString: sameServer ? adminUrl : withServer(adminUrl, host, port),
