@@ -3,6 +3,7 @@
  * strict pattern first, then quoted.
  */
 import { InvalidIdentifierError } from '../errors.js';
+import { isRoleName } from '../validators.js';
 
 const SAFE_IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 const MAX_IDENTIFIER_BYTES = 63;
@@ -30,7 +31,7 @@ export function ident(name: string, what?: string): string {
 
 /** Role names come from configuration and may contain upper case or `-`; they are quoted, never validated away. */
 export function roleIdent(name: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(name)) {
+  if (!isRoleName(name)) {
     throw new InvalidIdentifierError(`role name "${name}" is not valid`);
   }
   return quoteIdent(name);

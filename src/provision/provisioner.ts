@@ -17,7 +17,8 @@ import { parseConnectionUrl, withServer } from '../connection-url.js';
 import { databaseOf, withConnection } from '../pg/with-helpers.js';
 import { advisoryKey } from '../pg/identifiers.js';
 import { serverKey } from '../pg/server-key.js';
-import { DEFAULT_PLAN, isTenantPlan, type Tenant, type TenantPlan } from '../tenants/tenant.js';
+import { PORT_RANGE, isPort } from '../validators.js';
+import { DEFAULT_PLAN, validatePlan, type Tenant, type TenantPlan } from '../tenants/tenant.js';
 import { DATABASE_DROPPED_ACTION, type TenantRegistry } from '../tenants/tenant-registry.js';
 import {
   ProvisionError,
@@ -116,11 +117,10 @@ export class Provisioner {
   validate(input: CreateTenantInput): { slug: string; name: string; plan: TenantPlan; dbName: string; host: string; port: number } {
     const slug = validateSlug(input.slug, this.reservedDatabases);
     const name = validateDisplayName(input.name);
-    const plan = input.plan ?? DEFAULT_PLAN;
-    if (!isTenantPlan(plan)) throw new UsageError(`plan must be one of free, standard, premium, enterprise, got "${plan}"`);
+    const plan = validatePlan(input.plan ?? DEFAULT_PLAN);
     const host = validateHost(input.host ?? this.deps.connections.tenant.host);
     const port = input.port ?? this.deps.connections.tenant.port;
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`port must be 1-65535, got ${port}`);
+    if (!isPort(port)) throw new UsageError(`port must be ${PORT_RANGE.min}-${PORT_RANGE.max}, got ${port}`);
     const dbName = tenantDatabaseName(this.deps.namePrefix, slug, this.reservedDatabases);
     return { slug, name, plan, dbName, host, port };
   }
