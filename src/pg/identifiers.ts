@@ -1,6 +1,9 @@
 /**
- * SQL identifiers are never concatenated raw: they are validated against a
- * strict pattern first, then quoted.
+ * The one way identifiers reach SQL: never concatenated raw. Names we
+ * generate are validated against a strict pattern, then quoted (`ident`);
+ * role names from configuration are checked, then quoted (`roleIdent`);
+ * names we only pass through (a channel, the operator's meta database) are
+ * quoted (`quoteIdent`). Nothing else calls pg's escapeIdentifier.
  */
 import { InvalidIdentifierError } from '../errors.js';
 import { isRoleName } from '../validators.js';

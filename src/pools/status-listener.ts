@@ -10,6 +10,7 @@ import pg from 'pg';
 import { messageOf } from '../errors.js';
 import { redact } from '../redact.js';
 import { raceDeadline } from '../deadline.js';
+import { quoteIdent } from '../pg/identifiers.js';
 import { isTenantStatus } from '../tenants/tenant.js';
 import { TENANT_STATUS_CHANNEL, type TenantStatusNotification } from '../tenants/tenant-registry.js';
 
@@ -98,7 +99,7 @@ export class StatusListener {
     client.on('end', () => this.lost(client, new Error('connection ended')));
     try {
       await client.connect();
-      await client.query(`LISTEN ${client.escapeIdentifier(this.channel)}`);
+      await client.query(`LISTEN ${quoteIdent(this.channel)}`);
     } catch (err) {
       this.lost(client, err);
       return false;
