@@ -6,7 +6,7 @@
  * every other parameter (sslmode, options, …) survives untouched.
  */
 import { parse } from 'pg-connection-string';
-import type { SslMode } from './config.js';
+import { isPort } from './validators.js';
 
 export interface ConnectionUrl {
   user: string | undefined;
@@ -27,8 +27,12 @@ export class ConnectionUrlError extends Error {
 // scheme, authority (userinfo@host:port), path, query, fragment
 const SHAPE = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)([^?#]*)(\?[^#]*)?(#.*)?$/i;
 
+/** The TLS modes we serve (TENANT_DB_SSLMODE, `sslmode` in URLs). */
+export type SslMode = 'disable' | 'prefer' | 'require' | 'verify-full';
+export const SSL_MODES: readonly SslMode[] = ['disable', 'prefer', 'require', 'verify-full'];
+
 /** libpq's sslmode values mapped to ours: `allow` is served like `prefer`, `verify-ca` like `verify-full` (stricter). */
-const SSL_MODES: Record<string, SslMode> = {
+const LIBPQ_SSL_MODES: Record<string, SslMode> = {
   disable: 'disable',
   allow: 'prefer',
   prefer: 'prefer',
@@ -59,7 +63,7 @@ export function parseConnectionUrl(url: string): ConnectionUrl {
   if (!parts || !/^postgres(ql)?$/i.test(parts.scheme)) throw new ConnectionUrlError('not a postgres:// URL');
   const query = new URLSearchParams(parts.query.slice(1));
   const rawSsl = query.get('sslmode') ?? undefined;
-  if (rawSsl !== undefined && !(rawSsl in SSL_MODES)) throw new ConnectionUrlError(`unknown sslmode "${rawSsl}"`);
+  if (rawSsl !== undefined && !(rawSsl in LIBPQ_SSL_MODES)) throw new ConnectionUrlError(`unknown sslmode "${rawSsl}"`);
   // pg-connection-string warns (process warning) or throws on some sslmode
   // values; we only want the address and credentials, so it never sees it.
   query.delete('sslmode');
@@ -72,25 +76,15 @@ export function parseConnectionUrl(url: string): ConnectionUrl {
   }
   if (!parsed.host) throw new ConnectionUrlError('no host: name a host, or a socket folder with ?host=/var/run/postgresql');
   const port = parsed.port ? Number(parsed.port) : 5432;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConnectionUrlError('bad port');
+  if (!isPort(port)) throw new ConnectionUrlError('bad port');
   return {
     user: parsed.user || undefined,
     password: parsed.password || undefined,
     host: parsed.host,
     port,
     database: parsed.database || undefined,
-    sslMode: rawSsl === undefined ? undefined : SSL_MODES[rawSsl],
+    sslMode: rawSsl === undefined ? undefined : LIBPQ_SSL_MODES[rawSsl],
   };
-}
-
-/**
- * A server address for tenant databases: a host name or IP address, or the
- * absolute path of a Unix-socket folder (short enough for the socket file
- * name `.s.PGSQL.<port>` to fit the 107-byte limit).
- */
-export function isServerHost(host: string): boolean {
-  if (host.startsWith('/')) return host.length <= 90 && /^\/[A-Za-z0-9._\/-]*$/.test(host);
-  return host.length > 0 && host.length <= 255 && !/[\s/@]/.test(host);
 }
 
 /** The reason a URL is unusable, or undefined when it is fine. */

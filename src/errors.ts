@@ -354,6 +354,80 @@ export function isAuthenticationError(err: unknown): boolean {
   });
 }
 
+/**
+ * SQLSTATEs the toolkit acts on, by name. Only the predicates below read
+ * them, so what a code means is decided here and nowhere else.
+ */
+export const SQLSTATE = {
+  uniqueViolation: '23505',
+  duplicateDatabase: '42P04',
+  insufficientPrivilege: '42501',
+  queryCanceled: '57014',
+  lockNotAvailable: '55P03',
+  internalError: 'XX000',
+  characterNotInRepertoire: '22021',
+  untranslatableCharacter: '22P05',
+} as const;
+
+/** The SQLSTATE of a pg error (its own, not a cause's). */
+export function sqlStateOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** A unique constraint refused the row (optionally: that named constraint). */
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  if (sqlStateOf(err) !== SQLSTATE.uniqueViolation) return false;
+  return constraint === undefined || (err as { constraint?: unknown }).constraint === constraint;
+}
+
+/**
+ * CREATE DATABASE lost a race: the name exists (42P04), or a concurrent
+ * creator got to the catalog's unique index first (23505).
+ */
+export function isDuplicateDatabase(err: unknown): boolean {
+  const code = sqlStateOf(err);
+  return code === SQLSTATE.duplicateDatabase || code === SQLSTATE.uniqueViolation;
+}
+
+/** The role lacks the privilege (e.g. on a database someone else manages). */
+export function isInsufficientPrivilege(err: unknown): boolean {
+  return sqlStateOf(err) === SQLSTATE.insufficientPrivilege;
+}
+
+/**
+ * XX000 internal_error; among catalog updates (GRANT/REVOKE on a database)
+ * it is "tuple concurrently updated": another session changed the same row.
+ */
+export function isConcurrentCatalogUpdate(err: unknown): boolean {
+  return sqlStateOf(err) === SQLSTATE.internalError;
+}
+
+/** The statement ran past statement_timeout (57014 is also a user cancel, told apart by the message). */
+export function isStatementTimeout(err: unknown): boolean {
+  const message = (err as { message?: unknown } | null | undefined)?.message;
+  return sqlStateOf(err) === SQLSTATE.queryCanceled && typeof message === 'string' && /statement timeout/i.test(message);
+}
+
+/** lock_timeout ran out waiting for a lock (advisory locks included). */
+export function isLockNotAvailable(err: unknown): boolean {
+  return sqlStateOf(err) === SQLSTATE.lockNotAvailable;
+}
+
+const UNSTORABLE_TEXT_SQLSTATES = new Set<string>([SQLSTATE.characterNotInRepertoire, SQLSTATE.untranslatableCharacter]);
+
+/**
+ * Text PostgreSQL refused to store: 22021 character_not_in_repertoire (a NUL,
+ * bytes invalid in the encoding), 22P05 untranslatable_character. Looks
+ * through causes: a wrapper may keep the pg error as its cause.
+ */
+export function isUnstorableText(err: unknown): boolean {
+  return someInChain(err, (e) => {
+    const code = sqlStateOf(e);
+    return code !== undefined && UNSTORABLE_TEXT_SQLSTATES.has(code);
+  });
+}
+
 /** Context for classification: which role was connecting (named in hints, never its password). */
 export interface ErrorContext {
   role?: string;

@@ -2,6 +2,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { hasControlCharacters } from '../control-characters.js';
 import { parseIntegerInRange } from '../integer-range.js';
+import { PORT_RANGE } from '../validators.js';
 import { TENANT_PLANS, TENANT_STATUSES, type TenantPlan, type TenantStatus } from '../tenants/tenant.js';
 
 /** A commander parser for a whole-number option in [min, max]. */
@@ -13,7 +14,7 @@ export function integerOption(name: string, min: number, max: number) {
   };
 }
 
-export const port: (value: string) => number = integerOption('--port', 1, 65535);
+export const port: (value: string) => number = integerOption('--port', PORT_RANGE.min, PORT_RANGE.max);
 
 /**
  * Free text that is stored and shown again (an actor, a reason): one line,

@@ -22,6 +22,7 @@ import {
   UsageError,
   isAuthenticationError,
   isConnectionError,
+  isStatementTimeout,
   messageOf,
   toToolkitError,
 } from '../errors.js';
@@ -207,8 +208,7 @@ export class TransactionManager {
   }
 
   private translate(err: unknown): unknown {
-    const e = err as { code?: string; message?: string };
-    if (e?.code === '57014' && /statement timeout/i.test(e.message ?? '')) {
+    if (isStatementTimeout(err)) {
       return new QueryTimeoutError(`a query of tenant "${this.label}" ran longer than its statement timeout`, { cause: err });
     }
     if (isConnectionError(err) && !(err instanceof DatabaseUnavailableError)) {

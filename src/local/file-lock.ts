@@ -11,6 +11,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { LocalClusterError } from '../errors.js';
+import { delay } from '../deadline.js';
 
 export interface ProcessIdentity {
   pid: number;
@@ -106,7 +107,7 @@ export async function withFileLock<T>(lockDir: string, fn: () => Promise<T>, tim
     since: new Date().toISOString(),
   };
   const deadline = Date.now() + timeoutMs;
-  let delay = 25;
+  let wait = 25;
   while (!(await tryAcquire(lockDir, owner))) {
     const state = await inspectLock(lockDir);
     if (state.state === 'stale') {
@@ -120,8 +121,8 @@ export async function withFileLock<T>(lockDir: string, fn: () => Promise<T>, tim
         { hint: 'another tenant command is using the embedded PostgreSQL; wait for it, or stop that process' },
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, delay + Math.random() * delay));
-    delay = Math.min(delay * 2, 500);
+    await delay(wait + Math.random() * wait);
+    wait = Math.min(wait * 2, 500);
   }
   try {
     return await fn();

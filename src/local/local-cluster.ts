@@ -20,6 +20,7 @@ import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { LocalClusterError, messageOf } from '../errors.js';
+import { roleIdent } from '../pg/identifiers.js';
 import { currentProcess, inspectLock, isIdentityAlive, isProcessAlive, parseIdentity, withFileLock, type LockState } from './file-lock.js';
 import { ensureDir, resolveServerUser, type ServerUser } from './os-user.js';
 import { resolvePostgresBinaries, type PostgresBinaries } from './postgres-binaries.js';
@@ -210,7 +211,7 @@ export class LocalCluster {
       await client.connect();
       try {
         await client.query(
-          `CREATE ROLE ${client.escapeIdentifier(creds.appUser)} LOGIN PASSWORD ${client.escapeLiteral(creds.appPassword)}`,
+          `CREATE ROLE ${roleIdent(creds.appUser)} LOGIN PASSWORD ${client.escapeLiteral(creds.appPassword)}`,
         );
       } finally {
         await client.end();

@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import type { SslMode } from '../config.js';
+import { isLoopbackHost } from './server-key.js';
 
 export interface TenantCredentials {
   user: string;
@@ -23,11 +24,9 @@ export interface ConnectionSettings {
   tenant: TenantCredentials;
 }
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
-
 /** pg's `ssl` option for a mode; loopback hosts default to no TLS, others require it. */
 export function sslFor(mode: SslMode | undefined, host: string): pg.ClientConfig['ssl'] {
-  const effective = mode ?? (LOOPBACK.has(host) || host.startsWith('/') ? 'disable' : 'require');
+  const effective = mode ?? (isLoopbackHost(host) || host.startsWith('/') ? 'disable' : 'require');
   switch (effective) {
     case 'disable':
       return false;

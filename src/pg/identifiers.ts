@@ -1,8 +1,12 @@
 /**
- * SQL identifiers are never concatenated raw: they are validated against a
- * strict pattern first, then quoted.
+ * The one way identifiers reach SQL: never concatenated raw. Names we
+ * generate are validated against a strict pattern, then quoted (`ident`);
+ * role names from configuration are checked, then quoted (`roleIdent`);
+ * names we only pass through (a channel, the operator's meta database) are
+ * quoted (`quoteIdent`). Nothing else calls pg's escapeIdentifier.
  */
 import { InvalidIdentifierError } from '../errors.js';
+import { isRoleName } from '../validators.js';
 
 const SAFE_IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 const MAX_IDENTIFIER_BYTES = 63;
@@ -30,7 +34,7 @@ export function ident(name: string, what?: string): string {
 
 /** Role names come from configuration and may contain upper case or `-`; they are quoted, never validated away. */
 export function roleIdent(name: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(name)) {
+  if (!isRoleName(name)) {
     throw new InvalidIdentifierError(`role name "${name}" is not valid`);
   }
   return quoteIdent(name);

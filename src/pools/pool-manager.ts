@@ -21,7 +21,8 @@ import { RecencyMap } from './recency-map.js';
 import { SlotQueue, type SlotRequest } from './slot-queue.js';
 import type { Tenant } from '../tenants/tenant.js';
 import { Lease, assertServable, cancelledError, type TenantLease } from './tenant-lease.js';
-import { TenantPool, settlesWithin, type PoolCloseReason, type TenantPoolStats } from './tenant-pool.js';
+import { raceDeadline, settlesWithin } from '../deadline.js';
+import { TenantPool, type PoolCloseReason, type TenantPoolStats } from './tenant-pool.js';
 
 export { assertServable, cancelledError, type TenantLease } from './tenant-lease.js';
 
@@ -373,13 +374,8 @@ export class PoolManager {
 
   private waitForLeases(deadlineMs: number): Promise<boolean> {
     if (this.leaseCount === 0) return Promise.resolve(true);
-    return new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(this.leaseCount === 0), deadlineMs);
-      this.drainWaiters.push(() => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-    });
+    const drained = new Promise<boolean>((resolve) => this.drainWaiters.push(() => resolve(true)));
+    return raceDeadline(drained, deadlineMs, () => this.leaseCount === 0);
   }
 
   private emit(event: PoolEvent): void {

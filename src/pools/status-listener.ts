@@ -9,6 +9,8 @@
 import pg from 'pg';
 import { messageOf } from '../errors.js';
 import { redact } from '../redact.js';
+import { raceDeadline } from '../deadline.js';
+import { quoteIdent } from '../pg/identifiers.js';
 import { isTenantStatus } from '../tenants/tenant.js';
 import { TENANT_STATUS_CHANNEL, type TenantStatusNotification } from '../tenants/tenant-registry.js';
 
@@ -73,13 +75,8 @@ export class StatusListener {
   waitUntilListening(timeoutMs = 10_000): Promise<boolean> {
     if (this.current === 'listening') return Promise.resolve(true);
     if (this.current === 'closed') return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.connectedWaiters.push(() => {
-        clearTimeout(timer);
-        resolve(this.current === 'listening');
-      });
-    });
+    const woken = new Promise<boolean>((resolve) => this.connectedWaiters.push(() => resolve(this.current === 'listening')));
+    return raceDeadline(woken, timeoutMs, () => false);
   }
 
   async close(): Promise<void> {
@@ -102,7 +99,7 @@ export class StatusListener {
     client.on('end', () => this.lost(client, new Error('connection ended')));
     try {
       await client.connect();
-      await client.query(`LISTEN ${client.escapeIdentifier(this.channel)}`);
+      await client.query(`LISTEN ${quoteIdent(this.channel)}`);
     } catch (err) {
       this.lost(client, err);
       return false;

@@ -15,6 +15,7 @@
 import { DatabaseUnavailableError, isConnectionError, messageOf } from '../errors.js';
 import type { Tenant } from '../tenants/tenant.js';
 import { isUuid } from '../tenants/tenant.js';
+import { raceDeadline } from '../deadline.js';
 
 export interface TenantLookup {
   getById(id: string): Promise<Tenant | undefined>;
@@ -171,12 +172,14 @@ class LookupTimeout extends Error {
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new LookupTimeout(ms)), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return raceDeadline(
+    promise,
+    ms,
+    () => {
+      throw new LookupTimeout(ms);
+    },
+    { unref: true },
+  );
 }
 
 /** Same status and database: nothing a server acts on has changed. */

@@ -25,6 +25,7 @@
 import pg from 'pg';
 import { TenantToolkitError, isConnectionError } from '../errors.js';
 import { guardClient } from '../pg/with-helpers.js';
+import { settlesWithin } from '../deadline.js';
 import type { Tenant } from '../tenants/tenant.js';
 
 /**
@@ -244,16 +245,5 @@ export class TenantPool {
       'INTERNAL',
       `tenant pool "${this.tenant.slug}" (${this.#state}, ${this.#leases} leases): cannot ${transition}`,
     );
-  }
-}
-
-/** Whether the promise settles within ms (it is not cancelled either way). */
-export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true), late]);
-  } finally {
-    clearTimeout(timer);
   }
 }

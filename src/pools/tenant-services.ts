@@ -64,19 +64,54 @@ export async function openTenantServices(deps: TenantServicesDeps, options: Tena
     ...(options.poolConfig ? { poolConfig: options.poolConfig } : {}),
     ...(options.onPoolEvent ? { onEvent: options.onPoolEvent } : {}),
   });
-  const subscribers = new Set<StatusSubscriber>();
-  const each = (fn: (s: StatusSubscriber) => void) => {
-    for (const s of subscribers) {
-      try {
-        fn(s);
-      } catch {
-        // One faulty subscriber must not stop the others (or the listener).
-      }
-    }
-  };
+  const wiring: Wiring = { cache, pools, subscribers: new Set(), hints: new Map() };
+  const verifier = verifyStatusHints(wiring);
+  const listener = options.listen === false ? undefined : listenForStatus(deps, options, wiring, verifier);
+  // A meta database that is briefly down at start is fine: it keeps retrying.
+  await listener?.start();
 
-  const hints = new Map<string, TenantStatusNotification>();
-  const verifier = new StatusVerifier({
+  return {
+    cache,
+    pools,
+    listener,
+    pendingStatusChecks: () => verifier.pending,
+    subscribe(subscriber) {
+      wiring.subscribers.add(subscriber);
+      return () => wiring.subscribers.delete(subscriber);
+    },
+    async close(closeOptions = {}) {
+      verifier.close();
+      try {
+        return await pools.close(closeOptions);
+      } finally {
+        await listener?.close();
+      }
+    },
+  };
+}
+
+/** What the status steps share. */
+interface Wiring {
+  cache: TenantCache;
+  pools: PoolManager;
+  subscribers: Set<StatusSubscriber>;
+  /** The latest notification per tenant, kept only for its timestamp and previous status. */
+  hints: Map<string, TenantStatusNotification>;
+}
+
+function notify(subscribers: Set<StatusSubscriber>, fn: (s: StatusSubscriber) => void): void {
+  for (const s of subscribers) {
+    try {
+      fn(s);
+    } catch {
+      // One faulty subscriber must not stop the others (or the listener).
+    }
+  }
+}
+
+/** Re-reads the row behind each hint; retires the pool unless the row says active, and tells subscribers what the row says. */
+function verifyStatusHints({ cache, pools, subscribers, hints }: Wiring): StatusVerifier {
+  return new StatusVerifier({
     reread: (id) => cache.refresh(id),
     apply(id, tenant) {
       const hint = hints.get(id);
@@ -90,57 +125,38 @@ export async function openTenantServices(deps: TenantServicesDeps, options: Tena
         previousStatus: hint?.previousStatus ?? null,
         at: hint?.at ?? new Date().toISOString(),
       };
-      each((s) => s.onStatusChange?.(verified));
+      notify(subscribers, (s) => s.onStatusChange?.(verified));
     },
     // The meta database is unreachable: the listener reconnect that follows re-checks everything.
     onError: (id) => hints.delete(id),
   });
+}
 
-  let listener: StatusListener | undefined;
-  if (options.listen !== false) {
-    listener = new StatusListener({
-      connection: { connectionString: deps.connections.metaUrl },
-      ...options.listener,
-      onNotification(n) {
-        if (!isUuid(n.id)) return;
-        // Kept only for its timestamp and previous status; the decision comes from the row.
-        hints.set(n.id.toLowerCase(), n);
-        verifier.hint(n.id);
+function listenForStatus(deps: TenantServicesDeps, options: TenantServicesOptions, wiring: Wiring, verifier: StatusVerifier): StatusListener {
+  return new StatusListener({
+    connection: { connectionString: deps.connections.metaUrl },
+    ...options.listener,
+    onNotification(n) {
+      if (!isUuid(n.id)) return;
+      // The decision comes from the row, not the message.
+      wiring.hints.set(n.id.toLowerCase(), n);
+      verifier.hint(n.id);
+    },
+    onReconnect: () => resync(wiring),
+    ...(options.onListenerState ? { onStateChange: options.onListenerState } : {}),
+  });
+}
+
+/** Notifications may have been lost: forget every cached row and look up every open pool's tenant again. */
+function resync({ cache, pools, subscribers }: Wiring): void {
+  cache.invalidateAll();
+  for (const id of pools.tenantIds()) {
+    cache.get(id).then(
+      (tenant) => {
+        if (!tenant || tenant.status !== 'active') pools.retireTenant(id, 'status');
       },
-      onReconnect() {
-        cache.invalidateAll();
-        for (const id of pools.tenantIds()) {
-          cache.get(id).then(
-            (tenant) => {
-              if (!tenant || tenant.status !== 'active') pools.retireTenant(id, 'status');
-            },
-            () => undefined,
-          );
-        }
-        each((s) => s.onResync?.());
-      },
-      ...(options.onListenerState ? { onStateChange: options.onListenerState } : {}),
-    });
-    // A meta database that is briefly down at start is fine: it keeps retrying.
-    await listener.start();
+      () => undefined,
+    );
   }
-
-  return {
-    cache,
-    pools,
-    listener,
-    pendingStatusChecks: () => verifier.pending,
-    subscribe(subscriber) {
-      subscribers.add(subscriber);
-      return () => subscribers.delete(subscriber);
-    },
-    async close(closeOptions = {}) {
-      verifier.close();
-      try {
-        return await pools.close(closeOptions);
-      } finally {
-        await listener?.close();
-      }
-    },
-  };
+  notify(subscribers, (s) => s.onResync?.());
 }

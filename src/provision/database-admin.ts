@@ -61,3 +61,21 @@ export async function withAdminLock<T>(admin: pg.ClientBase, key: string, fn: ()
     await admin.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => undefined);
   }
 }
+
+/**
+ * Session advisory lock if it is free, without waiting: runs fn under it
+ * (released in `finally`), or reports that someone else holds it.
+ */
+export async function withTryLock<T>(
+  admin: pg.ClientBase,
+  key: string,
+  fn: () => Promise<T>,
+): Promise<{ locked: true; value: T } | { locked: false }> {
+  const { rows } = await admin.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [key]);
+  if (!rows[0]?.ok) return { locked: false };
+  try {
+    return { locked: true, value: await fn() };
+  } finally {
+    await admin.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => undefined);
+  }
+}

@@ -10,72 +10,37 @@
  * that slug (or `tenant repair`) cleans up: a per-slug advisory lock tells a
  * live create from an abandoned one.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import type { ConnectionSettings } from '../pg/connection-settings.js';
-import { tenantClientConfig } from '../pg/connection-settings.js';
 import { parseConnectionUrl, withServer } from '../connection-url.js';
 import { databaseOf, withConnection } from '../pg/with-helpers.js';
-import { advisoryKey } from '../pg/identifiers.js';
-import { DEFAULT_PLAN, isTenantPlan, type Tenant, type TenantPlan } from '../tenants/tenant.js';
+import { serverKey } from '../pg/server-key.js';
+import { PORT_RANGE, isPort } from '../validators.js';
+import { DEFAULT_PLAN, validatePlan, type Tenant } from '../tenants/tenant.js';
 import { DATABASE_DROPPED_ACTION, type TenantRegistry } from '../tenants/tenant-registry.js';
-import {
-  ProvisionError,
-  TenantExistsError,
-  TenantToolkitError,
-  UsageError,
-  messageOf,
-} from '../errors.js';
-import { migrateDatabase } from '../schema/database-migrator.js';
+import { TenantExistsError, UsageError } from '../errors.js';
 import { loadMigrationFiles, type MigrationFile } from '../schema/migration-files.js';
-import { TENANT_STORAGE_TABLE } from '../migrate/tenant-migrator.js';
 import { markTenantDeleted } from '../tenants/tenant-lifecycle.js';
-import { createDatabase, databaseExists, dropDatabase, restrictConnect } from './database-admin.js';
+import { databaseExists, dropDatabase, withTryLock } from './database-admin.js';
 import { TemplateDatabase } from './template-database.js';
 import { tenantDatabaseName, templateDatabaseName, validateDisplayName, validateHost, validateSlug } from './tenant-naming.js';
+import {
+  createLockKey,
+  createTenant,
+  discardProvisioning,
+  type CreateTenantInput,
+  type CreateTenantOptions,
+  type CreateTenantResult,
+  type ValidCreateInput,
+} from './tenant-creation.js';
 
-export type CreateStep = 'reclaim' | 'register' | 'database' | 'migrate' | 'activate' | 'template' | 'rollback';
-
-export interface CreateTenantInput {
-  slug: string;
-  name: string;
-  plan?: string;
-  host?: string;
-  port?: number;
-  settings?: Record<string, unknown>;
-}
-
-export interface CreateTenantOptions {
-  actor: string;
-  onStep?: (step: CreateStep, detail?: string) => void;
-  /** Use the template fast path (default true). */
-  useTemplate?: boolean;
-  /** Rebuild a missing or stale template after creating by migrations (default true). */
-  rebuildTemplate?: boolean;
-  signal?: AbortSignal;
-}
-
-export interface CreateTenantResult {
-  tenant: Tenant;
-  via: 'template' | 'migrations';
-  durationMs: number;
-  applied: number;
-  templateWarning?: string;
-}
+export type { CreateStep, CreateTenantInput, CreateTenantOptions, CreateTenantResult } from './tenant-creation.js';
 
 export interface RepairResult {
   reclaimed: { slug: string; dbName: string }[];
   busy: string[];
   orphanDatabases: string[];
   droppedOrphans: string[];
-}
-
-/** A deleted tenant keeps its row and audit trail, so its slug (and database name) is never handed out again. */
-function deletedSlugError(existing: Tenant): TenantToolkitError {
-  return new TenantToolkitError(
-    'TENANT_EXISTS',
-    `slug "${existing.slug}" belonged to a tenant deleted on ${existing.updatedAt.toISOString().slice(0, 10)}; slugs of deleted tenants are never reused`,
-    { hint: 'choose another slug', details: { slug: existing.slug, status: existing.status } },
-  );
 }
 
 export interface DeleteTenantResult {
@@ -112,14 +77,13 @@ export class Provisioner {
   }
 
   /** Validates everything before anything is touched; throws a usage-class error. */
-  validate(input: CreateTenantInput): { slug: string; name: string; plan: TenantPlan; dbName: string; host: string; port: number } {
+  validate(input: CreateTenantInput): ValidCreateInput {
     const slug = validateSlug(input.slug, this.reservedDatabases);
     const name = validateDisplayName(input.name);
-    const plan = input.plan ?? DEFAULT_PLAN;
-    if (!isTenantPlan(plan)) throw new UsageError(`plan must be one of free, standard, premium, enterprise, got "${plan}"`);
+    const plan = validatePlan(input.plan ?? DEFAULT_PLAN);
     const host = validateHost(input.host ?? this.deps.connections.tenant.host);
     const port = input.port ?? this.deps.connections.tenant.port;
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`port must be 1-65535, got ${port}`);
+    if (!isPort(port)) throw new UsageError(`port must be ${PORT_RANGE.min}-${PORT_RANGE.max}, got ${port}`);
     const dbName = tenantDatabaseName(this.deps.namePrefix, slug, this.reservedDatabases);
     return { slug, name, plan, dbName, host, port };
   }
@@ -128,116 +92,12 @@ export class Provisioner {
     const started = performance.now();
     const valid = this.validate(input);
     const files = await this.migrationFiles();
-    const { registry } = this.deps;
-    const step = options.onStep ?? (() => undefined);
-
+    const ctx = { registry: this.deps.registry, tenantCreds: this.deps.connections.tenant, template: this.template, files };
     // The database is created through the admin credentials on the tenant's own server.
     return this.withAdmin(valid.host, valid.port, async (admin) => {
-      const slugKey = advisoryKey(`metapus-tenant:create:${valid.slug}`);
-      const { rows } = await admin.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [slugKey]);
-      if (!rows[0]?.ok) {
-        throw new TenantExistsError(valid.slug, { hint: 'another `tenant create` of this slug is running' });
-      }
-      try {
-        const existing = await registry.getBySlug(valid.slug);
-        if (existing) {
-          if (existing.status === 'deleted') throw deletedSlugError(existing);
-          if (existing.status !== 'provisioning') throw new TenantExistsError(valid.slug);
-          step('reclaim', existing.dbName);
-          await this.discard(admin, existing, options.actor, 'abandoned create reclaimed');
-        }
-        options.signal?.throwIfAborted();
-        step('register');
-        const tenant = await registry.insertProvisioning(
-          {
-            slug: valid.slug,
-            name: valid.name,
-            plan: valid.plan,
-            dbName: valid.dbName,
-            dbHost: valid.host,
-            dbPort: valid.port,
-            ...(input.settings ? { settings: input.settings } : {}),
-          },
-          options.actor,
-        );
-        let via: CreateTenantResult['via'] = 'migrations';
-        let applied = 0;
-        let active: Tenant;
-        try {
-          step('database', valid.dbName);
-          if (await databaseExists(admin, valid.dbName)) {
-            throw new ProvisionError(`database "${valid.dbName}" already exists but belongs to no tenant`, {
-              hint: 'inspect it, then drop it or run `tenant repair --drop-orphans`',
-            });
-          }
-          if (options.useTemplate !== false && (await this.template.cloneInto(admin, valid.dbName, files))) {
-            via = 'template';
-          } else {
-            await createDatabase(admin, valid.dbName, { owner: this.deps.connections.tenant.user });
-          }
-          await restrictConnect(admin, valid.dbName, this.deps.connections.tenant.user);
-          options.signal?.throwIfAborted();
-
-          step('migrate', via);
-          const outcome = await withConnection(tenantClientConfig(tenant, this.deps.connections.tenant), async (client) => {
-            // Ctrl-C cancels a long migration instead of waiting for it to end.
-            const pid = (client as unknown as { processID?: number }).processID;
-            const cancel = () => void admin.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
-            options.signal?.addEventListener('abort', cancel, { once: true });
-            try {
-              return await migrateDatabase(client, files, { storageTable: TENANT_STORAGE_TABLE });
-            } finally {
-              options.signal?.removeEventListener('abort', cancel);
-            }
-          });
-          if (outcome.error) {
-            throw new ProvisionError(`migrating the new database failed: ${outcome.error.message}`, {
-              cause: outcome.error,
-            });
-          }
-          applied = outcome.steps.length;
-          options.signal?.throwIfAborted();
-
-          step('activate');
-          await registry.recordSchema(tenant.id, outcome.to, outcome.applied);
-          ({ tenant: active } = await registry.changeStatus(
-            tenant.id,
-            {
-              from: ['provisioning'],
-              to: 'active',
-              actor: options.actor,
-              action: 'create.completed',
-              details: { via, schemaVersion: outcome.to, durationMs: Math.round(performance.now() - started) },
-            },
-            { schemaVersion: outcome.to },
-          ));
-        } catch (err) {
-          step('rollback', valid.dbName);
-          await this.discard(admin, tenant, options.actor, messageOf(err)).catch(() => undefined);
-          if (options.signal?.aborted) {
-            throw new TenantToolkitError('CANCELLED', `creating tenant "${valid.slug}" was interrupted; nothing was kept`, { cause: err });
-          }
-          if (err instanceof TenantToolkitError) throw err;
-          throw new ProvisionError(`creating tenant "${valid.slug}" failed: ${messageOf(err)}`, { cause: err });
-        }
-
-        let templateWarning: string | undefined;
-        if (via === 'migrations' && options.useTemplate !== false && options.rebuildTemplate !== false) {
-          step('template', this.template.name);
-          await this.template.rebuild(admin, files).catch((err: unknown) => {
-            templateWarning = `the template database could not be rebuilt: ${messageOf(err)}`;
-          });
-        }
-        return {
-          tenant: active,
-          via,
-          applied,
-          durationMs: performance.now() - started,
-          ...(templateWarning ? { templateWarning } : {}),
-        };
-      } finally {
-        await admin.query('SELECT pg_advisory_unlock($1)', [slugKey]).catch(() => undefined);
-      }
+      const created = await withTryLock(admin, createLockKey(valid.slug), () => createTenant(ctx, admin, valid, input, options, started));
+      if (!created.locked) throw new TenantExistsError(valid.slug, { hint: 'another `tenant create` of this slug is running' });
+      return created.value;
     });
   }
 
@@ -247,18 +107,11 @@ export class Provisioner {
     const { host, port } = this.deps.connections.tenant;
     return this.withAdmin(host, port, async (admin) => {
       for (const tenant of await this.deps.registry.list({ status: ['provisioning'] })) {
-        const key = advisoryKey(`metapus-tenant:create:${tenant.slug}`);
-        const { rows } = await admin.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [key]);
-        if (!rows[0]?.ok) {
-          result.busy.push(tenant.slug);
-          continue;
-        }
-        try {
-          await this.discard(admin, tenant, options.actor, 'abandoned create repaired');
-          result.reclaimed.push({ slug: tenant.slug, dbName: tenant.dbName });
-        } finally {
-          await admin.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => undefined);
-        }
+        const reclaimed = await withTryLock(admin, createLockKey(tenant.slug), () =>
+          discardProvisioning(admin, this.deps.registry, tenant, options.actor, 'abandoned create repaired'),
+        );
+        if (reclaimed.locked) result.reclaimed.push({ slug: tenant.slug, dbName: tenant.dbName });
+        else result.busy.push(tenant.slug);
       }
       const known = new Set((await this.deps.registry.list()).map((t) => t.dbName));
       const { rows } = await admin.query<{ datname: string }>(
@@ -315,17 +168,11 @@ export class Provisioner {
     return this.withAdmin(host, port, (admin) => this.template.rebuild(admin, files, { force }));
   }
 
-  private async discard(admin: pg.ClientBase, tenant: Tenant, actor: string, reason: string): Promise<void> {
-    await dropDatabase(admin, tenant.dbName);
-    await this.deps.registry.removeProvisioning(tenant, actor, { reason, dbName: tenant.dbName });
-  }
-
   /** Admin connection to a given server: POSTGRES_ADMIN_URL's credentials, that server's address. */
   private async withAdmin<T>(host: string, port: number, fn: (admin: pg.Client) => Promise<T>, connectTimeoutMs?: number): Promise<T> {
     const adminUrl = this.deps.connections.adminUrl;
     const admin = parseConnectionUrl(adminUrl);
-    const norm = (h: string) => (h === 'localhost' || h === '::1' ? '127.0.0.1' : h);
-    const sameServer = norm(admin.host) === norm(host) && admin.port === port;
+    const sameServer = serverKey(admin.host, admin.port) === serverKey(host, port);
     return withConnection(
       {
         connectionString: sameServer ? adminUrl : withServer(adminUrl, host, port),

@@ -4,7 +4,7 @@
  */
 import { InvalidSlugError, UsageError } from '../errors.js';
 import { assertIdentifier } from '../pg/identifiers.js';
-import { isServerHost } from '../connection-url.js';
+import { isServerHost } from '../validators.js';
 import { escapeControlCharacters, hasControlCharacters } from '../control-characters.js';
 
 const SLUG = /^[a-z][a-z0-9-]{1,38}[a-z0-9]$/;
@@ -54,7 +54,7 @@ export function validateDisplayName(raw: string): string {
 /** A host name or address for a tenant database (no URL, no spaces, nothing a terminal would act on). */
 export function validateHost(raw: string | undefined): string {
   const host = raw ?? '';
-  if (!isServerHost(host) || hasControlCharacters(host)) {
+  if (!isServerHost(host)) {
     throw new UsageError(`host "${printable(host)}" is not a valid host name or socket folder`);
   }
   return host;

@@ -5,7 +5,7 @@
  * when there is one and can only ever touch the tenant of the request.
  */
 import { getTxManager } from '../context/tenant-context.js';
-import { ConflictError } from '../errors.js';
+import { ConflictError, isUniqueViolation } from '../errors.js';
 
 export interface Currency {
   id: string;
@@ -87,11 +87,10 @@ export const currencyRepository = {
       );
       return currencyFromRow(rows[0] as CurrencyRow);
     } catch (err) {
-      const { code, constraint } = err as { code?: string; constraint?: string };
-      if (code === '23505' && constraint === 'currencies_single_base_key') {
+      if (isUniqueViolation(err, 'currencies_single_base_key')) {
         throw new ConflictError('another currency is already the base currency', { cause: err });
       }
-      if (code === '23505') throw new ConflictError(`a currency with code ${input.code} already exists`, { cause: err });
+      if (isUniqueViolation(err)) throw new ConflictError(`a currency with code ${input.code} already exists`, { cause: err });
       throw err;
     }
   },

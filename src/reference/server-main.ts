@@ -13,6 +13,7 @@ import { parseConfig, readRawConfig } from '../config.js';
 import { openTenantServices } from '../pools/tenant-services.js';
 import { runService, type Log, type Service } from './run-service.js';
 import { messageOf } from '../errors.js';
+import { settlesWithin } from '../deadline.js';
 import { openRuntime, type Runtime } from '../runtime/runtime.js';
 import { createApp } from './app.js';
 import { fitPoolLimits, overCommitWarning, readServerConnections } from '../pools/pool-budget.js';
@@ -100,17 +101,13 @@ async function serve(
     async stop() {
       const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const drained = await Promise.race([httpClosed.then(() => true), delay(DRAIN_DEADLINE_MS).then(() => false)]);
+      const drained = await settlesWithin(httpClosed, DRAIN_DEADLINE_MS, { unref: true });
       if (!drained) server.closeAllConnections();
       const result = await services.close({ deadlineMs: POOLS_DEADLINE_MS });
       await runtime.close();
       return `stopped (${result.poolsClosed} pools closed${drained && result.drained ? '' : ', some requests were cut'})`;
     },
   };
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 void runService({ name: 'tenant-server', start, stopBoundMs: DRAIN_DEADLINE_MS + POOLS_DEADLINE_MS + 8_000 }, process);

@@ -13,6 +13,7 @@ import type { ListenerState } from '../pools/status-listener.js';
 import type { TenantCacheStats } from '../pools/tenant-cache.js';
 import { messageOf } from '../errors.js';
 import { redact } from '../redact.js';
+import { raceDeadline } from '../deadline.js';
 import { sendJson } from './http-errors.js';
 
 export interface HealthDeps {
@@ -79,17 +80,9 @@ export function createHealthHandler(deps: HealthDeps): HealthHandler {
 
 /** 'ok', or a one-line reason. Never waits longer than timeoutMs. */
 async function probe(metaPool: Pick<pg.Pool, 'query'>, timeoutMs: number): Promise<string> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<string>((resolve) => {
-    timer = setTimeout(() => resolve(`no answer within ${timeoutMs}ms`), timeoutMs);
-  });
   const query = metaPool.query('SELECT 1').then(
     () => 'ok',
     (err: unknown) => redact(messageOf(err)),
   );
-  try {
-    return await Promise.race([query, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return raceDeadline(query, timeoutMs, () => `no answer within ${timeoutMs}ms`);
 }

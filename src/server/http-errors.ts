@@ -10,6 +10,7 @@ import {
   TenantToolkitError,
   TenantUnavailableError,
   ValidationError,
+  isUnstorableText,
   messageOf,
   toToolkitError,
   type ErrorCode,
@@ -47,32 +48,17 @@ const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = {
   LOCK_TIMEOUT: 5,
 };
 
-/**
- * Text PostgreSQL refused to store: 22021 character_not_in_repertoire (a NUL,
- * bytes invalid in the encoding), 22P05 untranslatable_character. The request
- * checks catch NULs first; whatever text still gets through is the client's
- * input too, so a 400, never a 500.
- */
-const BAD_TEXT_SQLSTATES = new Set(['22021', '22P05']);
-
 export function toHttpError(err: unknown): TenantToolkitError {
   // pg's pool reports "no free connection in time" as a plain Error.
   if (!(err instanceof TenantToolkitError) && /timeout exceeded when trying to connect/i.test(messageOf(err))) {
     return new PoolExhaustedError('every connection of this tenant is busy; try again shortly');
   }
-  if ((!(err instanceof TenantToolkitError) || err.code === 'INTERNAL') && hasSqlState(err, BAD_TEXT_SQLSTATES)) {
+  // Text the database cannot store: the request checks catch NULs first;
+  // whatever still gets through is the client's input too, so a 400, never a 500.
+  if ((!(err instanceof TenantToolkitError) || err.code === 'INTERNAL') && isUnstorableText(err)) {
     return new ValidationError({}, 'the request contains text the database cannot store (a NUL character, or one its encoding lacks)');
   }
   return toToolkitError(err);
-}
-
-/** The error or one of its causes carries one of these SQLSTATEs (a wrapper may keep the pg error as cause). */
-function hasSqlState(err: unknown, states: ReadonlySet<string>): boolean {
-  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && states.has(code)) return true;
-  }
-  return false;
 }
 
 export function errorResponse(err: unknown): ErrorResponse {

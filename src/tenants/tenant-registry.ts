@@ -7,6 +7,7 @@ import {
   InvalidStateError,
   TenantExistsError,
   TenantNotFoundError,
+  isUniqueViolation,
 } from '../errors.js';
 import { withClient, withTransaction } from '../pg/with-helpers.js';
 import {
@@ -135,7 +136,7 @@ export class TenantRegistry {
           );
           row = result.rows[0];
         } catch (err) {
-          if ((err as { code?: string }).code === '23505') throw new TenantExistsError(input.slug, { cause: err });
+          if (isUniqueViolation(err)) throw new TenantExistsError(input.slug, { cause: err });
           throw err;
         }
         const tenant = tenantFromRow(row as TenantRow);

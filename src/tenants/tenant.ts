@@ -1,4 +1,6 @@
 /** The tenant model as the meta database records it. */
+import { UsageError } from '../errors.js';
+
 export const TENANT_STATUSES = ['provisioning', 'active', 'suspended', 'migration_failed', 'deleted'] as const;
 export type TenantStatus = (typeof TENANT_STATUSES)[number];
 
@@ -59,6 +61,12 @@ export const isUuid = (value: string): boolean => UUID.test(value);
 export const isTenantStatus = (value: string): value is TenantStatus =>
   (TENANT_STATUSES as readonly string[]).includes(value);
 export const isTenantPlan = (value: string): value is TenantPlan => (TENANT_PLANS as readonly string[]).includes(value);
+
+/** A plan typed by someone, checked against the one list of plans. */
+export function validatePlan(value: string): TenantPlan {
+  if (!isTenantPlan(value)) throw new UsageError(`plan must be one of ${TENANT_PLANS.join(', ')}, got "${value}"`);
+  return value;
+}
 
 /** The JSON shape of a tenant (CLI `--json`, HTTP). */
 export function tenantToJson(t: Tenant): Record<string, unknown> {

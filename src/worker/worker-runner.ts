@@ -16,6 +16,7 @@ import { withTenant } from '../context/tenant-context.js';
 import type { Tenant, TenantStatus } from '../tenants/tenant.js';
 import { TenantToolkitError, toToolkitError } from '../errors.js';
 import { TaskQueue } from './task-queue.js';
+import { settlesWithin } from '../deadline.js';
 
 export interface JobContext extends TenantScope {
   job: string;
@@ -134,10 +135,10 @@ export class MultiTenantWorker {
     this.state = 'stopping';
     for (const timer of this.timers.splice(0)) clearInterval(timer);
     this.queue.stop();
-    const drained = await within(this.queue.onIdle(), options.deadlineMs ?? 10_000);
+    const drained = await settlesWithin(this.queue.onIdle(), options.deadlineMs ?? 10_000);
     if (!drained) {
       for (const controller of this.controllers.values()) controller.abort(new Error('the worker is stopping'));
-      await within(this.queue.onIdle(), 2_000);
+      await settlesWithin(this.queue.onIdle(), 2_000);
     }
     this.state = 'stopped';
     return { drained };
@@ -232,14 +233,4 @@ export class MultiTenantWorker {
 
 function taskKey(job: string, tenantId: string): string {
   return `${job}\u0000${tenantId}`;
-}
-
-async function within(promise: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
