@@ -6,7 +6,7 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import { loadConfig, type Config, type RawConfig } from '../config.js';
-import { openRuntime, type Runtime } from '../runtime/runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { Terminal } from './terminal.js';
 
 export interface GlobalOptions {
@@ -88,6 +88,8 @@ export async function withSession(
   process.on('SIGTERM', onSignal);
   let runtime: Runtime | undefined;
   try {
+    // pg and the runtime load only for a command that uses a database (see program.ts).
+    const { openRuntime } = await import('../runtime/runtime.js');
     runtime = await openRuntime(config, { onNotice: (message) => term.info(message) });
     const code = await fn({ term, config, runtime, actor: resolveActor(globalOptions(command).actor), signal: controller.signal });
     state.exitCode = typeof code === 'number' ? code : 0;

@@ -4,7 +4,7 @@ import { loadMigrationFiles } from '../../schema/migration-files.js';
 import { pendingByTenant } from '../../migrate/pending-migrations.js';
 import { addJson, planList, statusList } from '../options.js';
 import { withSession, type CliState } from '../session.js';
-import { tenantTable, type TenantRow } from '../tenant-view.js';
+import type { TenantRow } from '../tenant-table.js';
 
 interface ListOptions {
   status?: TenantStatus[];
@@ -73,6 +73,7 @@ Deleted tenants are hidden unless --all or --status deleted.`,
         );
         return 0;
       }
+      const { tenantTable } = await import('../tenant-table.js');
       term.line(tenantTable(term.c, rows, !term.interactive));
       term.line(term.c.dim(`${rows.length} tenant${rows.length === 1 ? '' : 's'}${hiddenNote ? `; ${hiddenNote}` : ''}`));
       return 0;

@@ -1,10 +1,10 @@
-import { confirm } from '@inquirer/prompts';
 import type { Command } from 'commander';
 import { activateTenant, suspendTenant } from '../../tenants/tenant-lifecycle.js';
 import { tenantToJson } from '../../tenants/tenant.js';
 import type { StatusChangeResult } from '../../tenants/tenant-registry.js';
 import { loadMigrationFiles, latestVersion } from '../../schema/migration-files.js';
 import { addActor, addJson, addReason } from '../options.js';
+import { confirmOnTerminal } from '../prompts.js';
 import { withSession, type CliState } from '../session.js';
 import type { Terminal } from '../terminal.js';
 import { shown, statusLabel } from '../tenant-view.js';
@@ -22,10 +22,7 @@ export function registerSuspend(program: Command, state: CliState): void {
       if (!opts.yes && term.stdinInteractive && !term.json) {
         const tenant = await runtime.registry.resolve(ref);
         if (tenant.status !== 'suspended') {
-          const ok = await confirm(
-            { message: `Suspend tenant "${shown(tenant.slug)}" (${shown(tenant.name)})?`, default: false },
-            { output: term.promptOutput },
-          );
+          const ok = await confirmOnTerminal(term, `Suspend tenant "${shown(tenant.slug)}" (${shown(tenant.name)})?`);
           if (!ok) {
             term.note('not suspended');
             return 1;
