@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import type { Command } from 'commander';
-import { loadConfig, type Config, type RawConfig } from '../config.js';
+import type { Config, RawConfig } from '../config.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Terminal } from './terminal.js';
 
@@ -44,7 +44,9 @@ export function terminalFor(command: Command): Terminal {
   return new Terminal({ json: opts.json === true, verbose: opts.verbose === true, quiet: opts.quiet === true, color: opts.color !== false });
 }
 
-export function configFor(command: Command, overrides: RawConfig = {}): Config {
+/** Reads the configuration (loaded here, with dotenv, only by a command that needs it). */
+export async function configFor(command: Command, overrides: RawConfig = {}): Promise<Config> {
+  const { loadConfig } = await import('../config.js');
   const opts = globalOptions(command);
   const envFile = opts.env ?? opts.envFile;
   return loadConfig({ ...(envFile !== undefined ? { envFile } : {}), overrides });
@@ -67,7 +69,7 @@ export async function withSession(
 ): Promise<void> {
   const term = terminalFor(command);
   state.term = term;
-  const config = configFor(command);
+  const config = await configFor(command);
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {

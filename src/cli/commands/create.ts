@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { formatDuration } from '../../duration.js';
 import type { CreateStep, Provisioner } from '../../provision/provisioner.js';
-import { validateDisplayName, validateHost, validateSlug } from '../../provision/tenant-naming.js';
 import { isTenantPlan, tenantToJson } from '../../tenants/tenant.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { addActor, addJson, port } from '../options.js';
@@ -61,6 +60,7 @@ Examples:
   command.action(async (opts: CreateOptions, cmd: Command) => {
     // Bad input is refused before anything (even the embedded cluster) is touched.
     const term = (state.term = terminalFor(cmd));
+    const { validateDisplayName, validateHost, validateSlug } = await import('../../provision/tenant-naming.js');
     if (opts.slug !== undefined) validateSlug(opts.slug);
     if (opts.name !== undefined) validateDisplayName(opts.name);
     if (opts.host !== undefined) validateHost(opts.host);
@@ -74,7 +74,7 @@ Examples:
       });
     }
     // A bad configuration is reported before the questions, not after them.
-    if (missing.length > 0) configFor(cmd);
+    if (missing.length > 0) await configFor(cmd);
     const slug = opts.slug ?? (await askOnTerminal(term, 'Slug (e.g. acme-corp):', validateSlug));
     const name = opts.name ?? (await askOnTerminal(term, 'Display name:', validateDisplayName));
     await withSession(cmd, state, async ({ term, runtime, actor, signal }) => {

@@ -1,7 +1,5 @@
 import { Option, type Command } from 'commander';
 import { tenantToJson, type TenantPlan, type TenantStatus } from '../../tenants/tenant.js';
-import { loadMigrationFiles } from '../../schema/migration-files.js';
-import { pendingByTenant } from '../../migrate/pending-migrations.js';
 import { addJson, planList, statusList } from '../options.js';
 import { withSession, type CliState } from '../session.js';
 import type { TenantRow } from '../tenant-table.js';
@@ -43,6 +41,10 @@ Deleted tenants are hidden unless --all or --status deleted.`,
       const tenants = showDeleted ? listed : listed.filter((t) => t.status !== 'deleted');
       const hidden = listed.length - tenants.length;
       const live = tenants.filter((t) => t.status !== 'deleted');
+      const [{ loadMigrationFiles }, { pendingByTenant }] = await Promise.all([
+        import('../../schema/migration-files.js'),
+        import('../../migrate/pending-migrations.js'),
+      ]);
       const files = await loadMigrationFiles(runtime.config.migrationsDir);
       const pending = await pendingByTenant(runtime.metaPool, files, live.map((t) => t.id));
       const dropped = await runtime.registry.droppedDatabases(tenants.filter((t) => t.status === 'deleted').map((t) => t.id));

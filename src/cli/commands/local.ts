@@ -6,7 +6,7 @@ import { configFor, terminalFor, type CliState } from '../session.js';
 /** The embedded cluster's code (and pg) is loaded only when a `local` command runs. */
 async function clusterFor(cmd: Command): Promise<LocalCluster> {
   const { LocalCluster } = await import('../../local/local-cluster.js');
-  return new LocalCluster({ home: configFor(cmd).tenantHome });
+  return new LocalCluster({ home: (await configFor(cmd)).tenantHome });
 }
 
 export function registerLocal(program: Command, state: CliState): void {
