@@ -7,6 +7,7 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import type { Config, RawConfig } from '../config.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { loadRuntime } from './load-runtime.js';
 import { Terminal } from './terminal.js';
 
 export interface GlobalOptions {
@@ -90,8 +91,8 @@ export async function withSession(
   process.on('SIGTERM', onSignal);
   let runtime: Runtime | undefined;
   try {
-    // pg and the runtime load only for a command that uses a database (see program.ts).
-    const { openRuntime } = await import('../runtime/runtime.js');
+    // pg and the runtime load only for a command that uses a database.
+    const { openRuntime } = await loadRuntime();
     runtime = await openRuntime(config, { onNotice: (message) => term.info(message) });
     const code = await fn({ term, config, runtime, actor: resolveActor(globalOptions(command).actor), signal: controller.signal });
     state.exitCode = typeof code === 'number' ? code : 0;
