@@ -1,4 +1,10 @@
-/** The `tenant` command tree. Each command file parses, calls one library function and renders. */
+/**
+ * The `tenant` command tree. Each command file parses, calls one library
+ * function and renders. Registering needs commander only: what a command
+ * uses (pg and the runtime, prompts, spinner, table, migration engine) it
+ * imports when it runs, so `tenant --help` and scripts calling the CLI in
+ * loops do not pay for the rest (guarded by test/e2e/cli-startup.test.ts).
+ */
 import { Command, Option } from 'commander';
 import { escapeControlCharacters } from '../control-characters.js';
 import { registerActivate, registerSuspend } from './commands/status-change.js';

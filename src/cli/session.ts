@@ -5,8 +5,9 @@
  */
 import os from 'node:os';
 import type { Command } from 'commander';
-import { loadConfig, type Config, type RawConfig } from '../config.js';
-import { openRuntime, type Runtime } from '../runtime/runtime.js';
+import type { Config, RawConfig } from '../config.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { loadRuntime } from './load-runtime.js';
 import { Terminal } from './terminal.js';
 
 export interface GlobalOptions {
@@ -44,7 +45,9 @@ export function terminalFor(command: Command): Terminal {
   return new Terminal({ json: opts.json === true, verbose: opts.verbose === true, quiet: opts.quiet === true, color: opts.color !== false });
 }
 
-export function configFor(command: Command, overrides: RawConfig = {}): Config {
+/** Reads the configuration (loaded here, with dotenv, only by a command that needs it). */
+export async function configFor(command: Command, overrides: RawConfig = {}): Promise<Config> {
+  const { loadConfig } = await import('../config.js');
   const opts = globalOptions(command);
   const envFile = opts.env ?? opts.envFile;
   return loadConfig({ ...(envFile !== undefined ? { envFile } : {}), overrides });
@@ -67,7 +70,7 @@ export async function withSession(
 ): Promise<void> {
   const term = terminalFor(command);
   state.term = term;
-  const config = configFor(command);
+  const config = await configFor(command);
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -88,6 +91,8 @@ export async function withSession(
   process.on('SIGTERM', onSignal);
   let runtime: Runtime | undefined;
   try {
+    // pg and the runtime load only for a command that uses a database.
+    const { openRuntime } = await loadRuntime();
     runtime = await openRuntime(config, { onNotice: (message) => term.info(message) });
     const code = await fn({ term, config, runtime, actor: resolveActor(globalOptions(command).actor), signal: controller.signal });
     state.exitCode = typeof code === 'number' ? code : 0;

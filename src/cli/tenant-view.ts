@@ -1,9 +1,8 @@
 /**
- * Renders tenants for people: coloured status, a detail block, a table.
- * Every stored string goes through `shown()`: names, actors and audit details
- * are written by library users too, and may hold anything.
+ * Renders tenants for people: coloured status, a detail block (the table is
+ * in tenant-table.ts). Every stored string goes through `shown()`: names,
+ * actors and audit details are written by library users too, and may hold anything.
  */
-import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import { escapeControlCharacters } from '../control-characters.js';
 import type { Tenant, TenantStatus } from '../tenants/tenant.js';
@@ -54,42 +53,4 @@ export function tenantDetails(c: ChalkInstance, t: Tenant, fate?: DatabaseFate):
     ['database', databaseText(t, fate)],
     ['schema', t.schemaVersion === null ? '-' : shown(t.schemaVersion)],
   ];
-}
-
-export interface TenantRow {
-  tenant: Tenant;
-  /** Migrations not applied yet; undefined where it does not apply (a deleted tenant). */
-  pending: number | undefined;
-  fate?: DatabaseFate;
-}
-
-export function tenantTable(c: ChalkInstance, tenants: TenantRow[], plain: boolean): string {
-  // cli-table3 colours its borders and headers itself; they follow our colour decision.
-  const coloured = c.level > 0;
-  const table = new Table({
-    head: ['id', 'slug', 'name', 'status', 'plan', 'database', 'host', 'schema', 'pending'],
-    style: { head: coloured && !plain ? ['cyan'] : [], border: coloured && !plain ? ['grey'] : [] },
-    ...(plain
-      ? {
-          chars: {
-            top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '',
-            'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
-          },
-        }
-      : {}),
-  });
-  for (const { tenant: t, pending, fate } of tenants) {
-    table.push([
-      shown(t.id),
-      shown(t.slug),
-      shown(t.name),
-      statusLabel(c, t.status),
-      shown(t.plan),
-      t.status === 'deleted' && fate === 'dropped' ? `${shown(t.dbName)} (dropped)` : shown(t.dbName),
-      `${shown(t.dbHost)}:${t.dbPort}`,
-      t.schemaVersion === null ? '-' : shown(t.schemaVersion),
-      pending === undefined ? '-' : pending === 0 ? '0' : c.yellow(String(pending)),
-    ]);
-  }
-  return table.toString();
 }

@@ -6,7 +6,7 @@
  */
 import { stripVTControlCharacters } from 'node:util';
 import { Chalk, type ChalkInstance } from 'chalk';
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 import { redact } from '../redact.js';
 import { isClosed } from './closed-streams.js';
 import { colourLevel, isCI, type ColourStream } from './colour.js';
@@ -43,6 +43,9 @@ export class Terminal {
   private readonly out: OutputStream;
   private readonly err: OutputStream;
   private spinner: Ora | undefined;
+  /** Text of a spinner asked for while ora is still loading (it is loaded on first use). */
+  private pendingSpinner: string | undefined;
+  private oraLoad: Promise<typeof import('ora').default | undefined> | undefined;
 
   constructor(options: TerminalOptions = {}) {
     const env = options.env ?? process.env;
@@ -93,33 +96,64 @@ export class Terminal {
     if (isClosed(this.err)) return this.stopSpinner();
     if (this.interactive) {
       if (this.spinner) this.spinner.text = redact(text);
-      else this.spinner = ora({ text: redact(text), stream: this.err as NodeJS.WriteStream, discardStdin: false, color: this.ec.level > 0 ? 'cyan' : false }).start();
+      else this.startSpinner(redact(text));
     } else if (!this.json && this.verbose) {
       this.write(this.err, this.ec, text);
     }
   }
 
   succeed(text: string): void {
-    if (this.spinner && !isClosed(this.err)) {
-      // Our own symbol so its colour follows our decision, not ora's.
-      this.spinner.stopAndPersist({ symbol: this.ec.green('✔'), text: redact(text) });
-      this.spinner = undefined;
-    } else {
+    // Our own symbol so its colour follows our decision, not ora's.
+    if (this.hasSpinner() && !isClosed(this.err)) this.persist(this.ec.green('✔'), text);
+    else {
       this.stopSpinner();
       this.line(text);
     }
   }
 
   fail(text?: string): void {
-    if (!this.spinner) return;
-    if (text && !isClosed(this.err)) this.spinner.stopAndPersist({ symbol: this.ec.red('✖'), text: redact(text) });
-    else this.spinner.stop();
-    this.spinner = undefined;
+    if (!this.hasSpinner()) return;
+    if (text && !isClosed(this.err)) this.persist(this.ec.red('✖'), text);
+    else this.stopSpinner();
   }
 
   stopSpinner(): void {
     this.spinner?.stop();
     this.spinner = undefined;
+    this.pendingSpinner = undefined;
+  }
+
+  private hasSpinner(): boolean {
+    return this.spinner !== undefined || this.pendingSpinner !== undefined;
+  }
+
+  /** Ends the spinner with a final line, as ora draws it (also when ora had not loaded yet). */
+  private persist(symbol: string, text: string): void {
+    if (this.spinner) this.spinner.stopAndPersist({ symbol, text: redact(text) });
+    else this.write(this.err, this.ec, `${symbol} ${text}`);
+    this.spinner = undefined;
+    this.pendingSpinner = undefined;
+  }
+
+  /**
+   * ora is loaded on the first spinner, not at start-up (most runs never show
+   * one); the spinner appears once it has loaded, with the latest text, unless
+   * it was stopped in the meantime.
+   */
+  private startSpinner(text: string): void {
+    const waiting = this.pendingSpinner !== undefined;
+    this.pendingSpinner = text;
+    if (waiting) return;
+    this.oraLoad ??= import('ora').then(
+      (module) => module.default,
+      () => undefined,
+    );
+    void this.oraLoad.then((ora) => {
+      if (!ora || this.spinner || this.pendingSpinner === undefined || isClosed(this.err)) return;
+      const shown = this.pendingSpinner;
+      this.pendingSpinner = undefined;
+      this.spinner = ora({ text: shown, stream: this.err as NodeJS.WriteStream, discardStdin: false, color: this.ec.level > 0 ? 'cyan' : false }).start();
+    });
   }
 
   private write(stream: OutputStream, colours: ChalkInstance, text: string): void {

@@ -1,26 +1,68 @@
 /**
  * Creates the meta database when it is missing and applies pending meta
  * migrations, under an advisory lock, so two first runs at once are safe.
+ * A meta database that is already set up is recognised with one query.
  */
 import pg from 'pg';
 import { DatabaseUnavailableError, messageOf, toToolkitError } from '../errors.js';
-import { migrateDatabase } from '../schema/database-migrator.js';
-import { loadMigrationFiles } from '../schema/migration-files.js';
+import { loadMigrationFiles, type MigrationFile } from '../schema/migration-files.js';
 import { parseConnectionUrl } from '../connection-url.js';
 import { databaseOf, guardPool, withConnection } from '../pg/with-helpers.js';
-import { quoteIdent, roleIdent } from '../pg/identifiers.js';
+import { ident, quoteIdent, roleIdent } from '../pg/identifiers.js';
 
 export const META_STORAGE_TABLE = 'meta_migrations';
 
+/** The full setup: create if missing, restrict CONNECT, migrate under the lock. */
 export async function ensureMetaDatabase(adminUrl: string, metaUrl: string, metaMigrationsDir: string): Promise<void> {
+  await setUpMetaDatabase(adminUrl, metaUrl, await loadMigrationFiles(metaMigrationsDir));
+}
+
+/**
+ * What every run does: one query on the meta pool (whose connection the
+ * caller goes on to use), and the full setup only when that query does not
+ * show a meta database that is already set up.
+ */
+export async function prepareMetaDatabase(pool: pg.Pool, adminUrl: string, metaUrl: string, metaMigrationsDir: string): Promise<void> {
+  const files = await loadMigrationFiles(metaMigrationsDir);
+  if (await metaDatabaseIsCurrent(pool, files)) return;
+  await setUpMetaDatabase(adminUrl, metaUrl, files);
+}
+
+async function setUpMetaDatabase(adminUrl: string, metaUrl: string, files: readonly MigrationFile[]): Promise<void> {
   const name = databaseOf(metaUrl);
   await ensureDatabaseExists(adminUrl, name);
   await restrictMetaDatabase(adminUrl, name, parseConnectionUrl(metaUrl).user || undefined);
-  const files = await loadMigrationFiles(metaMigrationsDir);
+  // The migration engine (and Umzug) is loaded only when there may be something to migrate.
+  const { migrateDatabase } = await import('../schema/database-migrator.js');
   const outcome = await withConnection({ connectionString: metaUrl }, (client) =>
     migrateDatabase(client, files, { storageTable: META_STORAGE_TABLE, lockLabel: 'metapus-tenant:meta' }),
   );
   if (outcome.error) throw outcome.error;
+}
+
+/**
+ * True when the meta database has every meta migration applied, each with
+ * the checksum of its file and nothing else, and PUBLIC can no longer
+ * connect (restrictMetaDatabase has run): the state the full setup leaves.
+ * Anything else, a failure included (no database or table yet, server
+ * unreachable), answers false: the full setup then decides, and reports
+ * errors as it always has.
+ */
+export async function metaDatabaseIsCurrent(pool: pg.Pool, files: readonly MigrationFile[]): Promise<boolean> {
+  let row: { open: boolean; applied: [string, string][] } | undefined;
+  try {
+    const result = await pool.query<{ open: boolean; applied: [string, string][] }>(
+      `SELECT has_database_privilege('public', current_database(), 'CONNECT') AS open,
+              (SELECT coalesce(json_agg(json_build_array(name, checksum)), '[]'::json)
+                 FROM public.${ident(META_STORAGE_TABLE, 'storage table')}) AS applied`,
+    );
+    row = result.rows[0];
+  } catch {
+    return false;
+  }
+  if (!row || row.open) return false;
+  const applied = new Map(row.applied);
+  return applied.size === files.length && files.every((file) => applied.get(file.name) === file.checksum);
 }
 
 /** CREATE DATABASE if missing; a concurrent creator winning the race is fine. */

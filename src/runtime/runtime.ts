@@ -7,9 +7,9 @@ import type pg from 'pg';
 import type { Config } from '../config.js';
 import type { ConnectionSettings } from '../pg/connection-settings.js';
 import { parseConnectionUrl, withDatabase } from '../connection-url.js';
-import { createMetaPool, ensureMetaDatabase } from './meta-database.js';
+import { createMetaPool, prepareMetaDatabase } from './meta-database.js';
 import { TenantRegistry } from '../tenants/tenant-registry.js';
-import { LocalCluster, clusterUrl, type ClusterLease } from '../local/local-cluster.js';
+import type { ClusterLease } from '../local/local-cluster.js';
 import { redactUrl } from '../redact.js';
 
 export const EMBEDDED_META_DATABASE = 'metapus_meta';
@@ -60,6 +60,8 @@ export async function resolveConnections(
       },
     };
   }
+  // The embedded cluster's code is loaded only when it is the one used.
+  const { LocalCluster, clusterUrl } = await import('../local/local-cluster.js');
   const cluster = new LocalCluster({ home: config.tenantHome });
   const lease = await cluster.acquire();
   const creds = lease.credentials;
@@ -85,15 +87,17 @@ export async function resolveConnections(
 
 export async function openRuntime(config: Config, options: OpenRuntimeOptions = {}): Promise<Runtime> {
   const { connections, lease } = await resolveConnections(config, options.onNotice);
+  // Created first: its first connection checks the meta database and then serves the caller.
+  const metaPool = createMetaPool(connections.metaUrl, options.metaPoolSize);
   try {
     if (!options.skipMetaSetup) {
-      await ensureMetaDatabase(connections.adminUrl, connections.metaUrl, config.metaMigrationsDir);
+      await prepareMetaDatabase(metaPool, connections.adminUrl, connections.metaUrl, config.metaMigrationsDir);
     }
   } catch (err) {
+    await metaPool.end().catch(() => undefined);
     await lease?.release();
     throw err;
   }
-  const metaPool = createMetaPool(connections.metaUrl, options.metaPoolSize);
   let closed = false;
   return {
     config,

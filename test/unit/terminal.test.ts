@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { guardStream } from '../../src/cli/closed-streams.js';
 import { colourLevel, isCI } from '../../src/cli/colour.js';
 import { Terminal, type OutputStream } from '../../src/cli/terminal.js';
-import { tenantTable } from '../../src/cli/tenant-view.js';
+import { tenantTable } from '../../src/cli/tenant-table.js';
 import { fakeTenant } from '../support/fake-tenant.js';
 
 function stream(isTTY: boolean, columns: number, depth = 8) {

@@ -1,15 +1,12 @@
-import { input } from '@inquirer/prompts';
 import type { Command } from 'commander';
-import { escapeControlCharacters } from '../../control-characters.js';
-import { UsageError, messageOf } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { formatDuration } from '../../duration.js';
-import { Provisioner, type CreateStep } from '../../provision/provisioner.js';
-import { validateDisplayName, validateHost, validateSlug } from '../../provision/tenant-naming.js';
+import type { CreateStep, Provisioner } from '../../provision/provisioner.js';
 import { isTenantPlan, tenantToJson } from '../../tenants/tenant.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { addActor, addJson, port } from '../options.js';
+import { askOnTerminal } from '../prompts.js';
 import { configFor, terminalFor, withSession, type CliState } from '../session.js';
-import type { Terminal } from '../terminal.js';
 import { detailBlock, shown, tenantDetails } from '../tenant-view.js';
 
 interface CreateOptions {
@@ -31,7 +28,9 @@ const STEP_TEXT: Record<CreateStep, string> = {
   rollback: 'rolling back',
 };
 
-export function provisionerFor(runtime: Runtime): Provisioner {
+/** The provisioner (and with it the migration engine) is loaded by the commands that use it. */
+export async function provisionerFor(runtime: Runtime): Promise<Provisioner> {
+  const { Provisioner } = await import('../../provision/provisioner.js');
   return new Provisioner({
     registry: runtime.registry,
     connections: runtime.connections,
@@ -61,6 +60,7 @@ Examples:
   command.action(async (opts: CreateOptions, cmd: Command) => {
     // Bad input is refused before anything (even the embedded cluster) is touched.
     const term = (state.term = terminalFor(cmd));
+    const { validateDisplayName, validateHost, validateSlug } = await import('../../provision/tenant-naming.js');
     if (opts.slug !== undefined) validateSlug(opts.slug);
     if (opts.name !== undefined) validateDisplayName(opts.name);
     if (opts.host !== undefined) validateHost(opts.host);
@@ -74,11 +74,11 @@ Examples:
       });
     }
     // A bad configuration is reported before the questions, not after them.
-    if (missing.length > 0) configFor(cmd);
-    const slug = opts.slug ?? (await ask(term, 'Slug (e.g. acme-corp):', validateSlug));
-    const name = opts.name ?? (await ask(term, 'Display name:', validateDisplayName));
+    if (missing.length > 0) await configFor(cmd);
+    const slug = opts.slug ?? (await askOnTerminal(term, 'Slug (e.g. acme-corp):', validateSlug));
+    const name = opts.name ?? (await askOnTerminal(term, 'Display name:', validateDisplayName));
     await withSession(cmd, state, async ({ term, runtime, actor, signal }) => {
-      const provisioner = provisionerFor(runtime);
+      const provisioner = await provisionerFor(runtime);
       const result = await provisioner.create(
         { slug, name, ...pick(opts) },
         {
@@ -111,24 +111,4 @@ function pick(opts: CreateOptions) {
     ...(opts.host !== undefined ? { host: opts.host } : {}),
     ...(opts.port !== undefined ? { port: opts.port } : {}),
   };
-}
-
-/** Asks on stderr (stdout carries results only) and re-asks until `check` accepts the answer. */
-async function ask(term: Terminal, message: string, check: (value: string) => string): Promise<string> {
-  const answer = await input(
-    {
-      message,
-      required: true,
-      validate: (value) => {
-        try {
-          check(value);
-          return true;
-        } catch (err) {
-          return escapeControlCharacters(messageOf(err));
-        }
-      },
-    },
-    { output: term.promptOutput },
-  );
-  return check(answer);
 }

@@ -1,9 +1,9 @@
-import { confirm } from '@inquirer/prompts';
 import type { Command } from 'commander';
 import { tenantToJson } from '../../tenants/tenant.js';
 import { UsageError } from '../../errors.js';
 import type { DeleteTenantResult } from '../../provision/provisioner.js';
 import { addActor, addJson, addReason } from '../options.js';
+import { confirmOnTerminal } from '../prompts.js';
 import { terminalFor, withSession, type CliState } from '../session.js';
 import type { Terminal } from '../terminal.js';
 import { shown, statusLabel } from '../tenant-view.js';
@@ -34,12 +34,12 @@ export function registerDelete(program: Command, state: CliState): void {
         const tenant = await runtime.registry.resolve(ref);
         const what = opts.dropDatabase ? ` and DROP its database ${shown(tenant.dbName)}` : '';
         const question = `Delete tenant "${shown(tenant.slug)}" (${shown(tenant.name)})${what}?`;
-        if (!(await confirm({ message: question, default: false }, { output: term.promptOutput }))) {
+        if (!(await confirmOnTerminal(term, question))) {
           term.note('not deleted');
           return 1;
         }
       }
-      const result = await provisionerFor(runtime).delete(ref, {
+      const result = await (await provisionerFor(runtime)).delete(ref, {
         actor,
         ...(opts.reason ? { reason: opts.reason } : {}),
         dropDatabase: opts.dropDatabase === true,

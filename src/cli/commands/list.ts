@@ -1,10 +1,8 @@
 import { Option, type Command } from 'commander';
 import { tenantToJson, type TenantPlan, type TenantStatus } from '../../tenants/tenant.js';
-import { loadMigrationFiles } from '../../schema/migration-files.js';
-import { pendingByTenant } from '../../migrate/pending-migrations.js';
 import { addJson, planList, statusList } from '../options.js';
 import { withSession, type CliState } from '../session.js';
-import { tenantTable, type TenantRow } from '../tenant-view.js';
+import type { TenantRow } from '../tenant-table.js';
 
 interface ListOptions {
   status?: TenantStatus[];
@@ -43,6 +41,10 @@ Deleted tenants are hidden unless --all or --status deleted.`,
       const tenants = showDeleted ? listed : listed.filter((t) => t.status !== 'deleted');
       const hidden = listed.length - tenants.length;
       const live = tenants.filter((t) => t.status !== 'deleted');
+      const [{ loadMigrationFiles }, { pendingByTenant }] = await Promise.all([
+        import('../../schema/migration-files.js'),
+        import('../../migrate/pending-migrations.js'),
+      ]);
       const files = await loadMigrationFiles(runtime.config.migrationsDir);
       const pending = await pendingByTenant(runtime.metaPool, files, live.map((t) => t.id));
       const dropped = await runtime.registry.droppedDatabases(tenants.filter((t) => t.status === 'deleted').map((t) => t.id));
@@ -73,6 +75,7 @@ Deleted tenants are hidden unless --all or --status deleted.`,
         );
         return 0;
       }
+      const { tenantTable } = await import('../tenant-table.js');
       term.line(tenantTable(term.c, rows, !term.interactive));
       term.line(term.c.dim(`${rows.length} tenant${rows.length === 1 ? '' : 's'}${hiddenNote ? `; ${hiddenNote}` : ''}`));
       return 0;

@@ -1,7 +1,13 @@
 import type { Command } from 'commander';
-import { LocalCluster } from '../../local/local-cluster.js';
+import type { LocalCluster } from '../../local/local-cluster.js';
 import { addJson } from '../options.js';
 import { configFor, terminalFor, type CliState } from '../session.js';
+
+/** The embedded cluster's code (and pg) is loaded only when a `local` command runs. */
+async function clusterFor(cmd: Command): Promise<LocalCluster> {
+  const { LocalCluster } = await import('../../local/local-cluster.js');
+  return new LocalCluster({ home: (await configFor(cmd)).tenantHome });
+}
 
 export function registerLocal(program: Command, state: CliState): void {
   const local = program
@@ -22,7 +28,7 @@ Examples:
   addJson(local.command('start').description('start the embedded cluster and keep it running')).action(
     async (_opts: unknown, cmd: Command) => {
       const term = (state.term = terminalFor(cmd));
-      const cluster = new LocalCluster({ home: configFor(cmd).tenantHome });
+      const cluster = await clusterFor(cmd);
       term.progress('starting the embedded PostgreSQL');
       const lease = await cluster.acquire();
       await lease.release({ keepRunning: true });
@@ -39,7 +45,7 @@ Examples:
       .option('--force', 'stop even if other tenant commands are using it'),
   ).action(async (opts: { force?: boolean }, cmd: Command) => {
     const term = (state.term = terminalFor(cmd));
-    const cluster = new LocalCluster({ home: configFor(cmd).tenantHome });
+    const cluster = await clusterFor(cmd);
     const result = await cluster.stop({ force: opts.force === true });
     if (term.json) term.printJson(result);
     else if (result.stopped) term.line('embedded PostgreSQL stopped');
@@ -50,7 +56,7 @@ Examples:
   addJson(local.command('status').description('show whether the embedded cluster is running')).action(
     async (_opts: unknown, cmd: Command) => {
       const term = (state.term = terminalFor(cmd));
-      const status = await new LocalCluster({ home: configFor(cmd).tenantHome }).status();
+      const status = await (await clusterFor(cmd)).status();
       if (term.json) {
         term.printJson(status);
         return;

@@ -13,7 +13,7 @@ export function registerRepair(program: Command, state: CliState): void {
   command.addHelpText('after', '\nExamples:\n  $ tenant repair\n  $ tenant repair --drop-orphans --json');
   command.action(async (opts: { dropOrphans?: boolean }, cmd: Command) => {
     await withSession(cmd, state, async ({ term, runtime, actor }) => {
-      const result = await provisionerFor(runtime).repair({ actor, dropOrphans: opts.dropOrphans === true });
+      const result = await (await provisionerFor(runtime)).repair({ actor, dropOrphans: opts.dropOrphans === true });
       if (term.json) {
         term.printJson(result);
         return 0;

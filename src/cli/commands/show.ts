@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { tenantToJson } from '../../tenants/tenant.js';
-import { loadMigrationFiles } from '../../schema/migration-files.js';
 import { addJson, integerOption } from '../options.js';
 import { withSession, type CliState } from '../session.js';
 import { detailBlock, shown, tenantDetails } from '../tenant-view.js';
@@ -15,6 +14,7 @@ export function registerShow(program: Command, state: CliState): void {
   command.addHelpText('after', '\nExamples:\n  $ tenant show acme-corp\n  $ tenant show 5b6f3c1e-2a4d-4c1b-9f0e-8d7a6b5c4d3e --json');
   command.action(async (ref: string, opts: { audit: number }, cmd: Command) => {
     await withSession(cmd, state, async ({ term, runtime }) => {
+      const { loadMigrationFiles } = await import('../../schema/migration-files.js');
       const tenant = await runtime.registry.resolve(ref);
       const deleted = tenant.status === 'deleted';
       const [audit, applied, files, dropped] = await Promise.all([

@@ -1,10 +1,8 @@
-import { confirm } from '@inquirer/prompts';
 import type { Command } from 'commander';
-import { activateTenant, suspendTenant } from '../../tenants/tenant-lifecycle.js';
 import { tenantToJson } from '../../tenants/tenant.js';
 import type { StatusChangeResult } from '../../tenants/tenant-registry.js';
-import { loadMigrationFiles, latestVersion } from '../../schema/migration-files.js';
 import { addActor, addJson, addReason } from '../options.js';
+import { confirmOnTerminal } from '../prompts.js';
 import { withSession, type CliState } from '../session.js';
 import type { Terminal } from '../terminal.js';
 import { shown, statusLabel } from '../tenant-view.js';
@@ -22,16 +20,14 @@ export function registerSuspend(program: Command, state: CliState): void {
       if (!opts.yes && term.stdinInteractive && !term.json) {
         const tenant = await runtime.registry.resolve(ref);
         if (tenant.status !== 'suspended') {
-          const ok = await confirm(
-            { message: `Suspend tenant "${shown(tenant.slug)}" (${shown(tenant.name)})?`, default: false },
-            { output: term.promptOutput },
-          );
+          const ok = await confirmOnTerminal(term, `Suspend tenant "${shown(tenant.slug)}" (${shown(tenant.name)})?`);
           if (!ok) {
             term.note('not suspended');
             return 1;
           }
         }
       }
+      const { suspendTenant } = await import('../../tenants/tenant-lifecycle.js');
       const result = await suspendTenant(runtime.registry, ref, { actor, ...(opts.reason ? { reason: opts.reason } : {}) });
       report(term, result, 'suspended');
       return 0;
@@ -48,6 +44,10 @@ export function registerActivate(program: Command, state: CliState): void {
   command.addHelpText('after', '\nExamples:\n  $ tenant activate acme-corp\n  $ tenant activate 5b6f3c1e-2a4d-4c1b-9f0e-8d7a6b5c4d3e --json');
   command.action(async (ref: string, opts: { reason?: string }, cmd: Command) => {
     await withSession(cmd, state, async ({ term, runtime, actor }) => {
+      const [{ activateTenant }, { loadMigrationFiles, latestVersion }] = await Promise.all([
+        import('../../tenants/tenant-lifecycle.js'),
+        import('../../schema/migration-files.js'),
+      ]);
       const files = await loadMigrationFiles(runtime.config.migrationsDir);
       const result = await activateTenant(runtime.registry, ref, {
         actor,
