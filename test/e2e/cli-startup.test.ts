@@ -31,12 +31,6 @@ const ROOT = pathToFileURL(REPO_ROOT).href;
 const BIN = `${ROOT}/bin/tenant`;
 const HOOK = path.join(REPO_ROOT, 'test', 'support', 'import-trace.mjs');
 
-/**
- * Imports made through these modules are not counted yet: `tenant migrate`
- * is being made lazy separately. Empty this list once it is.
- */
-const NOT_YET_LAZY = [/\/dist\/cli\/commands\/migrate[^/]*\.js$/, /\/dist\/cli\/migrate-view\.js$/];
-
 /** What a module is, for the assertions: an npm package name, or a path inside dist/. */
 function moduleName(url: string): string {
   const inPackage = url.split('/node_modules/').at(-1) as string;
@@ -48,7 +42,7 @@ function moduleName(url: string): string {
 }
 
 interface Trace extends CliResult {
-  /** Every module reached from bin/tenant (not through NOT_YET_LAZY), with the chain that reached it. */
+  /** Every module reached from bin/tenant, with the chain that reached it. */
   reached: Map<string, string[]>;
 }
 
@@ -65,7 +59,6 @@ async function traced(args: string[], name: string): Promise<Trace> {
   const queue = [BIN];
   while (queue.length > 0) {
     const parent = queue.shift() as string;
-    if (NOT_YET_LAZY.some((pattern) => pattern.test(parent))) continue;
     for (const child of edges.get(parent) ?? []) {
       if (chains.has(child)) continue;
       chains.set(child, [...(chains.get(parent) as string[]), moduleName(child)]);
