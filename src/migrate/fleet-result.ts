@@ -2,6 +2,7 @@
 import type { Tenant } from '../tenants/tenant.js';
 import type { TenantToolkitError } from '../errors.js';
 import { redact } from '../redact.js';
+import { serverKey } from '../pg/server-key.js';
 import type { RunTenantRecord } from './migration-runs.js';
 import type { TenantMigrateOutcome } from './tenant-migrator.js';
 
@@ -45,8 +46,7 @@ export interface FleetTenantResult {
 }
 
 export function serverOf(tenant: Pick<Tenant, 'dbHost' | 'dbPort'>): string {
-  const host = tenant.dbHost === 'localhost' || tenant.dbHost === '::1' ? '127.0.0.1' : tenant.dbHost.toLowerCase();
-  return `${host}:${tenant.dbPort}`;
+  return serverKey(tenant.dbHost, tenant.dbPort);
 }
 
 function base(tenant: Tenant): Pick<FleetTenantResult, 'tenantId' | 'slug' | 'server'> {

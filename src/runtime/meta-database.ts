@@ -4,7 +4,14 @@
  * A meta database that is already set up is recognised with one query.
  */
 import pg from 'pg';
-import { DatabaseUnavailableError, messageOf, toToolkitError } from '../errors.js';
+import {
+  DatabaseUnavailableError,
+  isConcurrentCatalogUpdate,
+  isDuplicateDatabase,
+  isInsufficientPrivilege,
+  messageOf,
+  toToolkitError,
+} from '../errors.js';
 import { loadMigrationFiles, type MigrationFile } from '../schema/migration-files.js';
 import { parseConnectionUrl } from '../connection-url.js';
 import { databaseOf, guardPool, withConnection } from '../pg/with-helpers.js';
@@ -76,8 +83,7 @@ export async function ensureDatabaseExists(adminUrl: string, name: string): Prom
         await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
         return true;
       } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (code === '42P04' || code === '23505') return false;
+        if (isDuplicateDatabase(err)) return false;
         throw err;
       }
     });
@@ -114,9 +120,8 @@ export async function restrictMetaDatabase(adminUrl: string, name: string, metaR
       if (metaRole && rows[0].role_exists) await client.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${db} TO ${roleIdent(metaRole)}`);
       await client.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${db} FROM PUBLIC`);
     } catch (err) {
-      const code = (err as { code?: string }).code;
       // Not ours to change (a meta database managed by someone else), or another server just did it.
-      if (code === '42501' || code === 'XX000') return;
+      if (isInsufficientPrivilege(err) || isConcurrentCatalogUpdate(err)) return;
       throw err;
     }
   });

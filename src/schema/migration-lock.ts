@@ -4,7 +4,7 @@
  * under lock_timeout or skipped; and the run's session timeouts.
  */
 import type pg from 'pg';
-import { LockTimeoutError } from '../errors.js';
+import { LockTimeoutError, isLockNotAvailable } from '../errors.js';
 import type { DatabaseMigrateOptions } from './migration-types.js';
 
 /** The advisory lock label when the caller names none. */
@@ -28,7 +28,7 @@ export async function takeLock(client: pg.ClientBase, key: string, options: Lock
     await client.query('SELECT pg_advisory_lock($1)', [key]);
     return true;
   } catch (err) {
-    if ((err as { code?: string }).code === '55P03') {
+    if (isLockNotAvailable(err)) {
       throw new LockTimeoutError('the migration lock of this database', { cause: err });
     }
     throw err;

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { formatDuration } from '../../duration.js';
 import type { CreateStep, Provisioner } from '../../provision/provisioner.js';
-import { isTenantPlan, tenantToJson } from '../../tenants/tenant.js';
+import { tenantToJson, validatePlan } from '../../tenants/tenant.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { addActor, addJson, port } from '../options.js';
 import { askOnTerminal } from '../prompts.js';
@@ -64,9 +64,7 @@ Examples:
     if (opts.slug !== undefined) validateSlug(opts.slug);
     if (opts.name !== undefined) validateDisplayName(opts.name);
     if (opts.host !== undefined) validateHost(opts.host);
-    if (opts.plan !== undefined && !isTenantPlan(opts.plan)) {
-      throw new UsageError(`plan must be one of free, standard, premium, enterprise, got "${opts.plan}"`);
-    }
+    if (opts.plan !== undefined) validatePlan(opts.plan);
     const missing = [opts.slug === undefined ? '--slug' : '', opts.name === undefined ? '--name' : ''].filter(Boolean);
     if (missing.length > 0 && (!term.stdinInteractive || term.json)) {
       throw new UsageError(`${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} required (no terminal to ask on)`, {

@@ -64,8 +64,8 @@ and \`tenant list\` shows the reverted migrations as pending until the next \`te
 /** Shows the plan and asks; returns an exit code to stop with, or undefined to go ahead. */
 async function confirmDown(session: Session, options: Omit<FleetMigrateOptions, 'actor'>): Promise<number | undefined> {
   const { term, runtime, actor } = session;
-  const [{ confirm }, { migrateFleet }, { loadMigrationFiles }, { tenantLine }] = await Promise.all([
-    import('@inquirer/prompts'),
+  const [{ confirmOnTerminal }, { migrateFleet }, { loadMigrationFiles }, { tenantLine }] = await Promise.all([
+    import('../prompts.js'),
     import('../../migrate/fleet-migrator.js'),
     import('../../schema/migration-files.js'),
     import('../migrate-view.js'),
@@ -88,10 +88,10 @@ async function confirmDown(session: Session, options: Omit<FleetMigrateOptions, 
     return EXIT.ok;
   }
   const count = work.reduce((n, r) => n + r.planned.length, 0);
-  const ok = await confirm({
-    message: `Revert ${count} migration${count === 1 ? '' : 's'} on ${work.length} tenant${work.length === 1 ? '' : 's'}? What they created is dropped, with its data.`,
-    default: false,
-  });
+  const ok = await confirmOnTerminal(
+    term,
+    `Revert ${count} migration${count === 1 ? '' : 's'} on ${work.length} tenant${work.length === 1 ? '' : 's'}? What they created is dropped, with its data.`,
+  );
   if (!ok) {
     term.note('nothing reverted');
     return EXIT.failed;
