@@ -7,6 +7,7 @@ import { Provisioner } from '../../src/provision/provisioner.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { migrationsWith } from '../support/migrations-dir.js';
 import { createTestEnvironment } from '../support/test-environment.js';
+import { eventually } from '../support/eventually.js';
 
 const env = createTestEnvironment();
 let rt: Runtime;
@@ -161,7 +162,10 @@ describe('suspend and activate', () => {
       const latest = (await provisioner.migrationFiles()).at(-1)?.name ?? null;
       const back = await activateTenant(rt.registry, first.tenant.id, { actor: 'support', latestVersion: latest });
       expect(back).toMatchObject({ changed: true, tenant: { status: 'active' } });
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // NOTIFYs arrive in commit order: once activate's is here, every earlier one is too.
+      await eventually('the activate notification arrives', () =>
+        payloads.some((p) => (p as { status?: string }).status === 'active'),
+      );
       expect(payloads).toEqual([
         expect.objectContaining({ slug: 'globex', status: 'suspended', previousStatus: 'active' }),
         expect.objectContaining({ slug: 'globex', status: 'active', previousStatus: 'suspended' }),
