@@ -34,7 +34,11 @@ async function insideSlowMigration(db: string): Promise<void> {
 
 const SLOW_MIGRATION = { '00090_slow.sql': '-- migrate:up\nSELECT pg_sleep(60);\n-- migrate:down\nSELECT 1;\n' };
 
-describe('tenant CLI lifecycle', () => {
+// A sequential scenario, not independent tests: one tenant fleet on one meta
+// database goes through its life in order (create acme-corp and globex, list
+// exactly those, suspend and activate acme-corp, the twin race, deletes of the
+// tenants created before). Run it as a whole; `-t` on one step alone fails.
+describe.sequential('tenant CLI lifecycle (scenario)', () => {
   it('creates a tenant and prints a success block', async () => {
     const result = await runCli(['create', '--slug', 'acme-corp', '--name', 'ACME Corp'], env.env);
     expect(result.code).toBe(0);
