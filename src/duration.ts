@@ -13,10 +13,15 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(total);
 }
 
+/**
+ * Rounds at the precision shown first, then picks the unit, so a value just
+ * under a boundary carries into the next unit ("2m00s", never "1m60s").
+ */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`;
-  const minutes = Math.floor(ms / 60_000);
-  const seconds = Math.round((ms % 60_000) / 1000);
-  return `${minutes}m${seconds.toString().padStart(2, '0')}s`;
+  if (Math.round(ms) < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 9_995) return `${(ms / 1000).toFixed(2)}s`;
+  if (ms < 59_950) return `${(ms / 1000).toFixed(1)}s`;
+  const totalSeconds = Math.round(ms / 1000);
+  const seconds = totalSeconds % 60;
+  return `${(totalSeconds - seconds) / 60}m${seconds.toString().padStart(2, '0')}s`;
 }

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/eventually.js';
 import { migrationsWith } from '../support/migrations-dir.js';
 import { runCli, startCli } from '../support/run-cli.js';
 import { createTestEnvironment } from '../support/test-environment.js';
@@ -20,21 +21,24 @@ async function metaTenants(): Promise<{ slug: string; status: string }[]> {
 
 /** Waits until a create is inside the slow migration of its new database. */
 async function insideSlowMigration(db: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const sleeping = await env.admin(async (c) => {
-      const { rowCount } = await c.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep%'", [db]);
-      return (rowCount ?? 0) > 0;
-    });
-    if (sleeping) return;
-    if (Date.now() > deadline) throw new Error('create never reached the slow migration');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await eventually(
+    'create reaches the slow migration',
+    () =>
+      env.admin(async (c) => {
+        const { rowCount } = await c.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep%'", [db]);
+        return (rowCount ?? 0) > 0;
+      }),
+    60_000,
+  );
 }
 
 const SLOW_MIGRATION = { '00090_slow.sql': '-- migrate:up\nSELECT pg_sleep(60);\n-- migrate:down\nSELECT 1;\n' };
 
-describe('tenant CLI lifecycle', () => {
+// A sequential scenario, not independent tests: one tenant fleet on one meta
+// database goes through its life in order (create acme-corp and globex, list
+// exactly those, suspend and activate acme-corp, the twin race, deletes of the
+// tenants created before). Run it as a whole; `-t` on one step alone fails.
+describe.sequential('tenant CLI lifecycle (scenario)', () => {
   it('creates a tenant and prints a success block', async () => {
     const result = await runCli(['create', '--slug', 'acme-corp', '--name', 'ACME Corp'], env.env);
     expect(result.code).toBe(0);
@@ -141,9 +145,11 @@ describe('tenant CLI lifecycle', () => {
 
     // The killed run's admin session may take a moment to be noticed by the server.
     let result = await runCli(['create', '--slug', 'killed', '--name', 'Killed'], env.env);
-    for (let i = 0; i < 20 && result.code === 4; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      result = await runCli(['create', '--slug', 'killed', '--name', 'Killed'], env.env);
+    if (result.code === 4) {
+      await eventually('a create of the killed slug is no longer refused as a conflict (exit 4)', async () => {
+        result = await runCli(['create', '--slug', 'killed', '--name', 'Killed'], env.env);
+        return result.code !== 4;
+      });
     }
     expect(result.code).toBe(0);
     expect((await metaTenants()).find((t) => t.slug === 'killed')?.status).toBe('active');

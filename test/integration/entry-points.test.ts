@@ -18,7 +18,8 @@ import type { Runtime } from '../../src/runtime/runtime.js';
 import { STOCK_BALANCES_JOB, stockBalancesJob } from '../../src/reference/stock-balances-job.js';
 import { MultiTenantWorker, type WorkerEvent } from '../../src/worker/worker-runner.js';
 import { cliEnv } from '../support/run-cli.js';
-import { createTenants, eventually, openServices } from '../support/tenant-fixtures.js';
+import { eventually } from '../support/eventually.js';
+import { createTenants, openServices } from '../support/tenant-fixtures.js';
 import { REPO_ROOT, createTestEnvironment } from '../support/test-environment.js';
 
 const env = createTestEnvironment();

@@ -14,7 +14,8 @@ import { openRuntime, type Runtime } from '../../src/runtime/runtime.js';
 import { startLoad, type Load } from '../support/http-load.js';
 import { startPrivateCluster, type PrivateCluster } from '../support/private-cluster.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
-import { createTenants, eventually } from '../support/tenant-fixtures.js';
+import { eventually } from '../support/eventually.js';
+import { createTenants } from '../support/tenant-fixtures.js';
 
 const CURRENCIES = '/api/v1/catalogs/currencies';
 let cluster: PrivateCluster;

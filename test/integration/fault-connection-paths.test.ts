@@ -15,7 +15,8 @@ import { DatabaseUnavailableError, isConnectionError } from '../../src/errors.js
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { routeTenantThrough } from '../support/fault-fixtures.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { createTenants, eventually, openServices } from '../support/tenant-fixtures.js';
+import { eventually } from '../support/eventually.js';
+import { createTenants, openServices } from '../support/tenant-fixtures.js';
 import { createTestEnvironment } from '../support/test-environment.js';
 
 const env = createTestEnvironment();

@@ -13,7 +13,8 @@ import { openRuntime, type Runtime } from '../../src/runtime/runtime.js';
 import { startLoad, type Load } from '../support/http-load.js';
 import { startPrivateCluster, type PrivateCluster } from '../support/private-cluster.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
-import { createTenants, eventually } from '../support/tenant-fixtures.js';
+import { eventually } from '../support/eventually.js';
+import { createTenants } from '../support/tenant-fixtures.js';
 import { createTestEnvironment } from '../support/test-environment.js';
 
 const env = createTestEnvironment();

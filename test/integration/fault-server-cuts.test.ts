@@ -10,7 +10,8 @@ import type { Runtime } from '../../src/runtime/runtime.js';
 import { startLoad, type Load } from '../support/http-load.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { createTenants, eventually, seedCurrency } from '../support/tenant-fixtures.js';
+import { eventually } from '../support/eventually.js';
+import { createTenants, seedCurrency } from '../support/tenant-fixtures.js';
 import { createTestEnvironment } from '../support/test-environment.js';
 import { routeTenantThrough, tenantPoolStats } from '../support/fault-fixtures.js';
 

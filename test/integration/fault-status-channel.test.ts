@@ -11,7 +11,8 @@ import { TENANT_STATUS_CHANNEL } from '../../src/tenants/tenant-registry.js';
 import type { TenantServices } from '../../src/pools/tenant-services.js';
 import type { Tenant } from '../../src/tenants/tenant.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
-import { createTenants, eventually, openServices, setStatus } from '../support/tenant-fixtures.js';
+import { eventually } from '../support/eventually.js';
+import { createTenants, openServices, setStatus } from '../support/tenant-fixtures.js';
 import { createTestEnvironment } from '../support/test-environment.js';
 
 const env = createTestEnvironment();

@@ -5,16 +5,8 @@ import { suspendTenant } from '../../src/tenants/tenant-lifecycle.js';
 import type { TenantServices } from '../../src/pools/tenant-services.js';
 import type { Tenant } from '../../src/tenants/tenant.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
-import {
-  codeFor,
-  connectionsTo,
-  createTenants,
-  eventually,
-  openServices,
-  seedCurrency,
-  setStatus,
-  startConnectionSampler,
-} from '../support/tenant-fixtures.js';
+import { eventually } from '../support/eventually.js';
+import { codeFor, connectionsTo, createTenants, openServices, seedCurrency, setStatus, startConnectionSampler } from '../support/tenant-fixtures.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 import { createTestEnvironment } from '../support/test-environment.js';
 
@@ -144,7 +136,7 @@ describe('PoolManager', () => {
     const s = await services({ idleTimeoutMs: 100, maxPools: 1, acquireTimeoutMs: 200 });
     const lease = await s.pools.acquire(t(5).id);
     await lease.pool.query('SELECT 1');
-    await sleep(400); // several idle sweeps pass while the lease is held
+    s.pools.closeIdle(Date.now() + 60_000); // an idle sweep long after the timeout, while the lease is held
     await expect(lease.pool.query('SELECT 1 AS one')).resolves.toMatchObject({ rows: [{ one: 1 }] });
     await expect(s.pools.acquire(t(6).id)).rejects.toMatchObject({ code: 'POOL_EXHAUSTED' });
     s.pools.retireTenant(t(5).id);
@@ -216,6 +208,8 @@ describe('PoolManager', () => {
     let done = false;
     const closing = s.pools.close({ deadlineMs: 30_000 }).then((r) => ((done = true), r));
     await expect(s.pools.acquire(t(11).id)).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
+    // A fixed wait on purpose: what is tested is that close() has NOT finished while a lease is
+    // held, and a thing that does not happen has no event to await.
     await sleep(200);
     expect(done).toBe(false);
     await expect(lease.pool.query('SELECT 1 AS one')).resolves.toMatchObject({ rows: [{ one: 1 }] });

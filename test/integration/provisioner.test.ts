@@ -7,6 +7,7 @@ import { Provisioner } from '../../src/provision/provisioner.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { migrationsWith } from '../support/migrations-dir.js';
 import { createTestEnvironment } from '../support/test-environment.js';
+import { eventually } from '../support/eventually.js';
 
 const env = createTestEnvironment();
 let rt: Runtime;
@@ -55,7 +56,7 @@ describe('Provisioner.create', () => {
   });
 
   it('restricts CONNECT to the tenant role', async () => {
-    const tenant = await rt.registry.resolve('acme-corp');
+    const { tenant } = await provisioner.create({ slug: 'locked-down', name: 'Locked Down' }, { actor: 'test' });
     const acl = await env.admin(async (client) => {
       const { rows } = await client.query<{ acl: string }>('SELECT datacl::text AS acl FROM pg_database WHERE datname = $1', [
         tenant.dbName,
@@ -84,7 +85,8 @@ describe('Provisioner.create', () => {
   });
 
   it('refuses a duplicate slug, whatever its case', async () => {
-    await expect(provisioner.create({ slug: 'acme-corp', name: 'again' }, { actor: 'test' })).rejects.toBeInstanceOf(
+    await provisioner.create({ slug: 'twice', name: 'Twice' }, { actor: 'test' });
+    await expect(provisioner.create({ slug: 'twice', name: 'again' }, { actor: 'test' })).rejects.toBeInstanceOf(
       TenantExistsError,
     );
   });
@@ -148,23 +150,27 @@ describe('Provisioner.create', () => {
 
 describe('suspend and activate', () => {
   it('are idempotent, audited and NOTIFYed', async () => {
+    await provisioner.create({ slug: 'initech', name: 'Initech' }, { actor: 'test' });
     const listener = new pg.Client({ connectionString: rt.connections.metaUrl });
     await listener.connect();
     const payloads: unknown[] = [];
     listener.on('notification', (n) => payloads.push(JSON.parse(n.payload ?? '{}')));
     await listener.query(`LISTEN ${TENANT_STATUS_CHANNEL}`);
     try {
-      const first = await suspendTenant(rt.registry, 'globex', { actor: 'support', reason: 'invoice overdue' });
+      const first = await suspendTenant(rt.registry, 'initech', { actor: 'support', reason: 'invoice overdue' });
       expect(first).toMatchObject({ changed: true, previousStatus: 'active', tenant: { status: 'suspended' } });
-      const again = await suspendTenant(rt.registry, 'globex', { actor: 'support' });
+      const again = await suspendTenant(rt.registry, 'initech', { actor: 'support' });
       expect(again.changed).toBe(false);
       const latest = (await provisioner.migrationFiles()).at(-1)?.name ?? null;
       const back = await activateTenant(rt.registry, first.tenant.id, { actor: 'support', latestVersion: latest });
       expect(back).toMatchObject({ changed: true, tenant: { status: 'active' } });
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // NOTIFYs arrive in commit order: once activate's is here, every earlier one is too.
+      await eventually('the activate notification arrives', () =>
+        payloads.some((p) => (p as { previousStatus?: string }).previousStatus === 'suspended'),
+      );
       expect(payloads).toEqual([
-        expect.objectContaining({ slug: 'globex', status: 'suspended', previousStatus: 'active' }),
-        expect.objectContaining({ slug: 'globex', status: 'active', previousStatus: 'suspended' }),
+        expect.objectContaining({ slug: 'initech', status: 'suspended', previousStatus: 'active' }),
+        expect.objectContaining({ slug: 'initech', status: 'active', previousStatus: 'suspended' }),
       ]);
       const audit = await rt.registry.recentAudit(first.tenant.id, 3);
       expect(audit[0]).toMatchObject({ action: 'activate', actor: 'support' });
@@ -175,11 +181,12 @@ describe('suspend and activate', () => {
   });
 
   it('refuses to activate a tenant whose schema is behind', async () => {
-    await suspendTenant(rt.registry, 'racer', { actor: 'test' });
-    await expect(activateTenant(rt.registry, 'racer', { actor: 'test', latestVersion: '99999_future' })).rejects.toMatchObject({
+    await provisioner.create({ slug: 'behind', name: 'Behind' }, { actor: 'test' });
+    await suspendTenant(rt.registry, 'behind', { actor: 'test' });
+    await expect(activateTenant(rt.registry, 'behind', { actor: 'test', latestVersion: '99999_future' })).rejects.toMatchObject({
       code: 'INVALID_STATE',
     });
-    expect((await rt.registry.resolve('racer')).status).toBe('suspended');
+    expect((await rt.registry.resolve('behind')).status).toBe('suspended');
   });
 
   it('reports an unknown tenant', async () => {

@@ -9,7 +9,8 @@ import type { TenantToolkitError } from '../../src/errors.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { createApp } from '../../src/reference/app.js';
 import { errorResponse } from '../../src/server/http-errors.js';
-import { codeFor, connectionsTo, createTenants, eventually, openServices } from '../support/tenant-fixtures.js';
+import { eventually } from '../support/eventually.js';
+import { codeFor, connectionsTo, createTenants, openServices } from '../support/tenant-fixtures.js';
 import { REPO_ROOT, createTestEnvironment } from '../support/test-environment.js';
 import { startHttpServer, type TestHttpServer } from '../support/http-server.js';
 

@@ -9,7 +9,8 @@ import type { Tenant } from '../../src/tenants/tenant.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { sendError, sendJson } from '../../src/server/http-errors.js';
 import { tenantDb } from '../../src/server/tenant-db-middleware.js';
-import { createTenants, eventually, openServices, setStatus } from '../support/tenant-fixtures.js';
+import { eventually } from '../support/eventually.js';
+import { createTenants, openServices, setStatus } from '../support/tenant-fixtures.js';
 import { createTestEnvironment } from '../support/test-environment.js';
 import { startHttpServer, type TestHttpServer } from '../support/http-server.js';
 

@@ -7,7 +7,8 @@ import type { TenantServices } from '../../src/pools/tenant-services.js';
 import type { Tenant } from '../../src/tenants/tenant.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { MultiTenantWorker, type JobContext, type WorkerEvent } from '../../src/worker/worker-runner.js';
-import { createTenants, eventually, openServices, provisionerFor } from '../support/tenant-fixtures.js';
+import { eventually } from '../support/eventually.js';
+import { createTenants, openServices, provisionerFor } from '../support/tenant-fixtures.js';
 import { REPO_ROOT, createTestEnvironment } from '../support/test-environment.js';
 
 const env = createTestEnvironment();

@@ -11,9 +11,11 @@ export interface CliResult {
 
 const BIN = path.join(REPO_ROOT, 'bin', 'tenant');
 const CONFIG_VARS = /^(META_DATABASE_URL|POSTGRES_ADMIN_URL|TENANT_|PORT$)/;
+/** What the CLI reads to decide prompts and colour: each test sets these itself, so CI (CI=true, FORCE_COLOR) runs the same tests. */
+const TERMINAL_VARS = /^(CI|FORCE_COLOR|NO_COLOR|TERM)$/;
 
 export function cliEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !CONFIG_VARS.test(k)));
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !CONFIG_VARS.test(k) && !TERMINAL_VARS.test(k)));
   return { ...base, NO_COLOR: '1', ...env };
 }
 

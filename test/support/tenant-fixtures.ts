@@ -13,6 +13,9 @@ import { Provisioner } from '../../src/provision/provisioner.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import type { TestEnvironment } from './test-environment.js';
 
+// Kept here too for the fleet tests, which import it from this module.
+export { eventually } from './eventually.js';
+
 export function provisionerFor(rt: Runtime): Provisioner {
   return new Provisioner({
     registry: rt.registry,
@@ -103,12 +106,3 @@ export async function startConnectionSampler(env: TestEnvironment): Promise<{ st
   };
 }
 
-/** Polls until check() is true; throws with the description after timeoutMs. Not a timing assertion: a liveness bound. */
-export async function eventually(description: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${description}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

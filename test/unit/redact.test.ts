@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { redact, redactUrl } from '../../src/redact.js';
-import { parseDuration } from '../../src/duration.js';
 
 describe('redact', () => {
   it('hides passwords in URLs and key=value strings', () => {
@@ -11,14 +10,4 @@ describe('redact', () => {
   it('leaves text without secrets alone', () => {
     expect(redact('postgres://app@db/x')).toBe('postgres://app@db/x');
   });
-});
-
-describe('parseDuration', () => {
-  it.each([
-    ['500ms', 500],
-    ['30s', 30_000],
-    ['10m', 600_000],
-    ['1h30m', 5_400_000],
-  ])('%s', (text, ms) => expect(parseDuration(text)).toBe(ms));
-  it.each(['10', '5x', '', 'm'])('refuses %s', (text) => expect(parseDuration(text)).toBeUndefined());
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TenantCache, type TenantLookup } from '../../src/pools/tenant-cache.js';
 import type { Tenant, TenantStatus } from '../../src/tenants/tenant.js';
 import { fakeTenant } from '../support/fake-tenant.js';
@@ -19,6 +19,10 @@ function manualLookup() {
 }
 
 describe('TenantCache', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('shares one lookup between concurrent misses and serves hits from memory', async () => {
     const { lookup, calls } = manualLookup();
     const cache = new TenantCache(lookup);
@@ -64,12 +68,13 @@ describe('TenantCache', () => {
   });
 
   it('serves the expired entry while the meta database is unreachable, and fails typed without one', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
     const { lookup, calls } = manualLookup();
     const cache = new TenantCache(lookup, { ttlMs: 1 });
     const first = cache.get(ID);
     calls[0]?.resolve(tenant());
     await first;
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    vi.setSystemTime(Date.now() + 5); // past the 1 ms TTL without waiting for it
     const during = cache.get(ID);
     calls[1]?.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
     expect((await during)?.slug).toBe('acme');
