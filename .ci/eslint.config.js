@@ -45,7 +45,9 @@ export default tseslint.config(
     },
   },
   {
+    // Plain Node scripts and tool configs, outside both tsconfigs.
     files: ['.ci/**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },
+  { files: ['.ci/**/*.js'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
 );
