@@ -4,6 +4,7 @@
 // (.ci/prettier.json); none of the rules below is about layout.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 import { dirname } from 'node:path';
 
 const root = dirname(import.meta.dirname);
@@ -45,9 +46,9 @@ export default tseslint.config(
     },
   },
   {
-    // Plain Node scripts and tool configs, outside both tsconfigs.
-    files: ['.ci/**/*.js'],
+    // Plain Node scripts (tool configs, test hooks), outside both tsconfigs.
+    files: ['**/*.{js,mjs,cjs}'],
     ...tseslint.configs.disableTypeChecked,
   },
-  { files: ['.ci/**/*.js'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
+  { files: ['**/*.{js,mjs,cjs}'], languageOptions: { globals: globals.node } },
 );
