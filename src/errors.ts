@@ -218,14 +218,10 @@ export class MigrationError extends TenantToolkitError {
 
 export class ChecksumMismatchError extends TenantToolkitError {
   constructor(migration: string) {
-    super(
-      'CHECKSUM_MISMATCH',
-      `migration ${migration} was changed after it was applied (checksum drift)`,
-      {
-        hint: 'restore the original file and add a new migration for the change',
-        details: { migration },
-      },
-    );
+    super('CHECKSUM_MISMATCH', `migration ${migration} was changed after it was applied (checksum drift)`, {
+      hint: 'restore the original file and add a new migration for the change',
+      details: { migration },
+    });
   }
 }
 
@@ -240,14 +236,10 @@ export class MigrationMissingError extends TenantToolkitError {
 
 export class MigrationOrderError extends TenantToolkitError {
   constructor(migration: string, appliedAfter: string) {
-    super(
-      'MIGRATION_ORDER',
-      `migration ${migration} is not applied, but ${appliedAfter}, which comes after it, is (out of order)`,
-      {
-        hint: `renumber ${migration} so it sorts after the last applied migration`,
-        details: { migration, appliedAfter },
-      },
-    );
+    super('MIGRATION_ORDER', `migration ${migration} is not applied, but ${appliedAfter}, which comes after it, is (out of order)`, {
+      hint: `renumber ${migration} so it sorts after the last applied migration`,
+      details: { migration, appliedAfter },
+    });
   }
 }
 
@@ -438,10 +430,10 @@ export function toToolkitError(err: unknown, context: ErrorContext = {}): Tenant
   if (err instanceof TenantToolkitError) return err;
   if (isAuthenticationError(err)) {
     const role = context.role ?? roleInMessage(messageOf(err));
-    return new AuthenticationFailedError(
-      `authentication failed${role === undefined ? '' : ` for role "${role}"`}: ${messageOf(err)}`,
-      { cause: err, ...(role === undefined ? {} : { role }) },
-    );
+    return new AuthenticationFailedError(`authentication failed${role === undefined ? '' : ` for role "${role}"`}: ${messageOf(err)}`, {
+      cause: err,
+      ...(role === undefined ? {} : { role }),
+    });
   }
   if (isConnectionError(err)) {
     return new DatabaseUnavailableError(`database unavailable: ${messageOf(err)}`, { cause: err });

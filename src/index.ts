@@ -138,11 +138,4 @@ export type { ErrorBody, ErrorResponse, PassedError } from './server/http-errors
 
 // worker
 export { MultiTenantWorker } from './worker/worker-runner.js';
-export type {
-  WorkerJob,
-  JobContext,
-  WorkerEvent,
-  MultiTenantWorkerOptions,
-  WorkerStats,
-  TenantLister,
-} from './worker/worker-runner.js';
+export type { WorkerJob, JobContext, WorkerEvent, MultiTenantWorkerOptions, WorkerStats, TenantLister } from './worker/worker-runner.js';

@@ -48,7 +48,8 @@ function networkHint(err: unknown): string | undefined {
   }
   const refused = causeOf(err, new Set(['ECONNREFUSED']));
   if (refused) {
-    const where = typeof refused.address === 'string' ? ` at ${refused.address}${typeof refused.port === 'number' ? `:${refused.port}` : ''}` : '';
+    const where =
+      typeof refused.address === 'string' ? ` at ${refused.address}${typeof refused.port === 'number' ? `:${refused.port}` : ''}` : '';
     return `nothing is listening${where}: is PostgreSQL running there? Check the host and port in META_DATABASE_URL / TENANT_DB_HOST`;
   }
   return undefined;
@@ -82,5 +83,9 @@ function isPromptAbort(err: unknown): boolean {
 
 /** One line, and nothing in it that a terminal would act on (messages quote what people typed). */
 function oneLine(text: string): string {
-  return escapeControlCharacters(messageOf(text).replace(/\s*\n\s*/g, ' ').trim());
+  return escapeControlCharacters(
+    messageOf(text)
+      .replace(/\s*\n\s*/g, ' ')
+      .trim(),
+  );
 }

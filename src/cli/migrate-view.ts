@@ -8,8 +8,21 @@ import type { ShownRunStatus, ShownRunTenantStatus } from '../migrate/migration-
 import type { Terminal } from './terminal.js';
 
 const PLAIN_CHARS = {
-  top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '',
-  'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
+  top: '',
+  'top-mid': '',
+  'top-left': '',
+  'top-right': '',
+  bottom: '',
+  'bottom-mid': '',
+  'bottom-left': '',
+  'bottom-right': '',
+  left: '',
+  'left-mid': '',
+  mid: '',
+  'mid-mid': '',
+  right: '',
+  'right-mid': '',
+  middle: '  ',
 };
 
 export function makeTable(head: string[], plain: boolean): Table.Table {
@@ -144,7 +157,8 @@ export function renderFleetEvent(term: Terminal, direction: 'up' | 'down', dryRu
   return (event) => {
     switch (event.type) {
       case 'run-started':
-        if (event.queued > 0) term.progress(progressText({ total: event.total, done: event.total - event.queued, failed: 0, running: [] }, direction, dryRun));
+        if (event.queued > 0)
+          term.progress(progressText({ total: event.total, done: event.total - event.queued, failed: 0, running: [] }, direction, dryRun));
         break;
       case 'tenant-started':
         term.progress(progressText(event.progress, direction, dryRun));
@@ -206,11 +220,19 @@ export function renderFleetOutcome(term: Terminal, outcome: FleetOutcome): void 
       ),
     );
   } else if (outcome.runId && !outcome.recorded) {
-    term.note(term.c.yellow(`every outcome of run ${outcome.runId} is recorded, but not its end (the meta database stayed unreachable); history shows it abandoned`));
+    term.note(
+      term.c.yellow(
+        `every outcome of run ${outcome.runId} is recorded, but not its end (the meta database stayed unreachable); history shows it abandoned`,
+      ),
+    );
   }
   if (outcome.runId && outcome.status !== 'succeeded') {
     const down = outcome.direction === 'down' ? ' down' : '';
-    term.note(term.c.dim(`run ${outcome.runId}: see \`tenant migrate history ${outcome.runId}\`; retry with \`tenant migrate${down} --resume ${outcome.runId}\``));
+    term.note(
+      term.c.dim(
+        `run ${outcome.runId}: see \`tenant migrate history ${outcome.runId}\`; retry with \`tenant migrate${down} --resume ${outcome.runId}\``,
+      ),
+    );
   }
 }
 

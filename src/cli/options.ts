@@ -24,7 +24,8 @@ export function freeText(flag: string, max: number) {
   return (value: string): string => {
     const text = value.trim();
     if (!text) throw new InvalidArgumentError(`${flag} must not be empty`);
-    if (hasControlCharacters(text)) throw new InvalidArgumentError(`${flag} must not contain control characters (escape sequences, newlines, tabs)`);
+    if (hasControlCharacters(text))
+      throw new InvalidArgumentError(`${flag} must not contain control characters (escape sequences, newlines, tabs)`);
     if ([...text].length > max) throw new InvalidArgumentError(`${flag} must be at most ${max} characters`);
     return text;
   };
@@ -34,7 +35,10 @@ export function freeText(flag: string, max: number) {
 function oneOf<T extends string>(name: string, allowed: readonly T[]) {
   return (value: string, previous: T[] = []): T[] => {
     const out = [...previous];
-    for (const part of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const part of value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       if (!(allowed as readonly string[]).includes(part)) throw new InvalidArgumentError(`${name} must be one of ${allowed.join(', ')}`);
       out.push(part as T);
     }

@@ -63,11 +63,7 @@ export function resolveActor(explicit: string | undefined): string {
 }
 
 /** Runs fn with a live session; returns the exit code fn returns. */
-export async function withSession(
-  command: Command,
-  state: CliState,
-  fn: (session: Session) => Promise<number | void>,
-): Promise<void> {
+export async function withSession(command: Command, state: CliState, fn: (session: Session) => Promise<number | void>): Promise<void> {
   const term = terminalFor(command);
   state.term = term;
   const config = await configFor(command);

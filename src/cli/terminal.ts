@@ -152,7 +152,12 @@ export class Terminal {
       if (!ora || this.spinner || this.pendingSpinner === undefined || isClosed(this.err)) return;
       const shown = this.pendingSpinner;
       this.pendingSpinner = undefined;
-      this.spinner = ora({ text: shown, stream: this.err as NodeJS.WriteStream, discardStdin: false, color: this.ec.level > 0 ? 'cyan' : false }).start();
+      this.spinner = ora({
+        text: shown,
+        stream: this.err as NodeJS.WriteStream,
+        discardStdin: false,
+        color: this.ec.level > 0 ? 'cyan' : false,
+      }).start();
     });
   }
 

@@ -26,9 +26,7 @@ export interface LockOwner extends ProcessIdentity {
 }
 
 export type LockState =
-  | { state: 'free' }
-  | { state: 'held'; owner: LockOwner }
-  | { state: 'stale'; owner: LockOwner | undefined; reason: string };
+  { state: 'free' } | { state: 'held'; owner: LockOwner } | { state: 'stale'; owner: LockOwner | undefined; reason: string };
 
 export function isProcessAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
@@ -95,7 +93,12 @@ async function readOwner(lockDir: string): Promise<string | null> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
-    return (await fs.stat(lockDir).then(() => true, () => false)) ? '' : null;
+    return (await fs.stat(lockDir).then(
+      () => true,
+      () => false,
+    ))
+      ? ''
+      : null;
   }
 }
 

@@ -210,9 +210,7 @@ export class LocalCluster {
       const client = new pg.Client({ connectionString: clusterUrl(creds, 'postgres') });
       await client.connect();
       try {
-        await client.query(
-          `CREATE ROLE ${roleIdent(creds.appUser)} LOGIN PASSWORD ${client.escapeLiteral(creds.appPassword)}`,
-        );
+        await client.query(`CREATE ROLE ${roleIdent(creds.appUser)} LOGIN PASSWORD ${client.escapeLiteral(creds.appPassword)}`);
       } finally {
         await client.end();
       }
@@ -246,7 +244,10 @@ export class LocalCluster {
       .map(([name, value]) => `-c ${name}=${shellQuote(value)}`)
       .join(' ');
     // Only what this start wrote to the log explains its failure; older lines are another story.
-    const logStart = await fs.stat(this.logFile).then((st) => st.size, () => 0);
+    const logStart = await fs.stat(this.logFile).then(
+      (st) => st.size,
+      () => 0,
+    );
     try {
       await this.exec(bins.pg_ctl, ['start', '-D', this.dataDir, '-l', this.logFile, '-w', '-t', '120', '-o', serverOptions]);
     } catch (cause) {
@@ -394,4 +395,3 @@ async function choosePort(preferred: number): Promise<number> {
     });
   });
 }
-

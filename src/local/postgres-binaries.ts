@@ -36,16 +36,7 @@ export interface ResolveBinariesOptions {
 }
 
 /** The platform packages declared in package.json's optionalDependencies. */
-const PLATFORMS = new Set([
-  'darwin-arm64',
-  'darwin-x64',
-  'linux-arm',
-  'linux-arm64',
-  'linux-ia32',
-  'linux-ppc64',
-  'linux-x64',
-  'windows-x64',
-]);
+const PLATFORMS = new Set(['darwin-arm64', 'darwin-x64', 'linux-arm', 'linux-arm64', 'linux-ia32', 'linux-ppc64', 'linux-x64', 'windows-x64']);
 
 const TOOLS = ['pg_ctl', 'initdb', 'postgres'] as const;
 const FALLBACK_HINT = 'or set META_DATABASE_URL to use an existing PostgreSQL server';
@@ -166,7 +157,13 @@ async function sourceKey(binDir: string): Promise<string> {
 /** Copies a PostgreSQL install (bin, lib, share) and recreates the library symlinks an install script would have made. */
 async function copyOnce(sourceRoot: string, destination: string): Promise<void> {
   const marker = path.join(destination, '.complete');
-  if (await fs.access(marker).then(() => true, () => false)) return;
+  if (
+    await fs.access(marker).then(
+      () => true,
+      () => false,
+    )
+  )
+    return;
   const staging = `${destination}.tmp-${process.pid}`;
   await fs.rm(staging, { recursive: true, force: true });
   await fs.mkdir(path.dirname(destination), { recursive: true, mode: 0o755 });
@@ -177,7 +174,13 @@ async function copyOnce(sourceRoot: string, destination: string): Promise<void> 
   // Another process may have finished the same copy first; theirs is as good.
   await fs.rename(staging, destination).catch(async (err: NodeJS.ErrnoException) => {
     await fs.rm(staging, { recursive: true, force: true });
-    if (!(await fs.access(marker).then(() => true, () => false))) throw err;
+    if (
+      !(await fs.access(marker).then(
+        () => true,
+        () => false,
+      ))
+    )
+      throw err;
   });
 }
 
@@ -190,7 +193,13 @@ async function hydrateSymlinks(root: string): Promise<void> {
   const inside = (p: string) => path.join(root, p.replace(/^native[\\/]/, ''));
   for (const { source, target } of list) {
     // A library missing from the copy is reported by the probe, not here.
-    if (!(await fs.access(inside(source)).then(() => true, () => false))) continue;
+    if (
+      !(await fs.access(inside(source)).then(
+        () => true,
+        () => false,
+      ))
+    )
+      continue;
     const link = inside(target);
     const relative = path.relative(path.dirname(link), inside(source));
     await fs.symlink(relative, link).catch((err: NodeJS.ErrnoException) => {

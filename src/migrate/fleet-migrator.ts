@@ -61,20 +61,33 @@ export async function migrateFleet(
       })
     : null;
   try {
-    emit({ type: 'run-started', runId, total: plan.order.length, queued: plan.queue.length, direction: settings.direction, dryRun: settings.dryRun });
+    emit({
+      type: 'run-started',
+      runId,
+      total: plan.order.length,
+      queued: plan.queue.length,
+      direction: settings.direction,
+      dryRun: settings.dryRun,
+    });
     const { stopReason, notStarted } = await runQueue(files, deps, recorder, plan, options, emit);
 
     const results = plan.results;
     for (const tenant of notStarted) results.set(tenant.id, skippedResult(tenant, `not started: ${stopReason ?? 'stopped'}`));
     const ordered = plan.order.map((tenant) => results.get(tenant.id) as FleetTenantResult);
     const interrupted = options.signal?.aborted === true && notStarted.length > 0;
-    const status = runStatusOf(ordered.map((r) => toRunRecord(r).status), interrupted);
+    const status = runStatusOf(
+      ordered.map((r) => toRunRecord(r).status),
+      interrupted,
+    );
     let recorded: RecordResult = { recorded: false, unrecorded: [] };
     if (recorder) {
       const unstarted = notStarted.map((tenant) => toRunRecord(results.get(tenant.id) as FleetTenantResult));
       recorded = await recorder.finish(status, unstarted, settings.recordRetryMs);
       if (!recorded.recorded) {
-        const what = recorded.unrecorded.length > 0 ? `the outcomes of ${recorded.unrecorded.length} tenant(s) and the end of run ${runId}` : `the end of run ${runId}`;
+        const what =
+          recorded.unrecorded.length > 0
+            ? `the outcomes of ${recorded.unrecorded.length} tenant(s) and the end of run ${runId}`
+            : `the end of run ${runId}`;
         emit({ type: 'warning', message: `could not record ${what} in the meta database: ${messageOf(recorded.error)}` });
       }
     }

@@ -53,7 +53,12 @@ export async function planRun(
     const known = migrationIndex(files, tenant.schemaVersion);
     return direction === 'up' && !settings.verify && tenant.status !== 'migration_failed' && known >= 0 && known >= targetIndex;
   });
-  const current = await currentInMeta(deps.metaPool, files, candidates.map((t) => t.id), targetIndex);
+  const current = await currentInMeta(
+    deps.metaPool,
+    files,
+    candidates.map((t) => t.id),
+    targetIndex,
+  );
   const results = new Map<string, FleetTenantResult>();
   const queue: Tenant[] = [];
   for (const tenant of selection.tenants) {

@@ -32,7 +32,14 @@ import { withConnection } from '../pg/with-helpers.js';
 import type { Tenant, TenantStatus } from '../tenants/tenant.js';
 import type { TenantRegistry } from '../tenants/tenant-registry.js';
 import { backoffDelay } from '../pools/status-listener.js';
-import { DatabaseUnavailableError, InvalidStateError, isConnectionError, messageOf, toToolkitError, type TenantToolkitError } from '../errors.js';
+import {
+  DatabaseUnavailableError,
+  InvalidStateError,
+  isConnectionError,
+  messageOf,
+  toToolkitError,
+  type TenantToolkitError,
+} from '../errors.js';
 import { migrateDatabase, type DatabaseMigrateOptions, type DatabaseMigrateOutcome } from '../schema/database-migrator.js';
 import { latestVersion, type MigrationFile } from '../schema/migration-files.js';
 
@@ -114,8 +121,16 @@ async function tryOnce(
   const latest = latestVersion(files);
   let current = tenant;
   let recorded = false;
-  const { actor: _actor, connectTimeoutMs, runId: _runId, retries: _retries, retryDelayMs: _delay, signal: _signal, onRetry: _onRetry, ...runOptions } =
-    options;
+  const {
+    actor: _actor,
+    connectTimeoutMs,
+    runId: _runId,
+    retries: _retries,
+    retryDelayMs: _delay,
+    signal: _signal,
+    onRetry: _onRetry,
+    ...runOptions
+  } = options;
   let outcome: DatabaseMigrateOutcome;
   try {
     outcome = await withConnection(

@@ -22,11 +22,7 @@ export interface WorkQueueOptions<T> {
  * the items that were never started. A worker should not throw; if one does,
  * the others still finish and the first error is then rethrown.
  */
-export function runWorkQueue<T>(
-  items: readonly T[],
-  options: WorkQueueOptions<T>,
-  worker: (item: T) => Promise<void>,
-): Promise<T[]> {
+export function runWorkQueue<T>(items: readonly T[], options: WorkQueueOptions<T>, worker: (item: T) => Promise<void>): Promise<T[]> {
   const concurrency = Math.max(1, Math.floor(options.concurrency));
   const perKey = Math.max(1, Math.floor(options.perKey));
   // One FIFO per key; the next start goes to the key whose head came first.

@@ -45,11 +45,7 @@ export interface DatabaseAddress {
   dbPort: number;
 }
 
-export function tenantClientConfig(
-  tenant: DatabaseAddress,
-  creds: TenantCredentials,
-  extra: Partial<pg.PoolConfig> = {},
-): pg.PoolConfig {
+export function tenantClientConfig(tenant: DatabaseAddress, creds: TenantCredentials, extra: Partial<pg.PoolConfig> = {}): pg.PoolConfig {
   return {
     host: tenant.dbHost,
     port: tenant.dbPort,

@@ -90,7 +90,7 @@ export class TenantCache {
     this.counters.misses++;
     let flight = this.inflight.get(k);
     if (!flight) {
-      const started = flight = this.load(k, hit);
+      const started = (flight = this.load(k, hit));
       this.inflight.set(k, started);
       const forget = () => {
         if (this.inflight.get(k) === started) this.inflight.delete(k);

@@ -3,12 +3,7 @@
  * which tenants may be leased at all.
  */
 import type pg from 'pg';
-import {
-  TenantDeletedError,
-  TenantSuspendedError,
-  TenantToolkitError,
-  TenantUnavailableError,
-} from '../errors.js';
+import { TenantDeletedError, TenantSuspendedError, TenantToolkitError, TenantUnavailableError } from '../errors.js';
 import type { Tenant } from '../tenants/tenant.js';
 import type { TenantPool } from './tenant-pool.js';
 

@@ -11,11 +11,7 @@ export async function databaseExists(admin: pg.ClientBase, name: string): Promis
   return (rowCount ?? 0) > 0;
 }
 
-export async function createDatabase(
-  admin: pg.ClientBase,
-  name: string,
-  options: { owner: string; template?: string },
-): Promise<void> {
+export async function createDatabase(admin: pg.ClientBase, name: string, options: { owner: string; template?: string }): Promise<void> {
   const template = options.template ? ` TEMPLATE ${ident(options.template, 'template database')}` : '';
   await admin.query(`CREATE DATABASE ${ident(name, 'database name')} OWNER ${roleIdent(options.owner)}${template}`);
 }
@@ -34,9 +30,7 @@ export async function dropDatabase(admin: pg.ClientBase, name: string): Promise<
 }
 
 async function isTemplate(admin: pg.ClientBase, name: string): Promise<boolean> {
-  const { rows } = await admin.query<{ datistemplate: boolean }>('SELECT datistemplate FROM pg_database WHERE datname = $1', [
-    name,
-  ]);
+  const { rows } = await admin.query<{ datistemplate: boolean }>('SELECT datistemplate FROM pg_database WHERE datname = $1', [name]);
   return rows[0]?.datistemplate === true;
 }
 

@@ -115,7 +115,7 @@ export class Provisioner {
       }
       const known = new Set((await this.deps.registry.list()).map((t) => t.dbName));
       const { rows } = await admin.query<{ datname: string }>(
-        "SELECT datname FROM pg_database WHERE starts_with(datname, $1) AND datname <> ALL($2) ORDER BY datname",
+        'SELECT datname FROM pg_database WHERE starts_with(datname, $1) AND datname <> ALL($2) ORDER BY datname',
         [this.deps.namePrefix, this.reservedDatabases],
       );
       for (const { datname } of rows) {

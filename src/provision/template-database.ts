@@ -16,14 +16,7 @@ import { ProvisionError } from '../errors.js';
 import { migrateDatabase } from '../schema/database-migrator.js';
 import type { MigrationFile } from '../schema/migration-files.js';
 import { TENANT_STORAGE_TABLE } from '../migrate/tenant-migrator.js';
-import {
-  createDatabase,
-  dropDatabase,
-  getDatabaseComment,
-  restrictConnect,
-  setDatabaseComment,
-  withAdminLock,
-} from './database-admin.js';
+import { createDatabase, dropDatabase, getDatabaseComment, restrictConnect, setDatabaseComment, withAdminLock } from './database-admin.js';
 
 export function templateFingerprint(files: readonly MigrationFile[]): string {
   const hash = crypto.createHash('sha256');

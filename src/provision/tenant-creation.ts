@@ -246,12 +246,7 @@ async function activate(
 }
 
 /** After a create by migrations, the template is rebuilt so the next create can clone; failing that only warns. */
-async function rebuildTemplateAfter(
-  ctx: CreationContext,
-  admin: pg.ClientBase,
-  run: CreateRun,
-  via: Built['via'],
-): Promise<string | undefined> {
+async function rebuildTemplateAfter(ctx: CreationContext, admin: pg.ClientBase, run: CreateRun, via: Built['via']): Promise<string | undefined> {
   const { options } = run;
   if (via !== 'migrations' || options.useTemplate === false || options.rebuildTemplate === false) return undefined;
   run.step('template', ctx.template.name);

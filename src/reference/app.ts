@@ -45,7 +45,13 @@ export function createApp(deps: AppDeps): App {
     if (status >= 500) deps.onServerError?.(toToolkitError(err), req);
   };
 
-  const run = (handler: RouteHandler, req: http.IncomingMessage, res: http.ServerResponse, params: Record<string, string>, query: URLSearchParams) => {
+  const run = (
+    handler: RouteHandler,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    params: Record<string, string>,
+    query: URLSearchParams,
+  ) => {
     try {
       const result = handler({ req, res, params, query });
       if (result) result.catch((err: unknown) => fail(req, res, err));

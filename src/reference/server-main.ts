@@ -28,10 +28,16 @@ async function start(log: Log): Promise<Service> {
   const { port, host } = config.server;
   const runtime = await openRuntime(config, { onNotice: log });
   try {
-    return await serve(runtime, log, {
-      maxPools: raw.TENANT_MAX_POOLS !== undefined,
-      maxConnsPerPool: raw.TENANT_MAX_CONNS_PER_POOL !== undefined,
-    }, port, host);
+    return await serve(
+      runtime,
+      log,
+      {
+        maxPools: raw.TENANT_MAX_POOLS !== undefined,
+        maxConnsPerPool: raw.TENANT_MAX_CONNS_PER_POOL !== undefined,
+      },
+      port,
+      host,
+    );
   } catch (err) {
     await runtime.close();
     throw err;

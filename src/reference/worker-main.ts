@@ -59,7 +59,9 @@ async function start(log: Log): Promise<Service> {
       onResync: () => void worker.refresh(),
     });
     await worker.start();
-    log(`worker running (pid ${process.pid}): ${worker.stats().tenants} tenants, concurrency ${concurrency}, every ${formatDuration(intervalMs)}`);
+    log(
+      `worker running (pid ${process.pid}): ${worker.stats().tenants} tenants, concurrency ${concurrency}, every ${formatDuration(intervalMs)}`,
+    );
 
     return {
       stopping: 'finishing running jobs',

@@ -65,9 +65,7 @@ export async function resolveConnections(
   const cluster = new LocalCluster({ home: config.tenantHome });
   const lease = await cluster.acquire();
   const creds = lease.credentials;
-  onNotice(
-    `using the embedded PostgreSQL in ${config.tenantHome} (127.0.0.1:${creds.port}); set META_DATABASE_URL to use your own server`,
-  );
+  onNotice(`using the embedded PostgreSQL in ${config.tenantHome} (127.0.0.1:${creds.port}); set META_DATABASE_URL to use your own server`);
   return {
     lease,
     connections: {
@@ -112,4 +110,3 @@ export async function openRuntime(config: Config, options: OpenRuntimeOptions = 
     },
   };
 }
-

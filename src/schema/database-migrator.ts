@@ -31,13 +31,7 @@ import { ensureStorageTable, readAppliedMigrations } from './migration-storage.j
 import type { AppliedMigration, DatabaseMigrateOptions, DatabaseMigrateOutcome, MigrationDirection } from './migration-types.js';
 import { runPlanned } from './umzug-runner.js';
 
-export type {
-  DatabaseMigrateOptions,
-  DatabaseMigrateOutcome,
-  MigrationDirection,
-  MigrationEvent,
-  MigrationStep,
-} from './migration-types.js';
+export type { DatabaseMigrateOptions, DatabaseMigrateOutcome, MigrationDirection, MigrationEvent, MigrationStep } from './migration-types.js';
 export { DEFAULT_LOCK_LABEL, DEFAULT_LOCK_WAIT_MS } from './migration-lock.js';
 
 /** What one run works with besides the caller's options. */
@@ -153,7 +147,13 @@ async function migrateUnderLock(run: Run): Promise<Attempt> {
   if (planned.length === 0) return { before, runner };
   try {
     await setSessionTimeouts(client, options);
-    await runPlanned(runner, direction, files, planned, before.map((m) => m.name));
+    await runPlanned(
+      runner,
+      direction,
+      files,
+      planned,
+      before.map((m) => m.name),
+    );
     return { before, runner };
   } catch (err) {
     const error = runner.inFlight ? migrationFailure(err, direction, runner.inFlight, lost()) : connectionFailure(err, lost());

@@ -59,14 +59,16 @@ export function parseMigration(name: string, text: string, filePath = name): Mig
         section = 'up';
         sawUp = true;
       } else {
-        if (section !== 'up') throw fail(section === 'down' ? '"-- migrate:down" appears twice' : '"-- migrate:down" must follow "-- migrate:up"');
+        if (section !== 'up')
+          throw fail(section === 'down' ? '"-- migrate:down" appears twice' : '"-- migrate:down" must follow "-- migrate:up"');
         section = 'down';
       }
       continue;
     }
     parts[section].push(line);
   }
-  if (sawUp && section !== 'down') throw fail('a file with "-- migrate:up" needs a "-- migrate:down" section (use a file without markers for up-only)');
+  if (sawUp && section !== 'down')
+    throw fail('a file with "-- migrate:up" needs a "-- migrate:down" section (use a file without markers for up-only)');
   const up = (sawUp ? parts.up : parts.head).join('\n').trim();
   const down = sawUp ? parts.down.join('\n').trim() : undefined;
   if (!hasSql(up)) throw fail('the up part has no SQL');

@@ -3,21 +3,9 @@
  * compare-and-set status changes (audited and NOTIFYed), schema versions.
  */
 import type pg from 'pg';
-import {
-  InvalidStateError,
-  TenantExistsError,
-  TenantNotFoundError,
-  isUniqueViolation,
-} from '../errors.js';
+import { InvalidStateError, TenantExistsError, TenantNotFoundError, isUniqueViolation } from '../errors.js';
 import { withClient, withTransaction } from '../pg/with-helpers.js';
-import {
-  isUuid,
-  tenantFromRow,
-  type Tenant,
-  type TenantPlan,
-  type TenantRow,
-  type TenantStatus,
-} from './tenant.js';
+import { isUuid, tenantFromRow, type Tenant, type TenantPlan, type TenantRow, type TenantStatus } from './tenant.js';
 
 /** Audit action recorded when a deleted tenant's database is dropped. */
 export const DATABASE_DROPPED_ACTION = 'delete.database_dropped';
@@ -115,7 +103,10 @@ export class TenantRegistry {
     if (filter.status?.length) add('status = ANY(?)', filter.status);
     if (filter.plan?.length) add('plan = ANY(?)', filter.plan);
     if (filter.ids?.length || filter.slugs?.length) {
-      params.push(filter.ids ?? [], (filter.slugs ?? []).map((s) => s.toLowerCase()));
+      params.push(
+        filter.ids ?? [],
+        (filter.slugs ?? []).map((s) => s.toLowerCase()),
+      );
       where.push(`(id = ANY($${params.length - 1}::uuid[]) OR lower(slug) = ANY($${params.length}))`);
     }
     const sql = `SELECT * FROM tenants ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, slug`;
@@ -249,10 +240,7 @@ export class TenantRegistry {
   async removeProvisioning(tenant: Pick<Tenant, 'id' | 'slug'>, actor: string, details: Record<string, unknown>): Promise<boolean> {
     return withClient(this.pool, (client) =>
       withTransaction(client, async () => {
-        const { rowCount } = await client.query(
-          "DELETE FROM tenants WHERE id = $1 AND status = 'provisioning'",
-          [tenant.id],
-        );
+        const { rowCount } = await client.query("DELETE FROM tenants WHERE id = $1 AND status = 'provisioning'", [tenant.id]);
         // The audit row outlives the tenant row (tenant_id becomes NULL, the slug stays).
         if (rowCount) await insertAudit(client, { id: null, slug: tenant.slug }, 'create.rolled_back', actor, details);
         return (rowCount ?? 0) > 0;

@@ -58,8 +58,7 @@ export function tenantFromRow(row: TenantRow): Tenant {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (value: string): boolean => UUID.test(value);
 
-export const isTenantStatus = (value: string): value is TenantStatus =>
-  (TENANT_STATUSES as readonly string[]).includes(value);
+export const isTenantStatus = (value: string): value is TenantStatus => (TENANT_STATUSES as readonly string[]).includes(value);
 export const isTenantPlan = (value: string): value is TenantPlan => (TENANT_PLANS as readonly string[]).includes(value);
 
 /** A plan typed by someone, checked against the one list of plans. */

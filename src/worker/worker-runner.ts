@@ -195,12 +195,9 @@ export class MultiTenantWorker {
     const started = performance.now();
     const base = { job: job.name, tenantId, slug: tenant.slug };
     try {
-      await withTenant(
-        this.options.pools,
-        tenantId,
-        (scope) => job.run({ ...scope, job: job.name, signal: controller.signal }),
-        { signal: controller.signal },
-      );
+      await withTenant(this.options.pools, tenantId, (scope) => job.run({ ...scope, job: job.name, signal: controller.signal }), {
+        signal: controller.signal,
+      });
       this.emit({ type: 'job-succeeded', ...base, durationMs: performance.now() - started });
     } catch (err) {
       const error = toToolkitError(err);

@@ -53,7 +53,12 @@ export async function run(): Promise<void> {
   try {
     const rt = await openRuntime(config);
     try {
-      const provisioner = new Provisioner({ registry: rt.registry, connections: rt.connections, migrationsDir: config.migrationsDir, namePrefix: prefix });
+      const provisioner = new Provisioner({
+        registry: rt.registry,
+        connections: rt.connections,
+        migrationsDir: config.migrationsDir,
+        namePrefix: prefix,
+      });
       for (let i = 0; i < TENANTS; i++) await provisioner.create({ slug: `cli-${i}`, name: `CLI ${i}` }, { actor: 'bench' });
     } finally {
       await rt.close();
@@ -64,7 +69,15 @@ export async function run(): Promise<void> {
       { label: 'node -e 0', file: process.execPath, args: ['-e', '0'] },
       { label: 'tenant --help', file: process.execPath, args: [BIN, '--help'] },
       { label: `tenant list --json (${TENANTS} tenants)`, file: process.execPath, args: [BIN, 'list', '--json'] },
-      ...(psql ? [{ label: 'psql -c "<the same SELECT>"', file: psql, args: ['-X', '-q', '-A', '-t', '-d', vars.META_DATABASE_URL as string, '-c', LIST_SELECT] }] : []),
+      ...(psql
+        ? [
+            {
+              label: 'psql -c "<the same SELECT>"',
+              file: psql,
+              args: ['-X', '-q', '-A', '-t', '-d', vars.META_DATABASE_URL as string, '-c', LIST_SELECT],
+            },
+          ]
+        : []),
     ];
     const times = contenders.map(() => [] as number[]);
     for (let round = 0; round < WARMUP + ROUNDS; round++) {
@@ -77,7 +90,13 @@ export async function run(): Promise<void> {
     printTable(
       `CLI start-up (wall ms per process, ${ROUNDS} paired rounds after ${WARMUP} warm-up)`,
       ['command', 'runs', 'median ms', 'min ms', 'max ms'],
-      contenders.map((c, i) => [c.label, times[i]?.length ?? 0, median(times[i] ?? []), Math.min(...(times[i] ?? [])), Math.max(...(times[i] ?? []))]),
+      contenders.map((c, i) => [
+        c.label,
+        times[i]?.length ?? 0,
+        median(times[i] ?? []),
+        Math.min(...(times[i] ?? [])),
+        Math.max(...(times[i] ?? [])),
+      ]),
     );
     const rows: (string | number)[][] = [['tenant --help / node -e 0', (help as number) / (node as number), '<= 2']];
     if (query !== undefined) {

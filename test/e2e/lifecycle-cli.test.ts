@@ -71,18 +71,16 @@ describe.sequential('tenant CLI lifecycle (scenario)', () => {
     expect((JSON.parse(filtered.stdout) as { slug: string }[]).map((t) => t.slug)).toEqual(['globex']);
   });
 
-  it.each([
-    ['x TEMPLATE y'],
-    ["a'; drop database postgres; --"],
-    ['a'.repeat(64)],
-    ['ünïcode'],
-  ])('refuses the hostile slug %j with exit 2 and one error line, creating nothing', async (slug) => {
-    const before = await env.databases();
-    const result = await runCli(['create', '--slug', slug, '--name', 'x'], env.env);
-    expect(result.code).toBe(2);
-    expect(result.stderr.split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
-    expect(await env.databases()).toEqual(before);
-  });
+  it.each([['x TEMPLATE y'], ["a'; drop database postgres; --"], ['a'.repeat(64)], ['ünïcode']])(
+    'refuses the hostile slug %j with exit 2 and one error line, creating nothing',
+    async (slug) => {
+      const before = await env.databases();
+      const result = await runCli(['create', '--slug', slug, '--name', 'x'], env.env);
+      expect(result.code).toBe(2);
+      expect(result.stderr.split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+      expect(await env.databases()).toEqual(before);
+    },
+  );
 
   it('never prompts without a terminal: a missing --slug is a usage error', async () => {
     const result = await runCli(['create', '--name', 'No Slug'], env.env);
@@ -199,12 +197,15 @@ describe.sequential('tenant CLI lifecycle (scenario)', () => {
     expect(shown.stdout).toMatch(/database\s+\S+_twin on \S+ \(dropped\)/);
     expect(shown.stdout).toContain('the database has since been dropped');
     expect(shown.stdout).not.toContain('pending');
-    const json = JSON.parse((await runCli(['show', 'twin', '--json'], env.env)).stdout) as { migrations: { pending: string[] }; databaseDropped: boolean };
+    const json = JSON.parse((await runCli(['show', 'twin', '--json'], env.env)).stdout) as {
+      migrations: { pending: string[] };
+      databaseDropped: boolean;
+    };
     expect(json.migrations.pending).toEqual([]);
     expect(json.databaseDropped).toBe(true);
   });
 
-  it('refuses a deleted tenant\'s slug, saying it was deleted and is never reused', async () => {
+  it("refuses a deleted tenant's slug, saying it was deleted and is never reused", async () => {
     const result = await runCli(['create', '--slug', 'twin', '--name', 'Twin again'], env.env);
     expect(result.code).toBe(4);
     expect(result.stderr).toMatch(/slug "twin" belonged to a tenant deleted on \d{4}-\d{2}-\d{2}; slugs of deleted tenants are never reused/);
@@ -238,7 +239,10 @@ describe.sequential('tenant CLI lifecycle (scenario)', () => {
     const shown = await runCli(['show', 'acme-corp'], env.env);
     expect(shown.stdout).toContain('ACME \\x1b[2J\\x1b]0;owned\\x07Corp');
     expect(shown.stdout).toContain('eve\\x1b[31m');
-    const json = JSON.parse((await runCli(['show', 'acme-corp', '--json'], env.env)).stdout) as { name: string; audit: { details: { text?: string } }[] };
+    const json = JSON.parse((await runCli(['show', 'acme-corp', '--json'], env.env)).stdout) as {
+      name: string;
+      audit: { details: { text?: string } }[];
+    };
     // Escaped in the text, the same value once parsed.
     expect(json.name).toBe('ACME \u001b[2J\u001b]0;owned\u0007Corp');
     expect(json.audit[0]?.details.text).toBe('csi\u009b31m del\u007f');

@@ -125,7 +125,13 @@ describe('tenant migrate (CLI)', () => {
     expect(doc.results).toHaveLength(4);
     // `to` is the version the run would reach.
     for (const r of doc.results) {
-      expect(r).toMatchObject({ status: 'pending', planned: ['00007_strict_units'], applied: [], from: '00006_posting', to: '00007_strict_units' });
+      expect(r).toMatchObject({
+        status: 'pending',
+        planned: ['00007_strict_units'],
+        applied: [],
+        from: '00006_posting',
+        to: '00007_strict_units',
+      });
     }
     const text = await runCli(['migrate', '--dry-run'], cliEnv);
     expect(text.stdout).toContain(`${tenants[0]?.slug}: would apply 00007_strict_units (00006_posting -> 00007_strict_units)`);

@@ -29,7 +29,9 @@ const GADGETS_DOWN = 'DROP TABLE gadgets';
 beforeAll(async () => {
   rt = await env.runtime();
   [tenant] = (await createTenants(rt, 1, 'owner')) as [Tenant];
-  files = await loadMigrationFiles(await migrationsWith({ '00007_gadgets.sql': `-- migrate:up\n${GADGETS_UP};\n-- migrate:down\n${GADGETS_DOWN};\n` }));
+  files = await loadMigrationFiles(
+    await migrationsWith({ '00007_gadgets.sql': `-- migrate:up\n${GADGETS_UP};\n-- migrate:down\n${GADGETS_DOWN};\n` }),
+  );
 });
 afterAll(() => env.cleanup());
 
@@ -63,7 +65,12 @@ function around(sent: string[], sql: string): string[] {
 describe('migrateDatabase', () => {
   it('applies and reverts with one transaction per migration, its bookkeeping row inside, reading the bookkeeping twice', async () => {
     const up = await watched(files);
-    expect(up.outcome).toMatchObject({ status: 'migrated', from: LATEST, to: '00007_gadgets', steps: [expect.objectContaining({ name: '00007_gadgets' })] });
+    expect(up.outcome).toMatchObject({
+      status: 'migrated',
+      from: LATEST,
+      to: '00007_gadgets',
+      steps: [expect.objectContaining({ name: '00007_gadgets' })],
+    });
     expect(around(up.sent, GADGETS_UP)).toEqual(['BEGIN', 'CREATE TABLE gadgets', 'INSERT INTO public."schema_migrations"', 'COMMIT']);
     // Once under the lock (the plan is made from it), once after (the outcome).
     expect(up.sent.filter(readsBookkeeping)).toHaveLength(2);

@@ -52,7 +52,13 @@ async function copiesIn(home: string): Promise<string[]> {
   const names = await fs.readdir(path.join(home, 'postgresql')).catch(() => [] as string[]);
   const complete: string[] = [];
   for (const name of names) {
-    if (await fs.access(path.join(home, 'postgresql', name, '.complete')).then(() => true, () => false)) complete.push(name);
+    if (
+      await fs.access(path.join(home, 'postgresql', name, '.complete')).then(
+        () => true,
+        () => false,
+      )
+    )
+      complete.push(name);
   }
   return complete;
 }

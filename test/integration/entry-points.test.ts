@@ -109,7 +109,9 @@ describe('npm run server', () => {
 
 describe('tenant-server pool limits', () => {
   it('keeps explicit limits, and warns when they exceed max_connections', async () => {
-    const max = await env.admin(async (c) => (await c.query<{ max: number }>("SELECT current_setting('max_connections')::int AS max")).rows[0]?.max);
+    const max = await env.admin(
+      async (c) => (await c.query<{ max: number }>("SELECT current_setting('max_connections')::int AS max")).rows[0]?.max,
+    );
     const server = start(process.execPath, [path.join(REPO_ROOT, 'bin', 'tenant-server')], {
       TENANT_MAX_POOLS: String(max),
       TENANT_MAX_CONNS_PER_POOL: '2',

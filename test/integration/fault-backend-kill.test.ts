@@ -89,7 +89,10 @@ describe('tenant-server when a backend is killed with SIGKILL', () => {
 
     expect(srv.alive, srv.log).toBe(true);
     for (const counts of [A, B]) {
-      expect(Object.keys(counts.failures).filter((k) => k !== '503'), counts.samples.join('\n')).toEqual([]);
+      expect(
+        Object.keys(counts.failures).filter((k) => k !== '503'),
+        counts.samples.join('\n'),
+      ).toEqual([]);
     }
   });
 });

@@ -52,7 +52,7 @@ describe('a socket cut while a connection is checked out', () => {
   it('tx.query: the in-flight statement fails as DATABASE_UNAVAILABLE; the next request gets a fresh connection', async () => {
     await current();
     const failed = withTenant(services.pools, a.id, () => getTxManager().query('SELECT pg_sleep(30)'));
-    await eventually('the statement holds A\'s only connection', () => poolOfA()?.connections.idle === 0 && poolOfA()?.leases === 1);
+    await eventually("the statement holds A's only connection", () => poolOfA()?.connections.idle === 0 && poolOfA()?.leases === 1);
     proxy.cut();
     await expect(failed).rejects.toBeInstanceOf(DatabaseUnavailableError);
     expect((await current()).rows[0]?.db).toBe(a.dbName);

@@ -51,7 +51,7 @@ describe('meta database access', () => {
     expect(open.rows[0]?.open).toBe(false);
   });
 
-  it('the meta URL\'s role is granted CONNECT before PUBLIC loses it', async () => {
+  it("the meta URL's role is granted CONNECT before PUBLIC loses it", async () => {
     const name = `${env.prefix}meta_copy`;
     await env.admin((c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}`));
     await connectAs(stranger, name);

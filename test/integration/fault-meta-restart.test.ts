@@ -77,19 +77,30 @@ describe('tenant-server while the meta database restarts', () => {
 
     await cluster.start();
     await eventually('readiness is back', async () => (await get(srv.base, '/health/ready')).status === 200, 30_000);
-    await eventually('the status listener reconnected', async () => (await get(srv.base, '/health/tenants')).body.listener === 'listening', 30_000);
+    await eventually(
+      'the status listener reconnected',
+      async () => (await get(srv.base, '/health/tenants')).body.listener === 'listening',
+      30_000,
+    );
     await eventually('the cold tenant is served', async () => (await get(srv.base, CURRENCIES, cold)).status === 200, 30_000);
 
     // A restart in one step, under load.
     const beforeRestart = { a: A.ok, b: B.ok };
     await cluster.restartImmediately();
-    await eventually('the status listener reconnected after the restart', async () => (await get(srv.base, '/health/tenants')).body.listener === 'listening', 30_000);
+    await eventually(
+      'the status listener reconnected after the restart',
+      async () => (await get(srv.base, '/health/tenants')).body.listener === 'listening',
+      30_000,
+    );
     await eventually('both tenants are served after the restart', () => A.ok > beforeRestart.a + 20 && B.ok > beforeRestart.b + 20, 30_000);
     await load.stop();
 
     expect(srv.alive, srv.log).toBe(true);
     for (const counts of [A, B]) {
-      expect(Object.keys(counts.failures).filter((k) => k !== '503'), counts.samples.join('\n')).toEqual([]);
+      expect(
+        Object.keys(counts.failures).filter((k) => k !== '503'),
+        counts.samples.join('\n'),
+      ).toEqual([]);
     }
   });
 });

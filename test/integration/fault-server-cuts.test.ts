@@ -55,10 +55,14 @@ describe('tenant-server under socket cuts', () => {
       const unavailableBefore = A.failures['503'] ?? 0;
       // Freeze first, so requests are certainly in flight on the sockets we cut.
       proxy.freeze();
-      await eventually(`cut ${cut}: requests of A are in flight`, async () => {
-        const stats = await tenantPoolStats(srv.base, a.id);
-        return stats !== undefined && stats.leases >= 3 && stats.connections.total > 0;
-      }, 20_000);
+      await eventually(
+        `cut ${cut}: requests of A are in flight`,
+        async () => {
+          const stats = await tenantPoolStats(srv.base, a.id);
+          return stats !== undefined && stats.leases >= 3 && stats.connections.total > 0;
+        },
+        20_000,
+      );
       expect(proxy.cut()).toBeGreaterThan(0);
       await eventually(`cut ${cut}: A answered 503`, () => !srv.alive || (A.failures['503'] ?? 0) > unavailableBefore, 20_000);
       expect(srv.alive, `the server died at cut ${cut}:\n${srv.log}`).toBe(true);
@@ -69,7 +73,10 @@ describe('tenant-server under socket cuts', () => {
     expect(srv.alive, srv.log).toBe(true);
     expect((await fetch(`${srv.base}/health/live`)).status).toBe(200);
     expect(Object.keys(A.failures), A.samples.join('\n')).toEqual(['503']);
-    expect(A.samples.every((s) => s.includes('DATABASE_UNAVAILABLE')), A.samples.join('\n')).toBe(true);
+    expect(
+      A.samples.every((s) => s.includes('DATABASE_UNAVAILABLE')),
+      A.samples.join('\n'),
+    ).toBe(true);
     expect(B.failures, B.samples.join('\n')).toEqual({});
     expect(B.ok).toBeGreaterThan(0);
   });

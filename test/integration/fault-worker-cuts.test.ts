@@ -44,7 +44,7 @@ const count = (events: WorkerEvent[], type: WorkerEvent['type'], tenantId: strin
   events.filter((e) => e.type === type && 'tenantId' in e && e.tenantId === tenantId).length;
 
 describe('worker under socket cuts', () => {
-  it('fails only the cut tenant\'s runs, as DATABASE_UNAVAILABLE, and recovers by itself', async () => {
+  it("fails only the cut tenant's runs, as DATABASE_UNAVAILABLE, and recovers by itself", async () => {
     const events: WorkerEvent[] = [];
     // When armed, A's next job stops mid-transaction (its connection checked out) until the test has cut it.
     let armed: { reached: () => void; proceed: Promise<void> } | undefined;

@@ -57,13 +57,17 @@ async function proxyFor(tenant: Tenant): Promise<FaultProxy> {
 /** Whether a backend of this database is running pg_sleep (the slow migration). */
 async function sleepingIn(dbName: string): Promise<boolean> {
   return env.admin(async (c) => {
-    const { rowCount } = await c.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep%' AND state = 'active'", [dbName]);
+    const { rowCount } = await c.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep%' AND state = 'active'", [
+      dbName,
+    ]);
     return (rowCount ?? 0) > 0;
   });
 }
 
 async function terminateBackends(dbName: string): Promise<void> {
-  await env.admin((c) => c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [dbName]));
+  await env.admin((c) =>
+    c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [dbName]),
+  );
 }
 
 describe('a tenant connection cut mid-migration', () => {
@@ -103,7 +107,8 @@ DROP TABLE half_done;
     });
     expect(results.get(victim.slug)?.error?.message).toContain('while migration 00007_half_done ran');
     expect(results.get(victim.slug)?.error?.hint).toContain('rolled back');
-    for (const t of tenants.filter((t) => t !== victim)) expect(results.get(t.slug)).toMatchObject({ status: 'migrated', applied: ['00007_half_done'] });
+    for (const t of tenants.filter((t) => t !== victim))
+      expect(results.get(t.slug)).toMatchObject({ status: 'migrated', applied: ['00007_half_done'] });
     expect(await tableExists(victim, rt.connections.tenant, 'half_done')).toBe(false);
     expect((await appliedInDb(victim, rt.connections.tenant)).at(-1)).toBe(LATEST);
     const after = await rt.registry.resolve(victim.id);
@@ -136,7 +141,11 @@ DROP TABLE half_done;
         },
       });
       expect(outcome.error?.message).toBeUndefined();
-      expect(outcome).toMatchObject({ status: 'migrated', to: '00007_price_lists', steps: [expect.objectContaining({ name: '00007_price_lists' })] });
+      expect(outcome).toMatchObject({
+        status: 'migrated',
+        to: '00007_price_lists',
+        steps: [expect.objectContaining({ name: '00007_price_lists' })],
+      });
     } finally {
       await client.end().catch(() => undefined);
     }
@@ -153,7 +162,12 @@ describe('a tenant whose first connections fail', () => {
 
     proxy.refuseNext(1);
     const strict = await fleet(files, { target: { slugs: [flaky.slug] }, retries: 0 });
-    expect(strict.results[0]).toMatchObject({ status: 'failed', attempts: 1, applied: [], error: expect.objectContaining({ code: 'DATABASE_UNAVAILABLE' }) });
+    expect(strict.results[0]).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      applied: [],
+      error: expect.objectContaining({ code: 'DATABASE_UNAVAILABLE' }),
+    });
     expect(strict.results[0]?.error?.hint).toContain(`127.0.0.1:${proxy.port}`);
     expect((await rt.registry.resolve(flaky.id)).status).toBe('active');
 
@@ -225,7 +239,9 @@ describe('the meta database lost during a run', () => {
       const run = await new MigrationRuns(rt.metaPool).get(outcome.runId as string);
       expect(run.status).toBe('succeeded');
       // History lists tenants by creation time; createTenants provisions them concurrently, so compare by slug.
-      expect(run.tenants.map((t) => [t.slug, t.status, t.applied]).sort()).toEqual(tenants.map((t) => [t.slug, 'migrated', ['00007_price_lists']]).sort());
+      expect(run.tenants.map((t) => [t.slug, t.status, t.applied]).sort()).toEqual(
+        tenants.map((t) => [t.slug, 'migrated', ['00007_price_lists']]).sort(),
+      );
     } finally {
       await close();
     }

@@ -98,10 +98,15 @@ describe('migrateFleet: a fresh tenant', () => {
 
   it('reports up-to-date tenants without connecting to their databases', async () => {
     // No database exists behind these rows: any connection attempt would fail.
-    await registerTenants(rt.connections.metaUrl, rt.connections.tenant, [
-      { slug: 'ghost-one', dbName: `${env.prefix}ghost_one`, schemaVersion: LATEST },
-      { slug: 'ghost-two', dbName: `${env.prefix}ghost_two`, schemaVersion: LATEST },
-    ], repoFiles);
+    await registerTenants(
+      rt.connections.metaUrl,
+      rt.connections.tenant,
+      [
+        { slug: 'ghost-one', dbName: `${env.prefix}ghost_one`, schemaVersion: LATEST },
+        { slug: 'ghost-two', dbName: `${env.prefix}ghost_two`, schemaVersion: LATEST },
+      ],
+      repoFiles,
+    );
     const outcome = await fleet(repoFiles, { target: { slugs: ['ghost-one', 'ghost-two'] } });
     expect(outcome.status).toBe('succeeded');
     expect(outcome.results.map((r) => [r.status, r.checkedIn])).toEqual([
@@ -114,7 +119,10 @@ describe('migrateFleet: a fresh tenant', () => {
     await registerTenants(rt.connections.metaUrl, rt.connections.tenant, [
       { slug: 'ghost-three', dbName: `${env.prefix}ghost_three`, schemaVersion: LATEST },
     ]);
-    expect((await fleet(repoFiles, { target: { slugs: ['ghost-three'] } })).results[0]).toMatchObject({ status: 'failed', checkedIn: 'database' });
+    expect((await fleet(repoFiles, { target: { slugs: ['ghost-three'] } })).results[0]).toMatchObject({
+      status: 'failed',
+      checkedIn: 'database',
+    });
     expect(verified.results[0]?.status).toBe('failed');
     // Unreachable is not a failed migration: the status is left alone.
     expect((await rt.registry.resolve('ghost-one')).status).toBe('active');
@@ -240,7 +248,10 @@ describe('migrateFleet: locks', () => {
 
   it('skips a tenant whose lock is held (ifLocked skip), or fails it after the lock timeout (wait)', async () => {
     // Same 00007 as the previous test applied (a different text would be checksum drift).
-    const files = await filesWith({ '00007_price_lists.sql': SLOW_PRICE_LISTS, '00008_more.sql': '-- migrate:up\nCREATE TABLE more_things (id int);\n-- migrate:down\nDROP TABLE more_things;\n' });
+    const files = await filesWith({
+      '00007_price_lists.sql': SLOW_PRICE_LISTS,
+      '00008_more.sql': '-- migrate:up\nCREATE TABLE more_things (id int);\n-- migrate:down\nDROP TABLE more_things;\n',
+    });
     const held = tenants[0] as Tenant;
     const holder = new pg.Client(tenantClientConfig(held, rt.connections.tenant));
     await holder.connect();
@@ -319,7 +330,13 @@ describe('migrateFleet: dry run, --to and down', () => {
     expect(outcome.runId).toBeNull();
     for (const r of outcome.results) {
       // `to` is where the run would leave the tenant, not where it is.
-      expect(r).toMatchObject({ status: 'pending', planned: ['00007_price_lists', '00008_strict_units'], applied: [], from: LATEST, to: '00008_strict_units' });
+      expect(r).toMatchObject({
+        status: 'pending',
+        planned: ['00007_price_lists', '00008_strict_units'],
+        applied: [],
+        from: LATEST,
+        to: '00008_strict_units',
+      });
     }
     for (const t of tenants) {
       expect(await tableExists(t, rt.connections.tenant, 'price_lists')).toBe(false);
@@ -381,10 +398,15 @@ describe('migrateFleet: dry run, --to and down', () => {
 
 describe('migrateFleet: targets and interruption', () => {
   it('targets active and migration_failed tenants by default, suspended ones on request, and refuses unknown names', async () => {
-    const [active, suspended] = await registerTenants(rt.connections.metaUrl, rt.connections.tenant, [
-      { slug: 'pick-active', dbName: `${env.prefix}pick_active`, schemaVersion: LATEST },
-      { slug: 'pick-suspended', dbName: `${env.prefix}pick_suspended`, schemaVersion: LATEST, status: 'suspended' },
-    ], repoFiles);
+    const [active, suspended] = await registerTenants(
+      rt.connections.metaUrl,
+      rt.connections.tenant,
+      [
+        { slug: 'pick-active', dbName: `${env.prefix}pick_active`, schemaVersion: LATEST },
+        { slug: 'pick-suspended', dbName: `${env.prefix}pick_suspended`, schemaVersion: LATEST, status: 'suspended' },
+      ],
+      repoFiles,
+    );
     const all = await fleet(repoFiles);
     const slugs = all.results.map((r) => r.slug);
     expect(slugs).toContain((active as Tenant).slug);

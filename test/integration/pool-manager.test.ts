@@ -6,7 +6,15 @@ import type { TenantServices } from '../../src/pools/tenant-services.js';
 import type { Tenant } from '../../src/tenants/tenant.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { eventually } from '../support/eventually.js';
-import { codeFor, connectionsTo, createTenants, openServices, seedCurrency, setStatus, startConnectionSampler } from '../support/tenant-fixtures.js';
+import {
+  codeFor,
+  connectionsTo,
+  createTenants,
+  openServices,
+  seedCurrency,
+  setStatus,
+  startConnectionSampler,
+} from '../support/tenant-fixtures.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 import { createTestEnvironment } from '../support/test-environment.js';
 

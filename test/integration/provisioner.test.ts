@@ -48,9 +48,7 @@ describe('Provisioner.create', () => {
     expect(second.tenant.schemaVersion).toBe(files.at(-1)?.name);
     const recorded = await rt.registry.recordedMigrations(second.tenant.id);
     expect(recorded.map((m) => m.name)).toEqual(files.map((f) => f.name));
-    expect(await env.databases()).toEqual(
-      expect.arrayContaining([`${env.prefix}acme_corp`, `${env.prefix}globex`, `${env.prefix}template`]),
-    );
+    expect(await env.databases()).toEqual(expect.arrayContaining([`${env.prefix}acme_corp`, `${env.prefix}globex`, `${env.prefix}template`]));
     const audit = await rt.registry.recentAudit(second.tenant.id);
     expect(audit.map((a) => a.action)).toEqual(['create.completed', 'create.started']);
   });
@@ -58,9 +56,7 @@ describe('Provisioner.create', () => {
   it('restricts CONNECT to the tenant role', async () => {
     const { tenant } = await provisioner.create({ slug: 'locked-down', name: 'Locked Down' }, { actor: 'test' });
     const acl = await env.admin(async (client) => {
-      const { rows } = await client.query<{ acl: string }>('SELECT datacl::text AS acl FROM pg_database WHERE datname = $1', [
-        tenant.dbName,
-      ]);
+      const { rows } = await client.query<{ acl: string }>('SELECT datacl::text AS acl FROM pg_database WHERE datname = $1', [tenant.dbName]);
       return rows[0]?.acl ?? '';
     });
     // No entry for PUBLIC ("=c/..." would grant connect to everyone).
@@ -68,27 +64,20 @@ describe('Provisioner.create', () => {
     expect(acl).toContain(`${rt.connections.tenant.user}=`);
   });
 
-  it.each([
-    "acme'; DROP DATABASE postgres; --",
-    'x TEMPLATE y',
-    'has space',
-    'semi;colon',
-    'unicodé',
-    'a'.repeat(64),
-    'QUOTE"D',
-  ])('creates nothing for the hostile slug %j', async (slug) => {
-    const before = await env.databases();
-    const rowsBefore = await metaRows();
-    await expect(provisioner.create({ slug, name: 'x' }, { actor: 'test' })).rejects.toMatchObject({ exitCode: 2 });
-    expect(await env.databases()).toEqual(before);
-    expect(await metaRows()).toEqual(rowsBefore);
-  });
+  it.each(["acme'; DROP DATABASE postgres; --", 'x TEMPLATE y', 'has space', 'semi;colon', 'unicodé', 'a'.repeat(64), 'QUOTE"D'])(
+    'creates nothing for the hostile slug %j',
+    async (slug) => {
+      const before = await env.databases();
+      const rowsBefore = await metaRows();
+      await expect(provisioner.create({ slug, name: 'x' }, { actor: 'test' })).rejects.toMatchObject({ exitCode: 2 });
+      expect(await env.databases()).toEqual(before);
+      expect(await metaRows()).toEqual(rowsBefore);
+    },
+  );
 
   it('refuses a duplicate slug, whatever its case', async () => {
     await provisioner.create({ slug: 'twice', name: 'Twice' }, { actor: 'test' });
-    await expect(provisioner.create({ slug: 'twice', name: 'again' }, { actor: 'test' })).rejects.toBeInstanceOf(
-      TenantExistsError,
-    );
+    await expect(provisioner.create({ slug: 'twice', name: 'again' }, { actor: 'test' })).rejects.toBeInstanceOf(TenantExistsError);
   });
 
   it('lets exactly one of two concurrent creates of a slug win, leaving no orphan', async () => {
@@ -120,7 +109,14 @@ describe('Provisioner.create', () => {
   it('reclaims an abandoned provisioning row and its database on the next create', async () => {
     // What a create killed after CREATE DATABASE leaves behind.
     await rt.registry.insertProvisioning(
-      { slug: 'crashed', name: 'Crashed', dbName: `${env.prefix}crashed`, dbHost: rt.connections.tenant.host, dbPort: rt.connections.tenant.port, plan: 'free' },
+      {
+        slug: 'crashed',
+        name: 'Crashed',
+        dbName: `${env.prefix}crashed`,
+        dbHost: rt.connections.tenant.host,
+        dbPort: rt.connections.tenant.port,
+        plan: 'free',
+      },
       'test',
     );
     await env.admin((c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(`${env.prefix}crashed`)}`));
@@ -132,7 +128,14 @@ describe('Provisioner.create', () => {
 
   it('repair removes abandoned creates and reports orphan databases', async () => {
     await rt.registry.insertProvisioning(
-      { slug: 'halfway', name: 'Halfway', dbName: `${env.prefix}halfway`, dbHost: rt.connections.tenant.host, dbPort: rt.connections.tenant.port, plan: 'free' },
+      {
+        slug: 'halfway',
+        name: 'Halfway',
+        dbName: `${env.prefix}halfway`,
+        dbHost: rt.connections.tenant.host,
+        dbPort: rt.connections.tenant.port,
+        plan: 'free',
+      },
       'test',
     );
     await env.admin((c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(`${env.prefix}halfway`)}`));

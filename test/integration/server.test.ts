@@ -111,9 +111,7 @@ describe('reference server', () => {
 
   it('keeps 50 tenants hit concurrently apart: nobody sees another tenant’s rows', async () => {
     const others = tenants.slice(1);
-    const created = await Promise.all(
-      others.map((tenant, i) => api(tenant, 'POST', CURRENCIES, { code: codeFor(i + 1), name: tenant.slug })),
-    );
+    const created = await Promise.all(others.map((tenant, i) => api(tenant, 'POST', CURRENCIES, { code: codeFor(i + 1), name: tenant.slug })));
     expect(created.map((r) => r.status)).toEqual(others.map(() => 201));
 
     const failures: string[] = [];
@@ -151,7 +149,9 @@ describe('reference server', () => {
     expect(inPath).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED', fields: { id: expect.any(String) } } });
 
     // A NUL in the tenant header never reaches the API: Node's parser refuses the request.
-    const headerStatus = await rawStatus(`GET ${CURRENCIES} HTTP/1.1\r\nHost: x\r\nX-Tenant-ID: ${tenant.id}${nul}\r\nConnection: close\r\n\r\n`);
+    const headerStatus = await rawStatus(
+      `GET ${CURRENCIES} HTTP/1.1\r\nHost: x\r\nX-Tenant-ID: ${tenant.id}${nul}\r\nConnection: close\r\n\r\n`,
+    );
     expect(headerStatus).toBe(400);
 
     expect((await api(tenant, 'GET', CURRENCIES)).body.items.map((c: { code: string }) => c.code)).not.toContain('EUR');
@@ -201,7 +201,10 @@ describe('reference server', () => {
     );
 
     await suspendTenant(rt.registry, cached.id, { actor: 'test' });
-    await eventually('a suspension after the restart still reaches the server', async () => (await api(cached, 'GET', CURRENCIES)).status === 403);
+    await eventually(
+      'a suspension after the restart still reaches the server',
+      async () => (await api(cached, 'GET', CURRENCIES)).status === 403,
+    );
   });
 });
 

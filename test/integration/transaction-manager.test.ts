@@ -113,9 +113,9 @@ describe('tenant scope and TransactionManager', () => {
       await tx.run(async () => {
         await expect(tx.run(async () => 1, { readOnly: true })).rejects.toMatchObject({ code: 'USAGE' });
       });
-      await expect(
-        tx.run(() => tx.query("INSERT INTO currencies (code, name) VALUES ('FFF', 'x')"), { readOnly: true }),
-      ).rejects.toMatchObject({ code: '25006' });
+      await expect(tx.run(() => tx.query("INSERT INTO currencies (code, name) VALUES ('FFF', 'x')"), { readOnly: true })).rejects.toMatchObject({
+        code: '25006',
+      });
     });
   });
 });

@@ -86,9 +86,7 @@ describe('MultiTenantWorker', () => {
       if (ctx.tenant.id === bad.id) await getTxManager().query('SELECT * FROM no_such_table');
     });
     await worker.start();
-    await eventually('the others run repeatedly', () =>
-      tenants.filter((x) => x.id !== bad.id).every((x) => succeeded(events, x.id) >= 3),
-    );
+    await eventually('the others run repeatedly', () => tenants.filter((x) => x.id !== bad.id).every((x) => succeeded(events, x.id) >= 3));
     const failures = events.filter((e) => e.type === 'job-failed' && e.tenantId === bad.id);
     expect(failures.length).toBeGreaterThan(1);
     expect(failures[0]).toMatchObject({ job: 'probe', slug: bad.slug });
@@ -124,12 +122,16 @@ describe('MultiTenantWorker', () => {
     let finished = 0;
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const { worker } = startWorker(2, async () => {
-      started++;
-      await gate;
-      await getTxManager().query('SELECT 1');
-      finished++;
-    }, 60_000);
+    const { worker } = startWorker(
+      2,
+      async () => {
+        started++;
+        await gate;
+        await getTxManager().query('SELECT 1');
+        finished++;
+      },
+      60_000,
+    );
     await worker.start();
     await eventually('two jobs are running', () => started === 2);
     const stopping = worker.stop({ deadlineMs: 10_000 });

@@ -5,10 +5,11 @@ import type { Runtime } from '../../src/runtime/runtime.js';
 
 /** Points the tenant's row at another host/port (a TCP proxy in front of its server). */
 export async function routeTenantThrough(rt: Runtime, tenant: Tenant, port: number, host = '127.0.0.1'): Promise<Tenant> {
-  const { rows } = await rt.metaPool.query<TenantRow>(
-    'UPDATE tenants SET db_host = $2, db_port = $3 WHERE id = $1 RETURNING *',
-    [tenant.id, host, port],
-  );
+  const { rows } = await rt.metaPool.query<TenantRow>('UPDATE tenants SET db_host = $2, db_port = $3 WHERE id = $1 RETURNING *', [
+    tenant.id,
+    host,
+    port,
+  ]);
   return tenantFromRow(rows[0] as TenantRow);
 }
 

@@ -75,9 +75,7 @@ export function inTenantDb<T>(tenant: Tenant, credentials: TenantCredentials, fn
 /** Names in the tenant database's own bookkeeping table. */
 export function appliedInDb(tenant: Tenant, credentials: TenantCredentials): Promise<string[]> {
   return inTenantDb(tenant, credentials, async (client) => {
-    const { rows } = await client.query<{ name: string }>(
-      'SELECT name FROM schema_migrations ORDER BY name',
-    );
+    const { rows } = await client.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name');
     return rows.map((r) => r.name);
   }).catch(async (err: unknown) => {
     if ((err as { code?: string }).code === '42P01') return [];

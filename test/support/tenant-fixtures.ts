@@ -105,4 +105,3 @@ export async function startConnectionSampler(env: TestEnvironment): Promise<{ st
     },
   };
 }
-

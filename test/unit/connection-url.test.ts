@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { tenantClientConfig } from '../../src/pg/connection-settings.js';
-import {
-  connectionUrlProblem,
-  databaseOf,
-  parseConnectionUrl,
-  withDatabase,
-  withServer,
-} from '../../src/connection-url.js';
+import { connectionUrlProblem, databaseOf, parseConnectionUrl, withDatabase, withServer } from '../../src/connection-url.js';
 import { redactUrl } from '../../src/redact.js';
 import { resolveConnections } from '../../src/runtime/runtime.js';
 

@@ -19,7 +19,9 @@ describe('control characters', () => {
   it('is applied to every stored field a view shows', () => {
     const evil = '\u001b]0;owned\u0007';
     const tenant = fakeTenant({ name: evil, dbName: `db${evil}`, dbHost: `h${evil}`, schemaVersion: `v${evil}` });
-    const text = tenantDetails(new Chalk({ level: 0 }), tenant).map(([k, v]) => `${k} ${v}`).join('\n');
+    const text = tenantDetails(new Chalk({ level: 0 }), tenant)
+      .map(([k, v]) => `${k} ${v}`)
+      .join('\n');
     expect(hasControlCharacters(text.replace(/\n/g, ''))).toBe(false);
     expect(text).toContain(shown(evil));
   });

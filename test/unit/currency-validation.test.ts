@@ -23,14 +23,7 @@ describe('validateNewCurrency', () => {
       expect.unreachable();
     } catch (err) {
       expect(err).toMatchObject({ code: 'VALIDATION_FAILED', httpStatus: 400 });
-      expect(Object.keys((err as { fields: object }).fields).sort()).toEqual([
-        'code',
-        'decimalPlaces',
-        'extra',
-        'isBase',
-        'name',
-        'symbol',
-      ]);
+      expect(Object.keys((err as { fields: object }).fields).sort()).toEqual(['code', 'decimalPlaces', 'extra', 'isBase', 'name', 'symbol']);
     }
   });
 

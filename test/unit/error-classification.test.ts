@@ -12,10 +12,18 @@ import {
 const withCode = (code: string, message = `failed with ${code}`) => Object.assign(new Error(message), { code });
 
 describe('isConnectionError', () => {
-  it.each(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'EPIPE'])(
-    'socket code %s means the database is unavailable',
-    (code) => expect(isConnectionError(withCode(code))).toBe(true),
-  );
+  it.each([
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'ECONNABORTED',
+    'ETIMEDOUT',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'EHOSTUNREACH',
+    'EHOSTDOWN',
+    'ENETUNREACH',
+    'EPIPE',
+  ])('socket code %s means the database is unavailable', (code) => expect(isConnectionError(withCode(code))).toBe(true));
 
   it.each(['57P01', '57P02', '57P03', '53300', '08006'])('SQLSTATE %s means the database is unavailable', (code) =>
     expect(isConnectionError(withCode(code))).toBe(true),

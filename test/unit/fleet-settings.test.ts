@@ -30,9 +30,23 @@ describe('resolveFleetOptions', () => {
   });
 
   it('keeps what was given', () => {
-    const settings = resolveFleetOptions({ concurrency: 5, perHost: 2, maxFailures: 1, ifLocked: 'skip', lockTimeoutMs: 0, retries: 0, verify: true });
+    const settings = resolveFleetOptions({
+      concurrency: 5,
+      perHost: 2,
+      maxFailures: 1,
+      ifLocked: 'skip',
+      lockTimeoutMs: 0,
+      retries: 0,
+      verify: true,
+    });
     expect(settings).toMatchObject({ concurrency: 5, perHost: 2, maxFailures: 1, ifLocked: 'skip', lockTimeoutMs: 0, retries: 0, verify: true });
-    expect(recordedOptions(settings, '00006_posting')).toMatchObject({ latest: '00006_posting', maxFailures: 1, perHost: 2, verify: true, lockTimeoutMs: 0 });
+    expect(recordedOptions(settings, '00006_posting')).toMatchObject({
+      latest: '00006_posting',
+      maxFailures: 1,
+      perHost: 2,
+      verify: true,
+      lockTimeoutMs: 0,
+    });
     expect(recordedOptions(resolveFleetOptions({}), null)).not.toHaveProperty('maxFailures');
   });
 
@@ -44,7 +58,11 @@ describe('resolveFleetOptions', () => {
   });
 
   it('refuses --resume combined with names or statuses, and counts below 1', () => {
-    for (const target of [{ resume: 'last', slugs: ['a'] }, { resume: 'last', ids: ['b'] }, { resume: 'last', statuses: ['active' as const] }]) {
+    for (const target of [
+      { resume: 'last', slugs: ['a'] },
+      { resume: 'last', ids: ['b'] },
+      { resume: 'last', statuses: ['active' as const] },
+    ]) {
       expect(() => resolveFleetOptions({ target })).toThrow(usage('cannot be combined'));
     }
     expect(() => resolveFleetOptions({ concurrency: 0 })).toThrow(usage('concurrency must be a positive integer'));

@@ -26,7 +26,10 @@ function importsOf(file: string, { withTypes }: { withTypes: boolean }): string[
 
 function cycleIn(folders: string[]): string[] | undefined {
   const files = folders.flatMap((folder) =>
-    fs.readdirSync(path.join(SRC, folder)).filter((f) => f.endsWith('.ts')).map((f) => path.join(SRC, folder, f)),
+    fs
+      .readdirSync(path.join(SRC, folder))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => path.join(SRC, folder, f)),
   );
   const inside = new Set(files);
   const state = new Map<string, 'open' | 'done'>();

@@ -76,7 +76,9 @@ describe('fleet migration views', () => {
     expect(tenantLine(c, failed, 'up')).toBe(
       'acme: FAILED: cannot connect to the tenant database: connect ECONNREFUSED (now at 00005_a, 3 tries)\n  hint: check the server',
     );
-    expect(tenantLine(c, result({ applied: ['00006_b'], attempts: 2 }), 'up')).toBe('acme: migrated 00005_a -> 00006_b (1 applied in 1.20s, 2 tries)');
+    expect(tenantLine(c, result({ applied: ['00006_b'], attempts: 2 }), 'up')).toBe(
+      'acme: migrated 00005_a -> 00006_b (1 applied in 1.20s, 2 tries)',
+    );
     const cut = result({ status: 'failed', error: { code: 'DATABASE_UNAVAILABLE', message: 'connection lost', migration: '00006_b' } });
     expect(summaryTable(c, outcome([cut], { status: 'failed' }), true, false)).toContain('failed DATABASE_UNAVAILABLE at 00006_b');
   });

@@ -28,7 +28,11 @@ describe('parseMigration', () => {
     expect(() => parseMigration('00004_bad', '-- migrate:down\nx;\n-- migrate:up\ny;')).toThrow(UsageError);
   });
   it.each([
-    ['SQL before the up marker', 'CREATE TABLE lost();\n-- migrate:up\nCREATE TABLE a();\n-- migrate:down\nDROP TABLE a;', 'before "-- migrate:up"'],
+    [
+      'SQL before the up marker',
+      'CREATE TABLE lost();\n-- migrate:up\nCREATE TABLE a();\n-- migrate:down\nDROP TABLE a;',
+      'before "-- migrate:up"',
+    ],
     ['an up marker without a down section', '-- migrate:up\nCREATE TABLE a();', 'needs a "-- migrate:down"'],
     ['a down section with only comments', '-- migrate:up\nCREATE TABLE a();\n-- migrate:down\n-- nothing\n', 'down part has no SQL'],
     ['an up section with only comments', '-- migrate:up\n/* later */\n-- migrate:down\nSELECT 1;', 'up part has no SQL'],

@@ -3,7 +3,8 @@ import { parseMigration, type MigrationFile } from '../../src/schema/migration-f
 import { checkHistory, plan, plannedVersion } from '../../src/schema/migration-plan.js';
 import type { AppliedMigration } from '../../src/schema/migration-types.js';
 
-const reversible = (name: string) => parseMigration(name, `-- migrate:up\nCREATE TABLE ${name.slice(6)} ();\n-- migrate:down\nDROP TABLE ${name.slice(6)};\n`);
+const reversible = (name: string) =>
+  parseMigration(name, `-- migrate:up\nCREATE TABLE ${name.slice(6)} ();\n-- migrate:down\nDROP TABLE ${name.slice(6)};\n`);
 const FILES: MigrationFile[] = ['00001_a', '00002_b', '00003_c', '00004_d'].map(reversible);
 const UP_ONLY = parseMigration('00003_c', 'UPDATE t SET x = 1;');
 
@@ -26,7 +27,9 @@ describe('plan: up', () => {
   });
 
   it('refuses an unknown --to, with the example in the hint', () => {
-    expect(() => plan('up', [], FILES, '00009_nope')).toThrow(expect.objectContaining({ code: 'MIGRATION_NOT_FOUND', details: { migration: '00009_nope' } }));
+    expect(() => plan('up', [], FILES, '00009_nope')).toThrow(
+      expect.objectContaining({ code: 'MIGRATION_NOT_FOUND', details: { migration: '00009_nope' } }),
+    );
   });
 });
 

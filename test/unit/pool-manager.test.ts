@@ -25,7 +25,12 @@ function tenant(n: number, status: TenantStatus = 'active'): Tenant {
   });
 }
 
-function manager(limits: Partial<PoolLimits>, tenants: Tenant[], events: PoolEvent[] = [], byId = new Map(tenants.map((t) => [t.id, t]))): PoolManager {
+function manager(
+  limits: Partial<PoolLimits>,
+  tenants: Tenant[],
+  events: PoolEvent[] = [],
+  byId = new Map(tenants.map((t) => [t.id, t])),
+): PoolManager {
   const source: TenantSource = { get: async (id) => byId.get(id), version: () => 0 };
   const m = new PoolManager({
     credentials: { user: 'app', password: 'secret', host: '127.0.0.1', port: 1, sslMode: 'disable' },
@@ -112,7 +117,12 @@ describe('PoolManager bookkeeping', () => {
     byId.set(id(0), { ...(T[0] as Tenant), dbHost: '127.0.0.2', dbPort: 2 });
     const after = await m.acquire(id(0));
     expect(after.pool).not.toBe(before.pool);
-    expect(m.stats().tenants.map((t) => t.state).sort()).toEqual(['draining', 'open']);
+    expect(
+      m
+        .stats()
+        .tenants.map((t) => t.state)
+        .sort(),
+    ).toEqual(['draining', 'open']);
     before.release();
     after.release();
     await new Promise((resolve) => setImmediate(resolve));

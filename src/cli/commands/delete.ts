@@ -39,7 +39,9 @@ export function registerDelete(program: Command, state: CliState): void {
           return 1;
         }
       }
-      const result = await (await provisionerFor(runtime)).delete(ref, {
+      const result = await (
+        await provisionerFor(runtime)
+      ).delete(ref, {
         actor,
         ...(opts.reason ? { reason: opts.reason } : {}),
         dropDatabase: opts.dropDatabase === true,

@@ -46,7 +46,11 @@ Deleted tenants are hidden unless --all or --status deleted.`,
         import('../../migrate/pending-migrations.js'),
       ]);
       const files = await loadMigrationFiles(runtime.config.migrationsDir);
-      const pending = await pendingByTenant(runtime.metaPool, files, live.map((t) => t.id));
+      const pending = await pendingByTenant(
+        runtime.metaPool,
+        files,
+        live.map((t) => t.id),
+      );
       const dropped = await runtime.registry.droppedDatabases(tenants.filter((t) => t.status === 'deleted').map((t) => t.id));
       // A deleted tenant is never migrated again: "pending" does not apply to it.
       const rows: TenantRow[] = tenants.map((tenant) =>

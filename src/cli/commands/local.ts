@@ -10,9 +10,7 @@ async function clusterFor(cmd: Command): Promise<LocalCluster> {
 }
 
 export function registerLocal(program: Command, state: CliState): void {
-  const local = program
-    .command('local')
-    .description('manage the embedded PostgreSQL used when META_DATABASE_URL is not set');
+  const local = program.command('local').description('manage the embedded PostgreSQL used when META_DATABASE_URL is not set');
   local.addHelpText(
     'after',
     `
@@ -25,18 +23,16 @@ Examples:
   $ tenant local stop`,
   );
 
-  addJson(local.command('start').description('start the embedded cluster and keep it running')).action(
-    async (_opts: unknown, cmd: Command) => {
-      const term = (state.term = terminalFor(cmd));
-      const cluster = await clusterFor(cmd);
-      term.progress('starting the embedded PostgreSQL');
-      const lease = await cluster.acquire();
-      await lease.release({ keepRunning: true });
-      const status = await cluster.status();
-      if (term.json) term.printJson(status);
-      else term.succeed(`embedded PostgreSQL running on 127.0.0.1:${status.port} (data in ${status.home})`);
-    },
-  );
+  addJson(local.command('start').description('start the embedded cluster and keep it running')).action(async (_opts: unknown, cmd: Command) => {
+    const term = (state.term = terminalFor(cmd));
+    const cluster = await clusterFor(cmd);
+    term.progress('starting the embedded PostgreSQL');
+    const lease = await cluster.acquire();
+    await lease.release({ keepRunning: true });
+    const status = await cluster.status();
+    if (term.json) term.printJson(status);
+    else term.succeed(`embedded PostgreSQL running on 127.0.0.1:${status.port} (data in ${status.home})`);
+  });
 
   addJson(
     local
@@ -53,23 +49,21 @@ Examples:
     else term.line('embedded PostgreSQL is not running');
   });
 
-  addJson(local.command('status').description('show whether the embedded cluster is running')).action(
-    async (_opts: unknown, cmd: Command) => {
-      const term = (state.term = terminalFor(cmd));
-      const status = await (await clusterFor(cmd)).status();
-      if (term.json) {
-        term.printJson(status);
-        return;
-      }
-      term.line(`home      ${status.home}`);
-      term.line(`state     ${!status.initialised ? 'not initialised' : status.running ? term.c.green('running') : 'stopped'}`);
-      if (status.port) term.line(`address   127.0.0.1:${status.port}`);
-      if (status.running) term.line(`pid       ${status.pid}${status.keep ? ' (kept running)' : ''}, ${status.users} user(s)`);
-      if (status.lock.state === 'held') {
-        term.line(`lock      held by pid ${status.lock.owner.pid} since ${status.lock.owner.since ?? 'an unknown time'}`);
-      } else if (status.lock.state === 'stale') {
-        term.line(`lock      ${term.c.yellow('stale')}: ${status.lock.reason}; the next command takes it over`);
-      }
-    },
-  );
+  addJson(local.command('status').description('show whether the embedded cluster is running')).action(async (_opts: unknown, cmd: Command) => {
+    const term = (state.term = terminalFor(cmd));
+    const status = await (await clusterFor(cmd)).status();
+    if (term.json) {
+      term.printJson(status);
+      return;
+    }
+    term.line(`home      ${status.home}`);
+    term.line(`state     ${!status.initialised ? 'not initialised' : status.running ? term.c.green('running') : 'stopped'}`);
+    if (status.port) term.line(`address   127.0.0.1:${status.port}`);
+    if (status.running) term.line(`pid       ${status.pid}${status.keep ? ' (kept running)' : ''}, ${status.users} user(s)`);
+    if (status.lock.state === 'held') {
+      term.line(`lock      held by pid ${status.lock.owner.pid} since ${status.lock.owner.since ?? 'an unknown time'}`);
+    } else if (status.lock.state === 'stale') {
+      term.line(`lock      ${term.c.yellow('stale')}: ${status.lock.reason}; the next command takes it over`);
+    }
+  });
 }

@@ -54,7 +54,10 @@ export function addFleetOptions(command: Command, direction: 'up' | 'down'): Com
     .option('--id <uuid>', 'only this tenant (repeatable)', uuidList)
     .option('--slug <slug>', 'only this tenant (repeatable)', repeatable)
     .option('--include-suspended', direction === 'up' ? 'also migrate suspended tenants' : 'also revert named tenants that are suspended')
-    .option('--resume <run>', `continue the tenants of an earlier ${direction === 'up' ? '' : 'down '}run that did not finish (run id, prefix or "last")`)
+    .option(
+      '--resume <run>',
+      `continue the tenants of an earlier ${direction === 'up' ? '' : 'down '}run that did not finish (run id, prefix or "last")`,
+    )
     .option('--concurrency <n>', `tenants ${verb} at once (default: ${defaultConcurrency()})`, integerOption('--concurrency', 1, 1000))
     .option('--per-host <n>', `tenants ${verb} at once on one database server (default: --concurrency)`, integerOption('--per-host', 1, 1000))
     .option('--fail-fast', 'start no more tenants after the first failure')
@@ -65,9 +68,18 @@ export function addFleetOptions(command: Command, direction: 'up' | 'down'): Com
       integerOption('--retries', 0, 10),
     )
     .option('--dry-run', `list, per tenant, the migrations that would be ${direction === 'up' ? 'applied' : 'reverted'}; change nothing`)
-    .option('--lock-timeout <duration>', 'wait this long for a tenant\'s migration lock and for DDL locks (default: 5m; 0: forever)', duration('--lock-timeout'))
+    .option(
+      '--lock-timeout <duration>',
+      "wait this long for a tenant's migration lock and for DDL locks (default: 5m; 0: forever)",
+      duration('--lock-timeout'),
+    )
     .option('--statement-timeout <duration>', 'abort any migration statement running longer (default: none)', duration('--statement-timeout'))
-    .addOption(new Option('--if-locked <mode>', 'when another migrator is on a tenant: wait for it (default), or skip the tenant').choices(['wait', 'skip']));
+    .addOption(
+      new Option('--if-locked <mode>', 'when another migrator is on a tenant: wait for it (default), or skip the tenant').choices([
+        'wait',
+        'skip',
+      ]),
+    );
 }
 
 /** The parsed options under the library's names; what was not given stays unset. */

@@ -14,7 +14,10 @@ export function registerSuspend(program: Command, state: CliState): void {
     .description('suspend a tenant: running servers refuse its requests at once (NOTIFY)')
     .option('-y, --yes', 'do not ask for confirmation');
   addActor(addJson(addReason(command)));
-  command.addHelpText('after', '\nExamples:\n  $ tenant suspend acme-corp --reason "invoice overdue"\n  $ tenant suspend acme-corp --yes --json');
+  command.addHelpText(
+    'after',
+    '\nExamples:\n  $ tenant suspend acme-corp --reason "invoice overdue"\n  $ tenant suspend acme-corp --yes --json',
+  );
   command.action(async (ref: string, opts: { reason?: string; yes?: boolean }, cmd: Command) => {
     await withSession(cmd, state, async ({ term, runtime, actor }) => {
       if (!opts.yes && term.stdinInteractive && !term.json) {
