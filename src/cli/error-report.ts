@@ -72,7 +72,7 @@ function causeOf(err: unknown, codes: Set<string>): NetworkError | undefined {
     const e = current as NetworkError & { cause?: unknown; errors?: unknown };
     if (typeof e.code === 'string' && codes.has(e.code)) return e;
     queue.push(e.cause);
-    if (Array.isArray(e.errors)) queue.push(...e.errors);
+    if (Array.isArray(e.errors)) queue.push(...(e.errors as unknown[]));
   }
   return undefined;
 }

@@ -71,7 +71,8 @@ function runsTable(c: ChalkInstance, runs: MigrationRunSummary[], plain: boolean
 }
 
 function runDetails(run: MigrationRunDetail): [string, string][] {
-  const to = typeof run.options.to === 'string' ? run.options.to : `latest (${String(run.options.latest ?? '-')})`;
+  const to =
+    typeof run.options.to === 'string' ? run.options.to : `latest (${typeof run.options.latest === 'string' ? run.options.latest : '-'})`;
   return [
     ['run', run.id],
     ['actor', run.actor],

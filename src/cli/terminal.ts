@@ -154,7 +154,7 @@ export class Terminal {
       this.pendingSpinner = undefined;
       this.spinner = ora({
         text: shown,
-        stream: this.err as NodeJS.WriteStream,
+        stream: this.err,
         discardStdin: false,
         color: this.ec.level > 0 ? 'cyan' : false,
       }).start();

@@ -110,7 +110,7 @@ export class PoolManager {
     // Idle pools are looked at a few times per idle timeout, at most every 30s.
     const sweepEvery = Math.min(30_000, Math.max(50, Math.floor(this.limits.idleTimeoutMs / 4)));
     this.timers.push(setInterval(() => this.closeIdle(), sweepEvery).unref());
-    this.timers.push(setInterval(() => this.checkHealth(), this.limits.healthCheckIntervalMs).unref());
+    this.timers.push(setInterval(() => void this.checkHealth(), this.limits.healthCheckIntervalMs).unref());
   }
 
   get isClosing(): boolean {

@@ -59,7 +59,9 @@ export class StatusListener {
 
   /** Server process id of the listening connection (for diagnostics and tests). */
   get backendPid(): number | undefined {
-    return (this.client as (pg.Client & { processID?: number }) | undefined)?.processID;
+    // processID is set by pg at connect time but missing from its type definitions.
+    const client: (pg.Client & { processID?: number }) | undefined = this.client;
+    return client?.processID;
   }
 
   /**

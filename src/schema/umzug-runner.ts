@@ -21,16 +21,19 @@ class KnownStateStorage implements UmzugStorage {
     this.names = new Set(applied);
   }
 
-  async executed(): Promise<string[]> {
-    return [...this.names].sort();
+  // Umzug's storage contract is async; this one answers from memory.
+  executed(): Promise<string[]> {
+    return Promise.resolve([...this.names].sort());
   }
 
-  async logMigration({ name }: { name: string }): Promise<void> {
+  logMigration({ name }: { name: string }): Promise<void> {
     this.names.add(name);
+    return Promise.resolve();
   }
 
-  async unlogMigration({ name }: { name: string }): Promise<void> {
+  unlogMigration({ name }: { name: string }): Promise<void> {
     this.names.delete(name);
+    return Promise.resolve();
   }
 }
 

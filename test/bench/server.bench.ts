@@ -258,7 +258,10 @@ export async function run(): Promise<void> {
         `errors: ${errors}; connections above the cap: ${overCap.length ? overCap.join(', ') : 'never'}`,
     );
   } finally {
-    for (const s of servers) (s.closeAllConnections(), s.close());
+    for (const s of servers) {
+      s.closeAllConnections();
+      s.close();
+    }
     await Promise.all(services.map((s) => s.close({ deadlineMs: 2_000 })));
     await bare?.end();
     await rt.close();

@@ -202,7 +202,7 @@ describe('a tenant whose first connections fail', () => {
 
 describe('the meta database lost during a run', () => {
   /** Fleet deps whose run history goes through a proxy (tenant bookkeeping stays direct). */
-  async function proxiedRuns(): Promise<{ proxy: FaultProxy; using: FleetMigrateDeps; close(): Promise<void> }> {
+  async function proxiedRuns(): Promise<{ proxy: FaultProxy; using: FleetMigrateDeps; close: () => Promise<void> }> {
     const server = new URL(env.adminUrl);
     const proxy = await startFaultProxy(server.hostname, Number(server.port));
     proxies.push(proxy);

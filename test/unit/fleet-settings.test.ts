@@ -4,7 +4,7 @@ import { recordedOptions, resolveFleetOptions } from '../../src/migrate/fleet-se
 import { DEFAULT_RETRIES, defaultConcurrency } from '../../src/migrate/fleet-types.js';
 import { DEFAULT_RECORD_RETRY_MS } from '../../src/migrate/run-recorder.js';
 
-const usage = (message: string) => expect.objectContaining({ code: 'USAGE', message: expect.stringContaining(message) });
+const usage = (message: string): unknown => expect.objectContaining({ code: 'USAGE', message: expect.stringContaining(message) });
 
 describe('resolveFleetOptions', () => {
   it('sets every default in one place', () => {
