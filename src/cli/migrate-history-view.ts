@@ -2,7 +2,8 @@
 import type { ChalkInstance } from 'chalk';
 import { formatDuration } from '../duration.js';
 import type { MigrationRunDetail, MigrationRunSummary, ShownRunTenantStatus } from '../migrate/migration-runs.js';
-import { makeTable, resultLabel, shortList, shorten, version } from './migrate-view.js';
+import { resultLabel, shortList, shorten, version } from './migrate-view.js';
+import { makeTable } from './table.js';
 import type { Terminal } from './terminal.js';
 import { detailBlock } from './tenant-view.js';
 
@@ -53,7 +54,7 @@ function runDuration(run: MigrationRunSummary): string {
 }
 
 function runsTable(c: ChalkInstance, runs: MigrationRunSummary[], plain: boolean): string {
-  const table = makeTable(['run', 'started', 'actor', 'direction', 'target', 'tenants', 'duration', 'status'], plain);
+  const table = makeTable(c, ['run', 'started', 'actor', 'direction', 'target', 'tenants', 'duration', 'status'], plain);
   for (const run of runs) {
     const to = typeof run.options.to === 'string' ? ` to ${run.options.to}` : '';
     table.push([
@@ -85,7 +86,7 @@ function runDetails(run: MigrationRunDetail): [string, string][] {
 }
 
 function runTenantsTable(c: ChalkInstance, run: MigrationRunDetail, plain: boolean): string {
-  const table = makeTable(['tenant', 'from -> to', run.direction === 'up' ? 'applied' : 'reverted', 'duration', 'result', 'error'], plain);
+  const table = makeTable(c, ['tenant', 'from -> to', run.direction === 'up' ? 'applied' : 'reverted', 'duration', 'result', 'error'], plain);
   for (const t of run.tenants) {
     table.push([
       t.slug ?? t.tenantId,

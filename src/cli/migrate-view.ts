@@ -1,37 +1,11 @@
 /** Renders fleet migrations: progress, plain lines per tenant, the summary table, JSON (run history: migrate-history-view.ts). */
-import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import { formatDuration } from '../duration.js';
 import type { FleetEvent, FleetOutcome, FleetProgress } from '../migrate/fleet-types.js';
 import type { FleetTenantResult, FleetTenantStatus } from '../migrate/fleet-result.js';
 import type { ShownRunStatus, ShownRunTenantStatus } from '../migrate/migration-runs.js';
+import { makeTable } from './table.js';
 import type { Terminal } from './terminal.js';
-
-const PLAIN_CHARS = {
-  top: '',
-  'top-mid': '',
-  'top-left': '',
-  'top-right': '',
-  bottom: '',
-  'bottom-mid': '',
-  'bottom-left': '',
-  'bottom-right': '',
-  left: '',
-  'left-mid': '',
-  mid: '',
-  'mid-mid': '',
-  right: '',
-  'right-mid': '',
-  middle: '  ',
-};
-
-export function makeTable(head: string[], plain: boolean): Table.Table {
-  return new Table({
-    head,
-    style: { head: plain ? [] : ['cyan'], border: plain ? [] : ['grey'] },
-    ...(plain ? { chars: PLAIN_CHARS } : {}),
-  });
-}
 
 export function resultLabel(c: ChalkInstance, status: FleetTenantStatus | ShownRunTenantStatus | ShownRunStatus): string {
   switch (status) {
@@ -92,7 +66,7 @@ export function summaryTable(c: ChalkInstance, outcome: FleetOutcome, plain: boo
   const rows = outcome.results.filter((r) => all || r.status !== 'up-to-date');
   if (rows.length === 0) return undefined;
   const done = outcome.direction === 'up' ? 'applied' : 'reverted';
-  const table = makeTable(['tenant', 'from -> to', outcome.dryRun ? 'planned' : done, 'duration', 'result'], plain);
+  const table = makeTable(c, ['tenant', 'from -> to', outcome.dryRun ? 'planned' : done, 'duration', 'result'], plain);
   for (const r of rows) {
     const count = outcome.dryRun ? r.planned.length : r.applied.length + r.reverted.length;
     const failure = r.error ? `${r.error.code}${r.error.migration ? ` at ${r.error.migration}` : ''}` : '';

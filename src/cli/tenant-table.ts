@@ -2,9 +2,9 @@
  * The tenants table of `tenant list`. Its own module because it pulls in
  * cli-table3: list imports it only when it draws a table (not for --json).
  */
-import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import type { Tenant } from '../tenants/tenant.js';
+import { makeTable } from './table.js';
 import { shown, statusLabel, type DatabaseFate } from './tenant-view.js';
 
 export interface TenantRow {
@@ -15,33 +15,7 @@ export interface TenantRow {
 }
 
 export function tenantTable(c: ChalkInstance, tenants: TenantRow[], plain: boolean): string {
-  // cli-table3 colours its borders and headers itself; they follow our colour decision.
-  const coloured = c.level > 0;
-  const table = new Table({
-    head: ['id', 'slug', 'name', 'status', 'plan', 'database', 'host', 'schema', 'pending'],
-    style: { head: coloured && !plain ? ['cyan'] : [], border: coloured && !plain ? ['grey'] : [] },
-    ...(plain
-      ? {
-          chars: {
-            top: '',
-            'top-mid': '',
-            'top-left': '',
-            'top-right': '',
-            bottom: '',
-            'bottom-mid': '',
-            'bottom-left': '',
-            'bottom-right': '',
-            left: '',
-            'left-mid': '',
-            mid: '',
-            'mid-mid': '',
-            right: '',
-            'right-mid': '',
-            middle: '  ',
-          },
-        }
-      : {}),
-  });
+  const table = makeTable(c, ['id', 'slug', 'name', 'status', 'plan', 'database', 'host', 'schema', 'pending'], plain);
   for (const { tenant: t, pending, fate } of tenants) {
     table.push([
       shown(t.id),

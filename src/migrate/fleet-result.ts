@@ -54,26 +54,23 @@ function base(tenant: Tenant): Pick<FleetTenantResult, 'tenantId' | 'slug' | 'se
 }
 
 export function upToDateResult(tenant: Tenant): FleetTenantResult {
-  return {
-    ...base(tenant),
-    status: 'up-to-date',
-    from: tenant.schemaVersion,
-    to: tenant.schemaVersion,
-    applied: [],
-    reverted: [],
-    planned: [],
-    durationMs: 0,
-    attempts: 0,
-    checkedIn: 'meta',
-    error: null,
-    reason: null,
-  };
+  return unchangedResult(tenant, 'up-to-date', 'meta', null);
 }
 
 export function skippedResult(tenant: Tenant, reason: string): FleetTenantResult {
+  return unchangedResult(tenant, 'skipped', 'none', reason);
+}
+
+/** A tenant the run leaves as it is, decided without touching its database. */
+function unchangedResult(
+  tenant: Tenant,
+  status: 'up-to-date' | 'skipped',
+  checkedIn: FleetTenantResult['checkedIn'],
+  reason: string | null,
+): FleetTenantResult {
   return {
     ...base(tenant),
-    status: 'skipped',
+    status,
     from: tenant.schemaVersion,
     to: tenant.schemaVersion,
     applied: [],
@@ -81,7 +78,7 @@ export function skippedResult(tenant: Tenant, reason: string): FleetTenantResult
     planned: [],
     durationMs: 0,
     attempts: 0,
-    checkedIn: 'none',
+    checkedIn,
     error: null,
     reason,
   };

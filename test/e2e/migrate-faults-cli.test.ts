@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from '../../src/tenants/tenant.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { appliedInDb, inTenantDb, tableExists } from '../support/fleet-fixtures.js';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { migrationsWith } from '../support/migrations-dir.js';
 import { startCli, type CliResult } from '../support/run-cli.js';
 import { runCli } from '../support/run-cli.js';
@@ -17,7 +17,7 @@ import { createTestEnvironment } from '../support/test-environment.js';
 
 const env = createTestEnvironment();
 let rt: Runtime;
-const proxies: FaultProxy[] = [];
+const proxies: TcpProxy[] = [];
 
 beforeAll(async () => {
   rt = await env.runtime();
@@ -27,8 +27,8 @@ afterAll(async () => {
   await env.cleanup();
 });
 
-async function behindProxy(tenant: Tenant): Promise<FaultProxy> {
-  const proxy = await startFaultProxy(tenant.dbHost, tenant.dbPort);
+async function behindProxy(tenant: Tenant): Promise<TcpProxy> {
+  const proxy = await startTcpProxy(tenant.dbHost, tenant.dbPort);
   proxies.push(proxy);
   await rt.metaPool.query('UPDATE tenants SET db_host = $2, db_port = $3 WHERE id = $1', [tenant.id, '127.0.0.1', proxy.port]);
   return proxy;

@@ -18,14 +18,14 @@ import { MigrationRuns } from '../../src/migrate/migration-runs.js';
 import { TENANT_STORAGE_TABLE } from '../../src/migrate/tenant-migrator.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { appliedInDb, inTenantDb, tableExists } from '../support/fleet-fixtures.js';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { migrationsWith } from '../support/migrations-dir.js';
 import { createTenants, eventually } from '../support/tenant-fixtures.js';
 import { createTestEnvironment } from '../support/test-environment.js';
 
 const env = createTestEnvironment();
 let rt: Runtime;
-const proxies: FaultProxy[] = [];
+const proxies: TcpProxy[] = [];
 const LATEST = '00006_posting';
 
 beforeAll(async () => {
@@ -47,8 +47,8 @@ DROP TABLE price_lists;
 const withPriceLists = async () => loadMigrationFiles(await migrationsWith({ '00007_price_lists.sql': PRICE_LISTS }));
 const bySlug = (outcome: FleetOutcome) => new Map(outcome.results.map((r) => [r.slug, r]));
 
-async function proxyFor(tenant: Tenant): Promise<FaultProxy> {
-  const proxy = await startFaultProxy(tenant.dbHost, tenant.dbPort);
+async function proxyFor(tenant: Tenant): Promise<TcpProxy> {
+  const proxy = await startTcpProxy(tenant.dbHost, tenant.dbPort);
   proxies.push(proxy);
   await rt.metaPool.query('UPDATE tenants SET db_host = $2, db_port = $3 WHERE id = $1', [tenant.id, '127.0.0.1', proxy.port]);
   return proxy;
@@ -125,7 +125,7 @@ DROP TABLE half_done;
 
   it('keeps a pinned connection whose socket dies between queries from crashing the process', async () => {
     const [tenant] = (await createTenants(rt, 1, 'idle-cut')) as [Tenant];
-    const proxy = await startFaultProxy(tenant.dbHost, tenant.dbPort);
+    const proxy = await startTcpProxy(tenant.dbHost, tenant.dbPort);
     proxies.push(proxy);
     // A caller's own client, with no 'error' listener of its own.
     const client = new pg.Client(tenantClientConfig({ ...tenant, dbHost: '127.0.0.1', dbPort: proxy.port }, rt.connections.tenant));
@@ -202,9 +202,9 @@ describe('a tenant whose first connections fail', () => {
 
 describe('the meta database lost during a run', () => {
   /** Fleet deps whose run history goes through a proxy (tenant bookkeeping stays direct). */
-  async function proxiedRuns(): Promise<{ proxy: FaultProxy; using: FleetMigrateDeps; close: () => Promise<void> }> {
+  async function proxiedRuns(): Promise<{ proxy: TcpProxy; using: FleetMigrateDeps; close: () => Promise<void> }> {
     const server = new URL(env.adminUrl);
-    const proxy = await startFaultProxy(server.hostname, Number(server.port));
+    const proxy = await startTcpProxy(server.hostname, Number(server.port));
     proxies.push(proxy);
     const url = new URL(rt.connections.metaUrl);
     url.hostname = '127.0.0.1';

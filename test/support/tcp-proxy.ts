@@ -6,7 +6,8 @@
  * - cut(): every open connection is torn down at once (a TCP reset by
  *   default, like a firewall or a failover), new ones are accepted again;
  * - refuse(): new connections are reset as soon as they arrive (the database
- *   host is unreachable) until accept().
+ *   host is unreachable) until accept(); refuseNext(n) refuses only the next
+ *   n attempts (a server that comes back a moment later).
  */
 import net from 'node:net';
 
@@ -23,6 +24,12 @@ export interface TcpProxy {
   /** Resets every new connection until accept(). */
   refuse(): void;
   accept(): void;
+  /** Resets only the next `count` new connections. */
+  refuseNext(count: number): void;
+  /** The server goes away: refuse() new connections and cut() the open ones. */
+  down(): void;
+  /** The server is back: accept(). */
+  up(): void;
   close(): Promise<void>;
 }
 
@@ -35,9 +42,11 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   const pairs = new Set<Pair>();
   let frozen = false;
   let refusing = false;
+  let refuseCount = 0;
   let accepted = 0;
   const server = net.createServer((a) => {
-    if (refusing) {
+    if (refusing || refuseCount > 0) {
+      if (refuseCount > 0) refuseCount--;
       a.on('error', () => undefined);
       a.resetAndDestroy();
       return;
@@ -62,7 +71,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
-  return {
+  const proxy: TcpProxy = {
     port,
     get connections() {
       return pairs.size;
@@ -106,6 +115,16 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     accept() {
       refusing = false;
     },
+    refuseNext(count) {
+      refuseCount = count;
+    },
+    down() {
+      proxy.refuse();
+      proxy.cut();
+    },
+    up() {
+      proxy.accept();
+    },
     async close() {
       for (const { a, b } of pairs) {
         a.destroy();
@@ -114,4 +133,5 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  return proxy;
 }
