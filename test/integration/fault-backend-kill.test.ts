@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import type { Tenant } from '../../src/tenants/tenant.js';
 import { openRuntime, type Runtime } from '../../src/runtime/runtime.js';
-import { startLoad, type Load } from '../support/http-load.js';
+import { loadTwoTenants, type Load } from '../support/http-load.js';
 import { startPrivateCluster, type PrivateCluster } from '../support/private-cluster.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { eventually } from '../support/eventually.js';
@@ -69,13 +69,9 @@ async function backendsOf(database: string): Promise<number[]> {
 describe('tenant-server when a backend is killed with SIGKILL', () => {
   it('stays up through three kills, answers only 200/503, and both tenants recover', async () => {
     const srv = server as ServerProcess;
-    load = startLoad(srv.base, [
-      { name: 'A', tenantId: a.id, path: CURRENCIES },
-      { name: 'B', tenantId: b.id, path: CURRENCIES },
-    ]);
-    const A = load.counts('A');
-    const B = load.counts('B');
-    await eventually('both tenants are served', () => A.ok > 0 && B.ok > 0, 30_000);
+    const served = await loadTwoTenants(srv.base, a, b, CURRENCIES);
+    load = served.load;
+    const { A, B } = served;
 
     for (let kill = 1; kill <= 3; kill++) {
       let pids: number[] = [];

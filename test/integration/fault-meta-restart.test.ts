@@ -10,7 +10,7 @@ import { parseConfig } from '../../src/config.js';
 import { ensureMetaDatabase } from '../../src/runtime/meta-database.js';
 import type { Tenant } from '../../src/tenants/tenant.js';
 import { openRuntime, type Runtime } from '../../src/runtime/runtime.js';
-import { startLoad, type Load } from '../support/http-load.js';
+import { loadTwoTenants, type Load } from '../support/http-load.js';
 import { startPrivateCluster, type PrivateCluster } from '../support/private-cluster.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { eventually } from '../support/eventually.js';
@@ -55,13 +55,9 @@ async function get(base: string, path: string, tenant?: Tenant): Promise<{ statu
 describe('tenant-server while the meta database restarts', () => {
   it('keeps serving warm tenants, answers 503 for lookups it cannot do, and recovers by itself', async () => {
     const srv = server as ServerProcess;
-    load = startLoad(srv.base, [
-      { name: 'A', tenantId: a.id, path: CURRENCIES },
-      { name: 'B', tenantId: b.id, path: CURRENCIES },
-    ]);
-    const A = load.counts('A');
-    const B = load.counts('B');
-    await eventually('both tenants are served', () => A.ok > 0 && B.ok > 0, 30_000);
+    const served = await loadTwoTenants(srv.base, a, b, CURRENCIES);
+    load = served.load;
+    const { A, B } = served;
     await eventually('the status listener is listening', async () => (await get(srv.base, '/health/tenants')).body.listener === 'listening');
 
     await cluster.stopImmediately();

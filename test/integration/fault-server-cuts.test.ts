@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from '../../src/tenants/tenant.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
-import { startLoad, type Load } from '../support/http-load.js';
+import { loadTwoTenants, type Load } from '../support/http-load.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { eventually } from '../support/eventually.js';
@@ -43,13 +43,9 @@ afterAll(async () => {
 describe('tenant-server under socket cuts', () => {
   it('survives 20 cuts of one tenant under load: zero 500s, the other tenant untouched, recovery on its own', async () => {
     const srv = server as ServerProcess;
-    load = startLoad(srv.base, [
-      { name: 'A', tenantId: a.id, path: CURRENCIES },
-      { name: 'B', tenantId: b.id, path: CURRENCIES },
-    ]);
-    const A = load.counts('A');
-    const B = load.counts('B');
-    await eventually('both tenants are served', () => A.ok > 0 && B.ok > 0, 30_000);
+    const served = await loadTwoTenants(srv.base, a, b, CURRENCIES);
+    load = served.load;
+    const { A, B } = served;
 
     for (let cut = 1; cut <= 20; cut++) {
       const unavailableBefore = A.failures['503'] ?? 0;

@@ -4,6 +4,7 @@
  * keep-alive loopback connections, counting answers by status per target.
  */
 import http from 'node:http';
+import { eventually } from './eventually.js';
 
 export interface LoadTarget {
   name: string;
@@ -80,4 +81,26 @@ function request(agent: http.Agent, url: URL, target: LoadTarget): Promise<{ sta
     req.on('error', (err) => resolve({ status: 0, body: err.message }));
     req.end();
   });
+}
+
+/** Load on tenants A and B through one server; resolves once both have been served (stops the load if they never are). */
+export async function loadTwoTenants(
+  base: string,
+  a: { id: string },
+  b: { id: string },
+  path: string,
+): Promise<{ load: Load; A: TargetCounts; B: TargetCounts }> {
+  const load = startLoad(base, [
+    { name: 'A', tenantId: a.id, path },
+    { name: 'B', tenantId: b.id, path },
+  ]);
+  const A = load.counts('A');
+  const B = load.counts('B');
+  try {
+    await eventually('both tenants are served', () => A.ok > 0 && B.ok > 0, 30_000);
+  } catch (err) {
+    await load.stop();
+    throw err;
+  }
+  return { load, A, B };
 }
