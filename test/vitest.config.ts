@@ -31,6 +31,9 @@ export default defineConfig({
           name: 'unit',
           root,
           include: ['test/unit/**/*.test.ts'],
+          // Some unit tests start the TypeScript compiler or child processes;
+          // on a loaded CI machine 5 s is too tight a bound for them.
+          testTimeout: 20_000,
         },
       },
       {
