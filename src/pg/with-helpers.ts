@@ -72,6 +72,3 @@ export async function withTransaction<T>(client: pg.ClientBase, fn: () => Promis
     throw err;
   }
 }
-
-// Connection URLs are read in one place (socket folders and sslmode included).
-export { withDatabase, databaseOf } from '../connection-url.js';

@@ -12,8 +12,8 @@
  */
 import type pg from 'pg';
 import type { ConnectionSettings } from '../pg/connection-settings.js';
-import { parseConnectionUrl, withServer } from '../connection-url.js';
-import { databaseOf, withConnection } from '../pg/with-helpers.js';
+import { databaseOf, parseConnectionUrl, withServer } from '../connection-url.js';
+import { withConnection } from '../pg/with-helpers.js';
 import { serverKey } from '../pg/server-key.js';
 import { PORT_RANGE, isPort } from '../validators.js';
 import { DEFAULT_PLAN, validatePlan, type Tenant } from '../tenants/tenant.js';

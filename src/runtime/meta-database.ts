@@ -13,8 +13,8 @@ import {
   toToolkitError,
 } from '../errors.js';
 import { loadMigrationFiles, type MigrationFile } from '../schema/migration-files.js';
-import { parseConnectionUrl } from '../connection-url.js';
-import { databaseOf, guardPool, withConnection } from '../pg/with-helpers.js';
+import { databaseOf, parseConnectionUrl } from '../connection-url.js';
+import { guardPool, withConnection } from '../pg/with-helpers.js';
 import { ident, quoteIdent, roleIdent } from '../pg/identifiers.js';
 
 export const META_STORAGE_TABLE = 'meta_migrations';

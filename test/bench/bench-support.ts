@@ -10,7 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { parseConfig, type Config } from '../../src/config.js';
-import { withDatabase } from '../../src/pg/with-helpers.js';
+import { withDatabase } from '../../src/connection-url.js';
+import { Provisioner } from '../../src/provision/provisioner.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import { LocalCluster, type ClusterLease } from '../../src/local/local-cluster.js';
 import { dropDatabasesWithPrefix } from '../support/drop-databases.js';
 
@@ -138,4 +140,9 @@ export async function findClientBinary(name: string): Promise<string | undefined
     }
   }
   return undefined;
+}
+
+/** A provisioner on a bench runtime: its migrations folder and tenant prefix unless given. */
+export function provisionerFor(rt: Runtime, migrationsDir = rt.config.migrationsDir): Provisioner {
+  return new Provisioner({ registry: rt.registry, connections: rt.connections, migrationsDir, namePrefix: rt.config.tenantDb.namePrefix });
 }

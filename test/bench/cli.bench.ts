@@ -12,9 +12,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Provisioner } from '../../src/provision/provisioner.js';
 import { openRuntime } from '../../src/runtime/runtime.js';
-import { findClientBinary, median, printTable, startBenchServer } from './bench-support.js';
+import { findClientBinary, median, printTable, provisionerFor, startBenchServer } from './bench-support.js';
 
 const ROUNDS = Number(process.env.BENCH_CLI_ROUNDS ?? 20);
 const WARMUP = 2;
@@ -53,12 +52,7 @@ export async function run(): Promise<void> {
   try {
     const rt = await openRuntime(config);
     try {
-      const provisioner = new Provisioner({
-        registry: rt.registry,
-        connections: rt.connections,
-        migrationsDir: config.migrationsDir,
-        namePrefix: prefix,
-      });
+      const provisioner = provisionerFor(rt);
       for (let i = 0; i < TENANTS; i++) await provisioner.create({ slug: `cli-${i}`, name: `CLI ${i}` }, { actor: 'bench' });
     } finally {
       await rt.close();

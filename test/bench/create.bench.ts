@@ -11,8 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { openRuntime } from '../../src/runtime/runtime.js';
-import { Provisioner } from '../../src/provision/provisioner.js';
-import { findClientBinary, median, printTable, startBenchServer } from './bench-support.js';
+import { findClientBinary, median, printTable, provisionerFor, startBenchServer } from './bench-support.js';
 
 const run = promisify(execFile);
 const ROUNDS = Number(process.env.BENCH_CREATE_ROUNDS ?? 15);
@@ -23,12 +22,7 @@ export async function run_(): Promise<void> {
   const { config, prefix } = server.config();
   const rt = await openRuntime(config);
   try {
-    const provisioner = new Provisioner({
-      registry: rt.registry,
-      connections: rt.connections,
-      migrationsDir: config.migrationsDir,
-      namePrefix: prefix,
-    });
+    const provisioner = provisionerFor(rt);
     await provisioner.refreshTemplate();
     const template = provisioner.template.name;
     const createdb = await findClientBinary('createdb');
@@ -92,7 +86,7 @@ export async function run_(): Promise<void> {
     rows.push(['raw: CREATE DATABASE ... TEMPLATE on an open connection', rawSql.length, median(rawSql), median(rawSql) / base]);
     printTable('Tenant creation (median ms; ratio vs. the raw lower bound)', ['path', 'runs', 'median ms', 'ratio'], rows);
     console.log(`template clone is ${(median(viaMigrations) / median(viaTemplate)).toFixed(1)}x faster than migrating from scratch`);
-    await longHistory(rt, prefix);
+    await longHistory(rt);
   } finally {
     await rt.close();
     await server.dropPrefix(prefix);
@@ -105,7 +99,7 @@ export async function run_(): Promise<void> {
  * files plus 100 small synthetic migrations (a table, an index, a comment),
  * as a fleet accumulates them over the years.
  */
-async function longHistory(rt: Awaited<ReturnType<typeof openRuntime>>, prefix: string): Promise<void> {
+async function longHistory(rt: Awaited<ReturnType<typeof openRuntime>>): Promise<void> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'metapus-bench-migrations-'));
   for (const name of await fs.readdir(rt.config.migrationsDir)) {
     if (name.endsWith('.sql')) await fs.copyFile(path.join(rt.config.migrationsDir, name), path.join(dir, name));
@@ -117,7 +111,7 @@ async function longHistory(rt: Awaited<ReturnType<typeof openRuntime>>, prefix: 
       `-- migrate:up\nCREATE TABLE synthetic_${i} (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), code text NOT NULL, amount numeric(18,2), created_at timestamptz NOT NULL DEFAULT now());\nCREATE INDEX synthetic_${i}_code_idx ON synthetic_${i} (code);\nCOMMENT ON TABLE synthetic_${i} IS 'synthetic history ${i}';\n-- migrate:down\nDROP TABLE synthetic_${i};\n`,
     );
   }
-  const provisioner = new Provisioner({ registry: rt.registry, connections: rt.connections, migrationsDir: dir, namePrefix: prefix });
+  const provisioner = provisionerFor(rt, dir);
   // A different file set gets a fresh template under the same name.
   await provisioner.refreshTemplate(true);
   const viaTemplate: number[] = [];

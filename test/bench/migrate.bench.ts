@@ -26,7 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { withDatabase } from '../../src/pg/with-helpers.js';
+import { withDatabase } from '../../src/connection-url.js';
 import { migrateFleet } from '../../src/migrate/fleet-migrator.js';
 import { loadMigrationFiles, latestVersion, type MigrationFile } from '../../src/schema/migration-files.js';
 import { runWorkQueue } from '../../src/migrate/work-queue.js';

@@ -19,14 +19,13 @@ import { tenantClientConfig } from '../../src/pg/connection-settings.js';
 import { withConnection } from '../../src/pg/with-helpers.js';
 import type { Tenant } from '../../src/tenants/tenant.js';
 import { openTenantServices, type TenantServices } from '../../src/pools/tenant-services.js';
-import { Provisioner } from '../../src/provision/provisioner.js';
 import { openRuntime, type Runtime } from '../../src/runtime/runtime.js';
 import { createApp } from '../../src/reference/app.js';
 import { CURRENCIES_PATH } from '../../src/reference/currency-routes.js';
 import { LIST_CURRENCIES_SQL, currencyFromRow } from '../../src/reference/currency-repository.js';
 import { sendJson } from '../../src/server/http-errors.js';
 import { Router } from '../../src/reference/router.js';
-import { median, percentile, printTable, startBenchServer } from './bench-support.js';
+import { median, percentile, printTable, provisionerFor, startBenchServer } from './bench-support.js';
 import { drive, sampleConnections, zipfSampler, type LoadResult } from './load-generator.js';
 
 const TENANTS = Number(process.env.BENCH_SERVER_TENANTS ?? 1000);
@@ -56,12 +55,7 @@ async function listen(handler: http.RequestListener): Promise<http.Server> {
 }
 
 async function provision(rt: Runtime, count: number): Promise<Tenant[]> {
-  const provisioner = new Provisioner({
-    registry: rt.registry,
-    connections: rt.connections,
-    migrationsDir: rt.config.migrationsDir,
-    namePrefix: rt.config.tenantDb.namePrefix,
-  });
+  const provisioner = provisionerFor(rt);
   await provisioner.refreshTemplate();
   // Every tenant starts with the same five currencies: seeded once into the template, cloned 1,000 times.
   const template = { dbName: provisioner.template.name, dbHost: rt.connections.tenant.host, dbPort: rt.connections.tenant.port };

@@ -6,7 +6,8 @@
  * works. Paths: tx.query, tx.run, the pool health check, the meta pool.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withClient, withDatabase } from '../../src/pg/with-helpers.js';
+import { withClient } from '../../src/pg/with-helpers.js';
+import { withDatabase } from '../../src/connection-url.js';
 import { PoolManager, type PoolEvent } from '../../src/pools/pool-manager.js';
 import { getTxManager, withTenant } from '../../src/context/tenant-context.js';
 import type { TenantServices } from '../../src/pools/tenant-services.js';

@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withDatabase } from '../../src/pg/with-helpers.js';
+import { withDatabase } from '../../src/connection-url.js';
 import { restrictMetaDatabase } from '../../src/runtime/meta-database.js';
 import { createTestEnvironment } from '../support/test-environment.js';
 

@@ -104,3 +104,8 @@ export async function loadTwoTenants(
   }
   return { load, A, B };
 }
+
+/** Statuses a target got other than 503 (the only failure a tenant whose database is away may answer). */
+export function failuresOtherThan503(counts: TargetCounts): string[] {
+  return Object.keys(counts.failures).filter((status) => status !== '503');
+}

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { parseConfig, type Config, type RawConfig } from '../../src/config.js';
-import { withDatabase } from '../../src/pg/with-helpers.js';
+import { withDatabase } from '../../src/connection-url.js';
 import { openRuntime, type Runtime } from '../../src/runtime/runtime.js';
 import { dropDatabasesWithPrefix } from './drop-databases.js';
 
