@@ -86,19 +86,37 @@ export async function inspectLock(lockDir: string): Promise<LockState> {
   return { state: 'held', owner };
 }
 
-/** The owner file's text; '' for a lock folder without one; null when there is no lock folder. */
+/**
+ * The owner file's text; '' for a lock folder without one; null when there is
+ * no lock folder. Locks are born complete (renamed into place with their
+ * owner), so a folder seen without an owner counts as ownerless only when it
+ * is the same folder before and after the read: a lock released and taken
+ * again in between must not look ownerless (it would be taken over while its
+ * owner runs, and never released).
+ */
 async function readOwner(lockDir: string): Promise<string | null> {
+  for (;;) {
+    const before = await folderId(lockDir);
+    if (before === null) return null;
+    try {
+      return await fs.readFile(ownerFileOf(lockDir), 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
+    }
+    const after = await folderId(lockDir);
+    if (after === null) return null;
+    if (after === before) return '';
+  }
+}
+
+async function folderId(dir: string): Promise<string | null> {
   try {
-    return await fs.readFile(ownerFileOf(lockDir), 'utf8');
+    const stat = await fs.stat(dir);
+    return `${stat.dev}:${stat.ino}`;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
-    return (await fs.stat(lockDir).then(
-      () => true,
-      () => false,
-    ))
-      ? ''
-      : null;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
   }
 }
 
