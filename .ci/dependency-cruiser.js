@@ -11,6 +11,7 @@ const layers = [
   ['schema', '^src/schema/'],
   ['tenants', '^src/tenants/'],
   ['local', '^src/local/'],
+  ['secrets', '^src/secrets/'],
   ['pools, context, runtime', '^src/(pools|context|runtime)/'],
   ['server, worker, provision, migrate', '^src/(server|worker|provision|migrate)/'],
   ['cli, reference', '^src/(cli|reference)/'],

@@ -17,6 +17,8 @@ export const EXIT = {
 export const ERROR_TABLE = {
   USAGE: { exit: EXIT.usage, http: 400 },
   CONFIG_INVALID: { exit: EXIT.usage, http: 500 },
+  // The secret key that seals tenant passwords is missing or is not the one they were sealed with.
+  SECRET_KEY: { exit: EXIT.usage, http: 500 },
   INVALID_SLUG: { exit: EXIT.usage, http: 400 },
   INVALID_IDENTIFIER: { exit: EXIT.usage, http: 400 },
   INVALID_TENANT_ID: { exit: EXIT.usage, http: 400 },
@@ -95,6 +97,13 @@ export class ConfigError extends TenantToolkitError {
       hint: 'fix the values in the environment or .env (see .env.example)',
     });
     this.problems = problems;
+  }
+}
+
+/** TENANT_SECRET_KEY missing, malformed, or not the key a stored secret was sealed with. */
+export class SecretKeyError extends TenantToolkitError {
+  constructor(message: string, options?: TenantErrorOptions) {
+    super('SECRET_KEY', message, options);
   }
 }
 

@@ -2,6 +2,7 @@
  * Slug rules and the deterministic slug -> database name mapping. Anything
  * that fails here never reaches SQL.
  */
+import crypto from 'node:crypto';
 import { InvalidSlugError, UsageError } from '../errors.js';
 import { assertIdentifier } from '../pg/identifiers.js';
 import { isServerHost } from '../validators.js';
@@ -37,6 +38,39 @@ export function tenantDatabaseName(prefix: string, slug: string, reservedDatabas
     throw new InvalidSlugError(`slug "${slug}" would use the reserved database name "${name}"`);
   }
   return name;
+}
+
+/** The two roles of one tenant database: its NOLOGIN owner and its app login. */
+export interface TenantRoleNames {
+  owner: string;
+  app: string;
+}
+
+const ROLE_SUFFIXES = { owner: '_owner', app: '_app' } as const;
+const MAX_ROLE_NAME = 63;
+
+/**
+ * Roles are cluster-wide, so they are derived from the (unique) database
+ * name: `mt_acme_corp` gives `mt_acme_corp_owner` and `mt_acme_corp_app`.
+ * A name that would pass 63 bytes keeps a readable head and a hash of the
+ * whole database name, so it stays unique and stable.
+ */
+export function tenantRoleNames(dbName: string): TenantRoleNames {
+  assertIdentifier(dbName, 'database name');
+  const longest = Math.max(...Object.values(ROLE_SUFFIXES).map((s) => s.length));
+  const base =
+    dbName.length + longest <= MAX_ROLE_NAME
+      ? dbName
+      : `${dbName.slice(0, MAX_ROLE_NAME - longest - 9)}_${crypto.createHash('sha256').update(dbName).digest('hex').slice(0, 8)}`;
+  return {
+    owner: assertIdentifier(`${base}${ROLE_SUFFIXES.owner}`, 'owner role name'),
+    app: assertIdentifier(`${base}${ROLE_SUFFIXES.app}`, 'app role name'),
+  };
+}
+
+/** The NOLOGIN role that owns the template's objects; no app role is ever a member of it. */
+export function templateOwnerRole(prefix: string): string {
+  return assertIdentifier(`${prefix}template_owner`, 'template owner role name');
 }
 
 export function templateDatabaseName(prefix: string): string {

@@ -29,6 +29,9 @@ export interface NewTenant {
   dbPort: number;
   plan: TenantPlan;
   settings?: Record<string, unknown>;
+  /** Roles the create will make (recorded first, so an abandoned create's roles can be found and dropped). */
+  ownerRole?: string | null;
+  appRole?: string | null;
 }
 
 export interface ListFilter {
@@ -121,9 +124,19 @@ export class TenantRegistry {
         let row: TenantRow | undefined;
         try {
           const result = await client.query<TenantRow>(
-            `INSERT INTO tenants (slug, display_name, db_name, db_host, db_port, plan, settings, status)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'provisioning') RETURNING *`,
-            [input.slug, input.name, input.dbName, input.dbHost, input.dbPort, input.plan, input.settings ?? {}],
+            `INSERT INTO tenants (slug, display_name, db_name, db_host, db_port, plan, settings, owner_role, app_role, status)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'provisioning') RETURNING *`,
+            [
+              input.slug,
+              input.name,
+              input.dbName,
+              input.dbHost,
+              input.dbPort,
+              input.plan,
+              input.settings ?? {},
+              input.ownerRole ?? null,
+              input.appRole ?? null,
+            ],
           );
           row = result.rows[0];
         } catch (err) {

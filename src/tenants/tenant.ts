@@ -19,6 +19,10 @@ export interface Tenant {
   plan: TenantPlan;
   schemaVersion: string | null;
   settings: Record<string, unknown>;
+  /** NOLOGIN role owning the database and everything in it; null for tenants created before least privilege. */
+  ownerRole: string | null;
+  /** The tenant's own login role (password in tenant_secrets); null: the shared TENANT_DB_USER serves it. */
+  appRole: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -34,6 +38,8 @@ export interface TenantRow {
   plan: TenantPlan;
   schema_version: string | null;
   settings: Record<string, unknown>;
+  owner_role: string | null;
+  app_role: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -50,6 +56,8 @@ export function tenantFromRow(row: TenantRow): Tenant {
     plan: row.plan,
     schemaVersion: row.schema_version,
     settings: row.settings,
+    ownerRole: row.owner_role ?? null,
+    appRole: row.app_role ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -79,6 +87,8 @@ export function tenantToJson(t: Tenant): Record<string, unknown> {
     dbHost: t.dbHost,
     dbPort: t.dbPort,
     schemaVersion: t.schemaVersion,
+    ownerRole: t.ownerRole,
+    appRole: t.appRole,
     createdAt: t.createdAt.toISOString(),
     updatedAt: t.updatedAt.toISOString(),
   };

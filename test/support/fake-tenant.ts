@@ -14,6 +14,8 @@ export function fakeTenant(overrides: Partial<Tenant> = {}): Tenant {
     plan: 'standard',
     schemaVersion: null,
     settings: {},
+    ownerRole: 'mt_acme_owner',
+    appRole: 'mt_acme_app',
     createdAt: now,
     updatedAt: now,
     ...overrides,
