@@ -12,7 +12,10 @@ import type { RunStatus } from './migration-runs.js';
 export interface FleetMigrateDeps {
   registry: TenantRegistry;
   metaPool: pg.Pool;
+  /** Legacy tenants (ownerRole null) are migrated with these. */
   credentials: TenantCredentials;
+  /** Admin login (POSTGRES_ADMIN_URL / embedded superuser): tenants with an owner role are migrated as it, SET ROLE owner. */
+  adminUrl: string;
 }
 
 export interface FleetMigrateOptions {

@@ -16,13 +16,14 @@
  */
 import type pg from 'pg';
 import { PoolExhaustedError, ShuttingDownError, TenantNotFoundError, messageOf } from '../errors.js';
-import { tenantClientConfig, type TenantCredentials } from '../pg/connection-settings.js';
+import type { TenantCredentials } from '../pg/connection-settings.js';
 import { RecencyMap } from './recency-map.js';
 import { SlotQueue, type SlotRequest } from './slot-queue.js';
 import type { Tenant } from '../tenants/tenant.js';
 import { Lease, assertServable, cancelledError, type TenantLease } from './tenant-lease.js';
 import { raceDeadline, settlesWithin } from '../deadline.js';
 import { TenantPool, type PoolCloseReason, type TenantPoolStats } from './tenant-pool.js';
+import { TenantLogins, sameLogin, type TenantSecretReader } from './tenant-login.js';
 
 export { assertServable, cancelledError, type TenantLease } from './tenant-lease.js';
 
@@ -51,7 +52,10 @@ export type PoolEvent =
   | { type: 'acquire-timeout'; tenantId: string; slug: string; waitedMs: number };
 
 export interface PoolManagerOptions {
+  /** The shared login: tenants without their own role (appRole null) use it; host/port/sslmode defaults for all. */
   credentials: TenantCredentials;
+  /** Where tenants with their own login role find its password (the TenantSecretStore). */
+  secrets?: TenantSecretReader;
   limits: PoolLimits;
   tenants: TenantSource;
   /** Extra pg pool options (e.g. application_name); limits always win. */
@@ -102,10 +106,12 @@ export class PoolManager {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly counters = { opened: 0, closed: 0, evicted: 0, idleClosed: 0, unhealthy: 0, acquireTimeouts: 0, connectionsOpened: 0 };
   private readonly limits: PoolLimits;
+  private readonly logins: TenantLogins;
   private readonly releaseLease = (entry: TenantPool) => this.released(entry);
 
   constructor(private readonly options: PoolManagerOptions) {
     this.limits = { ...options.limits };
+    this.logins = new TenantLogins(options.credentials, options.secrets);
     this.queue = new SlotQueue(this.limits.acquireTimeoutMs, (request) => this.timedOut(request));
     // Idle pools are looked at a few times per idle timeout, at most every 30s.
     const sweepEvery = Math.min(30_000, Math.max(50, Math.floor(this.limits.idleTimeoutMs / 4)));
@@ -137,11 +143,11 @@ export class PoolManager {
       if (!tenant) throw new TenantNotFoundError(tenantId);
       assertServable(tenant);
       const entry = this.live.get(tenant.id);
-      if (entry && sameDatabase(entry.tenant, tenant)) {
+      if (entry && sameDatabase(entry.tenant, tenant) && sameLogin(entry.tenant, tenant)) {
         this.live.touch(tenant.id);
         return this.lease(entry, tenant);
       }
-      if (entry) this.retire(entry, 'replaced');
+      if (entry) this.retire(entry, sameDatabase(entry.tenant, tenant) ? 'credentials' : 'replaced');
       return this.waitForPool(tenant, signal);
     }
   }
@@ -155,7 +161,7 @@ export class PoolManager {
     const tenant = this.options.tenants.peek?.(tenantId);
     if (!tenant || tenant.status !== 'active') return undefined;
     const entry = this.live.get(tenant.id);
-    if (!entry || !sameDatabase(entry.tenant, tenant)) return undefined;
+    if (!entry || !sameDatabase(entry.tenant, tenant) || !sameLogin(entry.tenant, tenant)) return undefined;
     this.live.touch(tenant.id);
     return this.lease(entry, tenant);
   }
@@ -165,6 +171,24 @@ export class PoolManager {
     const entry = this.live.get(tenantId);
     if (entry) this.retire(entry, reason);
     this.queue.markRetired(tenantId);
+  }
+
+  /**
+   * A status/credential hint was verified against the tenant's row: its
+   * cached secret is dropped (the next connection reads it again), and an
+   * open pool whose login no longer matches the row (isolated, re-owned) is
+   * retired; in-flight leases finish on it, new requests get a new pool.
+   * `tenant` undefined: the row was not read (only the secret is dropped).
+   */
+  refreshLogin(tenantId: string, tenant?: Tenant): void {
+    this.logins.forget(tenantId);
+    const entry = this.live.get(tenantId.toLowerCase()) ?? this.live.get(tenantId);
+    if (entry && tenant && !sameLogin(entry.tenant, tenant)) this.retire(entry, 'credentials');
+  }
+
+  /** Drops every cached tenant secret (notifications may have been missed). */
+  forgetLogins(): void {
+    this.logins.forgetAll();
   }
 
   /** Tenants that currently have an open pool. */
@@ -308,7 +332,7 @@ export class PoolManager {
   }
 
   private createEntry(tenant: Tenant): TenantPool {
-    const config = tenantClientConfig(tenant, this.options.credentials, {
+    const config = this.logins.clientConfig(tenant, {
       ...this.options.poolConfig,
       max: this.limits.maxConnsPerPool,
       // Connections inside a live pool are dropped sooner than the pool itself.
@@ -322,6 +346,7 @@ export class PoolManager {
       config,
       (err) => this.emit({ type: 'client-error', tenantId: tenant.id, slug: tenant.slug, error: messageOf(err) }),
       () => this.counters.connectionsOpened++,
+      (c) => this.logins.createPool(tenant, c),
     );
     this.all.add(entry);
     this.counters.opened++;
@@ -349,6 +374,8 @@ export class PoolManager {
       this.closingCount--;
       this.all.delete(entry);
       this.counters.closed++;
+      // A tenant without a pool keeps no password in memory.
+      if (!this.live.get(entry.tenantId)) this.logins.forget(entry.tenantId);
       this.emit({ type: 'pool-closed', tenantId: entry.tenantId, slug: entry.tenant.slug, reason: entry.closeReason ?? 'evicted' });
       this.pump();
     });

@@ -35,7 +35,8 @@ import type { Tenant } from '../tenants/tenant.js';
  * (The diagram is at the top of this file.)
  */
 export type TenantPoolState = 'open' | 'draining' | 'closing' | 'closed';
-export type PoolCloseReason = 'idle' | 'evicted' | 'unhealthy' | 'status' | 'replaced' | 'shutdown';
+/** credentials: the tenant's login changed (isolated, re-owned); new requests use a pool with the new login. */
+export type PoolCloseReason = 'idle' | 'evicted' | 'unhealthy' | 'status' | 'replaced' | 'credentials' | 'shutdown';
 
 export interface TenantPoolStats {
   tenantId: string;
@@ -65,8 +66,10 @@ export class TenantPool {
     config: pg.PoolConfig,
     onClientError: (err: Error) => void,
     onConnect: () => void = () => undefined,
+    /** Makes the pg.Pool (default: a plain one); the pool manager passes the tenant's login (see tenant-login.ts). */
+    createPool: (config: pg.PoolConfig) => pg.Pool = (c) => new pg.Pool(c),
   ) {
-    this.pool = new pg.Pool(config);
+    this.pool = createPool(config);
     // Cold start: one connection first. A burst at a cold tenant then costs one
     // connection setup (the expensive part: a server process and SCRAM) and
     // queues briefly on it, instead of opening max connections at once, most

@@ -5,9 +5,12 @@
  * A status notification is only a hint: the tenant's row is re-read
  * (coalesced per tenant, see StatusVerifier) and, unless the row says the
  * tenant is active, its pool is retired (it closes after in-flight work).
- * Subscribers hear what the row says, not what the message claimed. A
- * listener reconnect means notifications may have been lost: the whole cache
- * is dropped and every open pool's tenant is looked up again.
+ * Subscribers hear what the row says, not what the message claimed. Every
+ * verified hint also drops the tenant's cached secret (a rotation NOTIFYs on
+ * the same channel) and retires a pool whose login the row no longer names.
+ * A listener reconnect means notifications may have been lost: the whole
+ * cache and every cached secret are dropped and every open pool's tenant is
+ * looked up again.
  */
 import type pg from 'pg';
 import type { Config } from '../config.js';
@@ -16,6 +19,7 @@ import { PoolManager, type PoolCloseResult, type PoolEvent, type PoolLimits } fr
 import { StatusListener, type ListenerState } from './status-listener.js';
 import { StatusVerifier } from './status-verifier.js';
 import { TenantCache, type TenantCacheOptions, type TenantLookup } from './tenant-cache.js';
+import type { TenantSecretReader } from './tenant-login.js';
 import type { TenantStatusNotification } from '../tenants/tenant-registry.js';
 import { isUuid } from '../tenants/tenant.js';
 
@@ -23,6 +27,8 @@ export interface TenantServicesDeps {
   config: Config;
   connections: ConnectionSettings;
   registry: TenantLookup;
+  /** Passwords of tenants with their own login role (the runtime's TenantSecretStore). */
+  secrets?: TenantSecretReader;
 }
 
 export interface TenantServicesOptions {
@@ -59,6 +65,7 @@ export async function openTenantServices(deps: TenantServicesDeps, options: Tena
   const cache = new TenantCache(deps.registry, options.cache);
   const pools = new PoolManager({
     credentials: deps.connections.tenant,
+    ...(deps.secrets ? { secrets: deps.secrets } : {}),
     limits: { ...deps.config.pool, ...options.limits },
     tenants: cache,
     ...(options.poolConfig ? { poolConfig: options.poolConfig } : {}),
@@ -116,6 +123,8 @@ function verifyStatusHints({ cache, pools, subscribers, hints }: Wiring): Status
     apply(id, tenant) {
       const hint = hints.get(id);
       hints.delete(id);
+      // A credential change (rotation, isolation) arrives on the same channel.
+      pools.refreshLogin(id, tenant);
       if (!tenant || tenant.status !== 'active') pools.retireTenant(id, 'status');
       const verified: TenantStatusNotification = {
         id,
@@ -150,9 +159,11 @@ function listenForStatus(deps: TenantServicesDeps, options: TenantServicesOption
 /** Notifications may have been lost: forget every cached row and look up every open pool's tenant again. */
 function resync({ cache, pools, subscribers }: Wiring): void {
   cache.invalidateAll();
+  pools.forgetLogins();
   for (const id of pools.tenantIds()) {
     cache.get(id).then(
       (tenant) => {
+        if (tenant) pools.refreshLogin(id, tenant);
         if (!tenant || tenant.status !== 'active') pools.retireTenant(id, 'status');
       },
       () => undefined,

@@ -37,6 +37,8 @@ const FIXED_MESSAGES: Partial<Record<ErrorCode, string>> = {
   // The role name stays in the server log: a client learns only that it is not its fault.
   AUTH_FAILED: 'the database is unavailable; try again shortly',
   CANCELLED: 'the request was cancelled',
+  // Which key variable is missing stays in the server log.
+  SECRET_KEY: 'the server cannot open tenant credentials; see its log',
 };
 
 const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = {

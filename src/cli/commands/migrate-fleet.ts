@@ -109,7 +109,8 @@ export function toFleetOptions(opts: FleetCliOptions, direction: 'up' | 'down'):
 }
 
 export function fleetDeps(runtime: Runtime): FleetMigrateDeps {
-  return { registry: runtime.registry, metaPool: runtime.metaPool, credentials: runtime.connections.tenant };
+  const { tenant: credentials, adminUrl } = runtime.connections;
+  return { registry: runtime.registry, metaPool: runtime.metaPool, credentials, adminUrl };
 }
 
 /** Runs the fleet migration and renders it; returns the exit code. */
