@@ -29,15 +29,15 @@
  * rolled back (or, for a no-transaction file, it may be half done), and the
  * next run decides from the database's real state.
  */
-import { setTimeout as sleep } from "node:timers/promises";
-import type { TenantCredentials } from "../pg/connection-settings.js";
-import { tenantClientConfig } from "../pg/connection-settings.js";
-import { withConnection } from "../pg/with-helpers.js";
-import { withOwnerConnection } from "../pg/admin-connection.js";
-import type pg from "pg";
-import type { Tenant, TenantStatus } from "../tenants/tenant.js";
-import type { TenantRegistry } from "../tenants/tenant-registry.js";
-import { backoffDelay } from "../pools/status-listener.js";
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { TenantCredentials } from '../pg/connection-settings.js';
+import { tenantClientConfig } from '../pg/connection-settings.js';
+import { withConnection } from '../pg/with-helpers.js';
+import { withOwnerConnection } from '../pg/admin-connection.js';
+import type pg from 'pg';
+import type { Tenant, TenantStatus } from '../tenants/tenant.js';
+import type { TenantRegistry } from '../tenants/tenant-registry.js';
+import { backoffDelay } from '../pools/status-listener.js';
 import {
   DatabaseUnavailableError,
   InvalidStateError,
@@ -45,24 +45,14 @@ import {
   messageOf,
   toToolkitError,
   type TenantToolkitError,
-} from "../errors.js";
-import {
-  migrateDatabase,
-  type DatabaseMigrateOptions,
-  type DatabaseMigrateOutcome,
-} from "../schema/database-migrator.js";
-import {
-  latestVersion,
-  type MigrationFile,
-} from "../schema/migration-files.js";
+} from '../errors.js';
+import { migrateDatabase, type DatabaseMigrateOptions, type DatabaseMigrateOutcome } from '../schema/database-migrator.js';
+import { latestVersion, type MigrationFile } from '../schema/migration-files.js';
 
-export const TENANT_STORAGE_TABLE = "schema_migrations";
-export const MIGRATE_APPLICATION_NAME = "metapus-tenant:migrate";
+export const TENANT_STORAGE_TABLE = 'schema_migrations';
+export const MIGRATE_APPLICATION_NAME = 'metapus-tenant:migrate';
 
-export interface TenantMigrateOptions extends Omit<
-  DatabaseMigrateOptions,
-  "storageTable" | "afterRun"
-> {
+export interface TenantMigrateOptions extends Omit<DatabaseMigrateOptions, 'storageTable' | 'afterRun'> {
   actor: string;
   connectTimeoutMs?: number;
   /** Run id of the fleet run, recorded in the audit entry. */
@@ -109,35 +99,22 @@ export async function migrateTenant(
   const started = performance.now();
   const retries = Math.max(0, Math.floor(options.retries ?? 0));
   for (let attempt = 1; ; attempt += 1) {
-    const { outcome, current, recorded } = await tryOnce(
-      tenant,
-      files,
-      deps,
-      options,
-    );
+    const { outcome, current, recorded } = await tryOnce(tenant, files, deps, options);
     if (attempt <= retries && retryable(outcome) && !options.signal?.aborted) {
-      const delayMs = backoffDelay(
-        attempt - 1,
-        options.retryDelayMs ?? 1_000,
-        10_000,
-      );
+      const delayMs = backoffDelay(attempt - 1, options.retryDelayMs ?? 1_000, 10_000);
       options.onRetry?.({
         attempt,
         retries,
         delayMs,
         error: outcome.error as TenantToolkitError,
       });
-      const waited = await sleep(
-        delayMs,
-        true,
-        options.signal ? { signal: options.signal } : {},
-      ).catch(() => false);
+      const waited = await sleep(delayMs, true, options.signal ? { signal: options.signal } : {}).catch(() => false);
       if (waited) continue;
     }
     if (!options.dryRun && !recorded && outcome.error) {
       // Nothing changed in the tenant database (or its state is unknown): keep the meta row, leave a trace.
       await deps.registry
-        .audit(tenant, "migrate.failed", options.actor, {
+        .audit(tenant, 'migrate.failed', options.actor, {
           ...auditDetails(outcome, options),
           ...(attempt > 1 ? { attempts: attempt } : {}),
         })
@@ -154,9 +131,7 @@ export async function migrateTenant(
 
 /** Only a connection failure before any migration began is repeated (nothing can be half done). */
 function retryable(outcome: DatabaseMigrateOutcome): boolean {
-  return (
-    outcome.error?.code === "DATABASE_UNAVAILABLE" && !outcome.migrationBegan
-  );
+  return outcome.error?.code === 'DATABASE_UNAVAILABLE' && !outcome.migrationBegan;
 }
 
 async function tryOnce(
@@ -200,13 +175,7 @@ async function tryOnce(
             : {
                 afterRun: async (result: DatabaseMigrateOutcome) => {
                   try {
-                    current = await record(
-                      tenant,
-                      result,
-                      latest,
-                      deps.registry,
-                      options,
-                    );
+                    current = await record(tenant, result, latest, deps.registry, options);
                   } catch (err) {
                     throw metaFailure(err, result);
                   }
@@ -233,52 +202,30 @@ function asMigrator<T>(
   extra: Partial<pg.ClientConfig>,
   fn: (client: pg.Client) => Promise<T>,
 ): Promise<T> {
-  if (tenant.ownerRole !== null)
-    return withOwnerConnection(
-      deps.adminUrl,
-      tenant,
-      tenant.ownerRole,
-      fn,
-      extra,
-    );
-  return withConnection(
-    tenantClientConfig(tenant, deps.credentials, extra),
-    fn,
-  );
+  if (tenant.ownerRole !== null) return withOwnerConnection(deps.adminUrl, tenant, tenant.ownerRole, fn, extra);
+  return withConnection(tenantClientConfig(tenant, deps.credentials, extra), fn);
 }
 
 /** The tenant database is as reported; only its record in the meta database is missing. */
 function metaFailure(err: unknown, result: DatabaseMigrateOutcome): unknown {
   if (!isConnectionError(err)) return err;
-  const done =
-    result.steps.length > 0
-      ? `the tenant database is at ${result.to ?? "(none)"}, but `
-      : "";
-  return new DatabaseUnavailableError(
-    `${done}the meta database could not record it: ${messageOf(err)}`,
-    {
-      cause: err,
-      hint: "once the meta database is reachable again, run `tenant migrate` again: it records the real state",
-    },
-  );
+  const done = result.steps.length > 0 ? `the tenant database is at ${result.to ?? '(none)'}, but ` : '';
+  return new DatabaseUnavailableError(`${done}the meta database could not record it: ${messageOf(err)}`, {
+    cause: err,
+    hint: 'once the meta database is reachable again, run `tenant migrate` again: it records the real state',
+  });
 }
 
-function unreachable(
-  cause: TenantToolkitError,
-  tenant: Tenant,
-): DatabaseMigrateOutcome {
+function unreachable(cause: TenantToolkitError, tenant: Tenant): DatabaseMigrateOutcome {
   const error =
-    cause.code === "DATABASE_UNAVAILABLE" && !cause.hint
-      ? new DatabaseUnavailableError(
-          `cannot connect to the tenant database: ${messageOf(cause.cause ?? cause)}`,
-          {
-            cause,
-            hint: `check that the database server at ${tenant.dbHost}:${tenant.dbPort} is up and reachable`,
-          },
-        )
+    cause.code === 'DATABASE_UNAVAILABLE' && !cause.hint
+      ? new DatabaseUnavailableError(`cannot connect to the tenant database: ${messageOf(cause.cause ?? cause)}`, {
+          cause,
+          hint: `check that the database server at ${tenant.dbHost}:${tenant.dbPort} is up and reachable`,
+        })
       : cause;
   return {
-    status: "failed",
+    status: 'failed',
     from: tenant.schemaVersion,
     to: tenant.schemaVersion,
     steps: [],
@@ -290,22 +237,15 @@ function unreachable(
   };
 }
 
-function auditDetails(
-  outcome: DatabaseMigrateOutcome,
-  options: TenantMigrateOptions,
-): Record<string, unknown> {
+function auditDetails(outcome: DatabaseMigrateOutcome, options: TenantMigrateOptions): Record<string, unknown> {
   return {
     ...(options.runId ? { runId: options.runId } : {}),
-    direction: options.direction ?? "up",
+    direction: options.direction ?? 'up',
     from: outcome.from,
     to: outcome.to,
     steps: outcome.steps.map((s) => s.name),
-    ...(outcome.failedMigration
-      ? { failedMigration: outcome.failedMigration }
-      : {}),
-    ...(outcome.error
-      ? { error: outcome.error.message, code: outcome.error.code }
-      : {}),
+    ...(outcome.failedMigration ? { failedMigration: outcome.failedMigration } : {}),
+    ...(outcome.error ? { error: outcome.error.message, code: outcome.error.code } : {}),
   };
 }
 
@@ -320,21 +260,16 @@ async function record(
   await registry.recordSchema(tenant.id, outcome.to, outcome.applied);
   const recorded: Tenant = { ...tenant, schemaVersion: outcome.to };
   const details = auditDetails(outcome, options);
-  const down = options.direction === "down";
+  const down = options.direction === 'down';
 
-  let next:
-    { from: TenantStatus; to: TenantStatus; action: string } | undefined;
-  if (outcome.error && outcome.failedMigration && tenant.status === "active") {
-    next = { from: "active", to: "migration_failed", action: "migrate.failed" };
-  } else if (
-    !outcome.error &&
-    tenant.status === "migration_failed" &&
-    outcome.to === latest
-  ) {
+  let next: { from: TenantStatus; to: TenantStatus; action: string } | undefined;
+  if (outcome.error && outcome.failedMigration && tenant.status === 'active') {
+    next = { from: 'active', to: 'migration_failed', action: 'migrate.failed' };
+  } else if (!outcome.error && tenant.status === 'migration_failed' && outcome.to === latest) {
     next = {
-      from: "migration_failed",
-      to: "active",
-      action: "migrate.recovered",
+      from: 'migration_failed',
+      to: 'active',
+      action: 'migrate.recovered',
     };
   }
   if (next) {
@@ -353,19 +288,9 @@ async function record(
     }
   }
   if (outcome.error) {
-    await registry.audit(
-      tenant,
-      down ? "migrate.revert_failed" : "migrate.failed",
-      options.actor,
-      details,
-    );
+    await registry.audit(tenant, down ? 'migrate.revert_failed' : 'migrate.failed', options.actor, details);
   } else if (outcome.steps.length > 0) {
-    await registry.audit(
-      tenant,
-      down ? "migrate.reverted" : "migrate.applied",
-      options.actor,
-      details,
-    );
+    await registry.audit(tenant, down ? 'migrate.reverted' : 'migrate.applied', options.actor, details);
   }
   return recorded;
 }

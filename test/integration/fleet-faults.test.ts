@@ -4,41 +4,29 @@
  * server that refuses the first connections, and a meta database that goes
  * away at the end of a run.
  */
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fleetJson } from "../../src/cli/migrate-view.js";
-import { tenantClientConfig } from "../../src/pg/connection-settings.js";
-import { createMetaPool } from "../../src/runtime/meta-database.js";
-import type { Tenant } from "../../src/tenants/tenant.js";
-import { migrateDatabase } from "../../src/schema/database-migrator.js";
-import { migrateFleet } from "../../src/migrate/fleet-migrator.js";
-import type {
-  FleetEvent,
-  FleetMigrateDeps,
-  FleetMigrateOptions,
-  FleetOutcome,
-} from "../../src/migrate/fleet-types.js";
-import {
-  loadMigrationFiles,
-  type MigrationFile,
-} from "../../src/schema/migration-files.js";
-import { MigrationRuns } from "../../src/migrate/migration-runs.js";
-import { TENANT_STORAGE_TABLE } from "../../src/migrate/tenant-migrator.js";
-import type { Runtime } from "../../src/runtime/runtime.js";
-import {
-  appliedInDb,
-  inTenantDb,
-  tableExists,
-} from "../support/fleet-fixtures.js";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
-import { migrationsWith } from "../support/migrations-dir.js";
-import { createTenants, eventually } from "../support/tenant-fixtures.js";
-import { createTestEnvironment } from "../support/test-environment.js";
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fleetJson } from '../../src/cli/migrate-view.js';
+import { tenantClientConfig } from '../../src/pg/connection-settings.js';
+import { createMetaPool } from '../../src/runtime/meta-database.js';
+import type { Tenant } from '../../src/tenants/tenant.js';
+import { migrateDatabase } from '../../src/schema/database-migrator.js';
+import { migrateFleet } from '../../src/migrate/fleet-migrator.js';
+import type { FleetEvent, FleetMigrateDeps, FleetMigrateOptions, FleetOutcome } from '../../src/migrate/fleet-types.js';
+import { loadMigrationFiles, type MigrationFile } from '../../src/schema/migration-files.js';
+import { MigrationRuns } from '../../src/migrate/migration-runs.js';
+import { TENANT_STORAGE_TABLE } from '../../src/migrate/tenant-migrator.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
+import { appliedInDb, inTenantDb, tableExists } from '../support/fleet-fixtures.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
+import { migrationsWith } from '../support/migrations-dir.js';
+import { createTenants, eventually } from '../support/tenant-fixtures.js';
+import { createTestEnvironment } from '../support/test-environment.js';
 
 const env = createTestEnvironment();
 let rt: Runtime;
 const proxies: TcpProxy[] = [];
-const LATEST = "00006_posting";
+const LATEST = '00006_posting';
 
 beforeAll(async () => {
   rt = await env.runtime();
@@ -54,65 +42,49 @@ const deps = (): FleetMigrateDeps => ({
   credentials: rt.connections.tenant,
   adminUrl: rt.connections.adminUrl,
 });
-const fleet = (
-  files: readonly MigrationFile[],
-  options: Omit<FleetMigrateOptions, "actor"> = {},
-  using = deps(),
-) => migrateFleet(files, using, { actor: "test", ...options });
+const fleet = (files: readonly MigrationFile[], options: Omit<FleetMigrateOptions, 'actor'> = {}, using = deps()) =>
+  migrateFleet(files, using, { actor: 'test', ...options });
 const PRICE_LISTS = `-- migrate:up
 CREATE TABLE price_lists (id int);
 -- migrate:down
 DROP TABLE price_lists;
 `;
-const withPriceLists = async () =>
-  loadMigrationFiles(
-    await migrationsWith({ "00007_price_lists.sql": PRICE_LISTS }),
-  );
-const bySlug = (outcome: FleetOutcome) =>
-  new Map(outcome.results.map((r) => [r.slug, r]));
+const withPriceLists = async () => loadMigrationFiles(await migrationsWith({ '00007_price_lists.sql': PRICE_LISTS }));
+const bySlug = (outcome: FleetOutcome) => new Map(outcome.results.map((r) => [r.slug, r]));
 
 async function proxyFor(tenant: Tenant): Promise<TcpProxy> {
   const proxy = await startTcpProxy(tenant.dbHost, tenant.dbPort);
   proxies.push(proxy);
-  await rt.metaPool.query(
-    "UPDATE tenants SET db_host = $2, db_port = $3 WHERE id = $1",
-    [tenant.id, "127.0.0.1", proxy.port],
-  );
+  await rt.metaPool.query('UPDATE tenants SET db_host = $2, db_port = $3 WHERE id = $1', [tenant.id, '127.0.0.1', proxy.port]);
   return proxy;
 }
 
 /** Whether a backend of this database is running pg_sleep (the slow migration). */
 async function sleepingIn(dbName: string): Promise<boolean> {
   return env.admin(async (c) => {
-    const { rowCount } = await c.query(
-      "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep%' AND state = 'active'",
-      [dbName],
-    );
+    const { rowCount } = await c.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep%' AND state = 'active'", [
+      dbName,
+    ]);
     return (rowCount ?? 0) > 0;
   });
 }
 
 async function terminateBackends(dbName: string): Promise<void> {
   await env.admin((c) =>
-    c.query(
-      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-      [dbName],
-    ),
+    c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [dbName]),
   );
 }
 
-describe("a tenant connection cut mid-migration", () => {
-  it("fails that tenant as DATABASE_UNAVAILABLE, migrates the others, leaves nothing half-applied", async () => {
-    const tenants = await createTenants(rt, 3, "cut");
+describe('a tenant connection cut mid-migration', () => {
+  it('fails that tenant as DATABASE_UNAVAILABLE, migrates the others, leaves nothing half-applied', async () => {
+    const tenants = await createTenants(rt, 3, 'cut');
     const victim = tenants[1] as Tenant;
     const proxy = await proxyFor(victim);
     // Only a database with a cut_me table sleeps, so the cut lands while the victim's migration runs.
-    await inTenantDb(victim, rt.connections.tenant, (c) =>
-      c.query("CREATE TABLE cut_me (id int)"),
-    );
+    await inTenantDb(victim, rt.connections.tenant, (c) => c.query('CREATE TABLE cut_me (id int)'));
     const files = await loadMigrationFiles(
       await migrationsWith({
-        "00007_half_done.sql": `-- migrate:up
+        '00007_half_done.sql': `-- migrate:up
 CREATE TABLE half_done (id int);
 SELECT pg_sleep(CASE WHEN to_regclass('public.cut_me') IS NULL THEN 0 ELSE 60 END);
 -- migrate:down
@@ -126,110 +98,89 @@ DROP TABLE half_done;
       concurrency: 3,
       retryDelayMs: 10,
     });
-    await eventually(
-      "the victim runs its migration",
-      () => sleepingIn(victim.dbName),
-      30_000,
-    );
+    await eventually('the victim runs its migration', () => sleepingIn(victim.dbName), 30_000);
     proxy.cut();
     const outcome = await running;
     // The server notices the lost client only when it next writes; end its sleep for the checks below.
     await terminateBackends(victim.dbName);
 
     const results = bySlug(outcome);
-    expect(outcome.status).toBe("failed");
+    expect(outcome.status).toBe('failed');
     expect(results.get(victim.slug)).toMatchObject({
-      status: "failed",
+      status: 'failed',
       from: LATEST,
       to: LATEST,
       applied: [],
       attempts: 1,
       error: expect.objectContaining({
-        code: "DATABASE_UNAVAILABLE",
-        migration: "00007_half_done",
+        code: 'DATABASE_UNAVAILABLE',
+        migration: '00007_half_done',
       }),
     });
-    expect(results.get(victim.slug)?.error?.message).toContain(
-      "while migration 00007_half_done ran",
-    );
-    expect(results.get(victim.slug)?.error?.hint).toContain("rolled back");
+    expect(results.get(victim.slug)?.error?.message).toContain('while migration 00007_half_done ran');
+    expect(results.get(victim.slug)?.error?.hint).toContain('rolled back');
     for (const t of tenants.filter((t) => t !== victim))
       expect(results.get(t.slug)).toMatchObject({
-        status: "migrated",
-        applied: ["00007_half_done"],
+        status: 'migrated',
+        applied: ['00007_half_done'],
       });
-    expect(await tableExists(victim, rt.connections.tenant, "half_done")).toBe(
-      false,
-    );
-    expect((await appliedInDb(victim, rt.connections.tenant)).at(-1)).toBe(
-      LATEST,
-    );
+    expect(await tableExists(victim, rt.connections.tenant, 'half_done')).toBe(false);
+    expect((await appliedInDb(victim, rt.connections.tenant)).at(-1)).toBe(LATEST);
     const after = await rt.registry.resolve(victim.id);
     expect(after.schemaVersion).toBe(LATEST);
-    const run = await new MigrationRuns(rt.metaPool).get(
-      outcome.runId as string,
-    );
+    const run = await new MigrationRuns(rt.metaPool).get(outcome.runId as string);
     expect(run.tenants.find((t) => t.tenantId === victim.id)).toMatchObject({
-      status: "failed",
+      status: 'failed',
       to: LATEST,
       applied: [],
     });
     expect(run.counts).toMatchObject({ migrated: 2, failed: 1, pending: 0 });
 
     // The server is fine again: the next run completes the victim.
-    await inTenantDb(victim, rt.connections.tenant, (c) =>
-      c.query("DROP TABLE cut_me"),
-    );
+    await inTenantDb(victim, rt.connections.tenant, (c) => c.query('DROP TABLE cut_me'));
     const again = await fleet(files, {
       target: { slugs: [victim.slug] },
       retryDelayMs: 10,
     });
     expect(again.results[0]).toMatchObject({
-      status: "migrated",
-      applied: ["00007_half_done"],
+      status: 'migrated',
+      applied: ['00007_half_done'],
     });
   });
 
-  it("keeps a pinned connection whose socket dies between queries from crashing the process", async () => {
-    const [tenant] = (await createTenants(rt, 1, "idle-cut")) as [Tenant];
+  it('keeps a pinned connection whose socket dies between queries from crashing the process', async () => {
+    const [tenant] = (await createTenants(rt, 1, 'idle-cut')) as [Tenant];
     const proxy = await startTcpProxy(tenant.dbHost, tenant.dbPort);
     proxies.push(proxy);
     // A caller's own client, with no 'error' listener of its own.
-    const client = new pg.Client(
-      tenantClientConfig(
-        { ...tenant, dbHost: "127.0.0.1", dbPort: proxy.port },
-        rt.connections.tenant,
-      ),
-    );
+    const client = new pg.Client(tenantClientConfig({ ...tenant, dbHost: '127.0.0.1', dbPort: proxy.port }, rt.connections.tenant));
     await client.connect();
     try {
       const outcome = await migrateDatabase(client, await withPriceLists(), {
         storageTable: TENANT_STORAGE_TABLE,
         // The connection is idle here (the lock held, the migration committed): pg reports the cut as an 'error' event.
         afterRun: async () => {
-          const ended = new Promise((resolve) => client.once("end", resolve));
+          const ended = new Promise((resolve) => client.once('end', resolve));
           proxy.cut();
           await ended;
         },
       });
       expect(outcome.error?.message).toBeUndefined();
       expect(outcome).toMatchObject({
-        status: "migrated",
-        to: "00007_price_lists",
-        steps: [expect.objectContaining({ name: "00007_price_lists" })],
+        status: 'migrated',
+        to: '00007_price_lists',
+        steps: [expect.objectContaining({ name: '00007_price_lists' })],
       });
     } finally {
       await client.end().catch(() => undefined);
     }
-    expect(
-      await tableExists(tenant, rt.connections.tenant, "price_lists"),
-    ).toBe(true);
+    expect(await tableExists(tenant, rt.connections.tenant, 'price_lists')).toBe(true);
   });
 });
 
-describe("a tenant whose first connections fail", () => {
-  it("is tried again with backoff and migrates; with no retries it fails as DATABASE_UNAVAILABLE, status untouched", async () => {
-    const tenants = await createTenants(rt, 2, "flaky");
+describe('a tenant whose first connections fail', () => {
+  it('is tried again with backoff and migrates; with no retries it fails as DATABASE_UNAVAILABLE, status untouched', async () => {
+    const tenants = await createTenants(rt, 2, 'flaky');
     const [flaky, steady] = tenants as [Tenant, Tenant];
     const proxy = await proxyFor(flaky);
     const files = await withPriceLists();
@@ -240,13 +191,13 @@ describe("a tenant whose first connections fail", () => {
       retries: 0,
     });
     expect(strict.results[0]).toMatchObject({
-      status: "failed",
+      status: 'failed',
       attempts: 1,
       applied: [],
-      error: expect.objectContaining({ code: "DATABASE_UNAVAILABLE" }),
+      error: expect.objectContaining({ code: 'DATABASE_UNAVAILABLE' }),
     });
     expect(strict.results[0]?.error?.hint).toContain(`127.0.0.1:${proxy.port}`);
-    expect((await rt.registry.resolve(flaky.id)).status).toBe("active");
+    expect((await rt.registry.resolve(flaky.id)).status).toBe('active');
 
     // A server that comes back after two refused connections: the third try gets through.
     proxy.refuseNext(2);
@@ -256,35 +207,27 @@ describe("a tenant whose first connections fail", () => {
       retries: 3,
       retryDelayMs: 20,
       onEvent: (event) => {
-        if (event.type === "tenant-retry") retries.push(event);
+        if (event.type === 'tenant-retry') retries.push(event);
       },
     });
-    expect(outcome.status).toBe("succeeded");
+    expect(outcome.status).toBe('succeeded');
     expect(bySlug(outcome).get(flaky.slug)).toMatchObject({
-      status: "migrated",
+      status: 'migrated',
       attempts: 3,
-      applied: ["00007_price_lists"],
+      applied: ['00007_price_lists'],
     });
     expect(bySlug(outcome).get(steady.slug)).toMatchObject({
-      status: "migrated",
+      status: 'migrated',
       attempts: 1,
     });
-    expect(
-      retries.map((e) =>
-        e.type === "tenant-retry"
-          ? [e.tenant.slug, e.attempt, e.error.code]
-          : [],
-      ),
-    ).toEqual([
-      [flaky.slug, 1, "DATABASE_UNAVAILABLE"],
-      [flaky.slug, 2, "DATABASE_UNAVAILABLE"],
+    expect(retries.map((e) => (e.type === 'tenant-retry' ? [e.tenant.slug, e.attempt, e.error.code] : []))).toEqual([
+      [flaky.slug, 1, 'DATABASE_UNAVAILABLE'],
+      [flaky.slug, 2, 'DATABASE_UNAVAILABLE'],
     ]);
-    expect(await tableExists(flaky, rt.connections.tenant, "price_lists")).toBe(
-      true,
-    );
+    expect(await tableExists(flaky, rt.connections.tenant, 'price_lists')).toBe(true);
 
     // Bounded: a server that stays away fails the tenant after 1 + retries tries.
-    const gone = await createTenants(rt, 1, "gone");
+    const gone = await createTenants(rt, 1, 'gone');
     const goneProxy = await proxyFor(gone[0] as Tenant);
     goneProxy.down();
     const failed = await fleet(files, {
@@ -293,14 +236,14 @@ describe("a tenant whose first connections fail", () => {
       retryDelayMs: 10,
     });
     expect(failed.results[0]).toMatchObject({
-      status: "failed",
+      status: 'failed',
       attempts: 3,
-      error: expect.objectContaining({ code: "DATABASE_UNAVAILABLE" }),
+      error: expect.objectContaining({ code: 'DATABASE_UNAVAILABLE' }),
     });
   });
 });
 
-describe("the meta database lost during a run", () => {
+describe('the meta database lost during a run', () => {
   /** Fleet deps whose run history goes through a proxy (tenant bookkeeping stays direct). */
   async function proxiedRuns(): Promise<{
     proxy: TcpProxy;
@@ -311,7 +254,7 @@ describe("the meta database lost during a run", () => {
     const proxy = await startTcpProxy(server.hostname, Number(server.port));
     proxies.push(proxy);
     const url = new URL(rt.connections.metaUrl);
-    url.hostname = "127.0.0.1";
+    url.hostname = '127.0.0.1';
     url.port = String(proxy.port);
     const pool = createMetaPool(url.toString());
     return {
@@ -321,8 +264,8 @@ describe("the meta database lost during a run", () => {
     };
   }
 
-  it("writes the outcomes when it comes back", async () => {
-    const tenants = await createTenants(rt, 3, "meta-back");
+  it('writes the outcomes when it comes back', async () => {
+    const tenants = await createTenants(rt, 3, 'meta-back');
     const { proxy, using, close } = await proxiedRuns();
     const warnings: string[] = [];
     try {
@@ -333,34 +276,30 @@ describe("the meta database lost during a run", () => {
           concurrency: 1,
           onEvent: (event) => {
             // Down once the run is recorded as started; back at the first retry of the end of the run.
-            if (event.type === "run-started") proxy.down();
-            if (event.type === "record-retry") proxy.up();
-            if (event.type === "warning") warnings.push(event.message);
+            if (event.type === 'run-started') proxy.down();
+            if (event.type === 'record-retry') proxy.up();
+            if (event.type === 'warning') warnings.push(event.message);
           },
         },
         using,
       );
-      expect(outcome.status).toBe("succeeded");
+      expect(outcome.status).toBe('succeeded');
       expect(outcome.counts.migrated).toBe(3);
       expect(outcome).toMatchObject({ recorded: true, unrecorded: [] });
-      expect(warnings.join("\n")).toContain("outcomes are kept");
-      const run = await new MigrationRuns(rt.metaPool).get(
-        outcome.runId as string,
-      );
-      expect(run.status).toBe("succeeded");
+      expect(warnings.join('\n')).toContain('outcomes are kept');
+      const run = await new MigrationRuns(rt.metaPool).get(outcome.runId as string);
+      expect(run.status).toBe('succeeded');
       // History lists tenants by creation time; createTenants provisions them concurrently, so compare by slug.
-      expect(
-        run.tenants.map((t) => [t.slug, t.status, t.applied]).sort(),
-      ).toEqual(
-        tenants.map((t) => [t.slug, "migrated", ["00007_price_lists"]]).sort(),
+      expect(run.tenants.map((t) => [t.slug, t.status, t.applied]).sort()).toEqual(
+        tenants.map((t) => [t.slug, 'migrated', ['00007_price_lists']]).sort(),
       );
     } finally {
       await close();
     }
   });
 
-  it("reports the outcomes as unrecorded when it stays away, and history never shows them pending", async () => {
-    const tenants = await createTenants(rt, 3, "meta-gone");
+  it('reports the outcomes as unrecorded when it stays away, and history never shows them pending', async () => {
+    const tenants = await createTenants(rt, 3, 'meta-gone');
     const { proxy, using, close } = await proxiedRuns();
     try {
       const outcome = await fleet(
@@ -370,52 +309,35 @@ describe("the meta database lost during a run", () => {
           concurrency: 1,
           recordRetryMs: 300,
           onEvent: (event) => {
-            if (event.type === "run-started") proxy.down();
+            if (event.type === 'run-started') proxy.down();
           },
         },
         using,
       );
       // The tenants are migrated (their own bookkeeping is in order); only the run history is missing.
-      expect(outcome.status).toBe("succeeded");
+      expect(outcome.status).toBe('succeeded');
       expect(outcome.recorded).toBe(false);
-      expect([...outcome.unrecorded].sort()).toEqual(
-        tenants.map((t) => t.id).sort(),
-      );
+      expect([...outcome.unrecorded].sort()).toEqual(tenants.map((t) => t.id).sort());
       const doc = fleetJson(outcome) as {
         recorded: boolean;
         results: { slug: string; status: string; recorded: boolean }[];
       };
       expect(doc.recorded).toBe(false);
-      expect(
-        doc.results.map((r) => [r.slug, r.status, r.recorded]).sort(),
-      ).toEqual(tenants.map((t) => [t.slug, "migrated", false]).sort());
-      for (const t of tenants)
-        expect((await rt.registry.resolve(t.id)).schemaVersion).toBe(
-          "00007_price_lists",
-        );
+      expect(doc.results.map((r) => [r.slug, r.status, r.recorded]).sort()).toEqual(tenants.map((t) => [t.slug, 'migrated', false]).sort());
+      for (const t of tenants) expect((await rt.registry.resolve(t.id)).schemaVersion).toBe('00007_price_lists');
 
       const runs = new MigrationRuns(rt.metaPool);
       const run = await runs.get(outcome.runId as string);
-      expect(run.status).toBe("abandoned");
-      expect(run.tenants.map((t) => t.status)).toEqual([
-        "unrecorded",
-        "unrecorded",
-        "unrecorded",
-      ]);
+      expect(run.status).toBe('abandoned');
+      expect(run.tenants.map((t) => t.status)).toEqual(['unrecorded', 'unrecorded', 'unrecorded']);
       expect(run.counts).toMatchObject({ pending: 0, unrecorded: 3 });
-      expect(
-        (await runs.list(50)).find((r) => r.id === run.id)?.counts,
-      ).toMatchObject({ pending: 0, unrecorded: 3 });
+      expect((await runs.list(50)).find((r) => r.id === run.id)?.counts).toMatchObject({ pending: 0, unrecorded: 3 });
 
       // Resuming it finds them current.
       const resumed = await fleet(await withPriceLists(), {
         target: { resume: run.id },
       });
-      expect(resumed.results.map((r) => r.status)).toEqual([
-        "up-to-date",
-        "up-to-date",
-        "up-to-date",
-      ]);
+      expect(resumed.results.map((r) => r.status)).toEqual(['up-to-date', 'up-to-date', 'up-to-date']);
     } finally {
       await close();
     }
