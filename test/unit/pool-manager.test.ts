@@ -129,6 +129,44 @@ describe('PoolManager bookkeeping', () => {
     expect(events).toContainEqual(expect.objectContaining({ type: 'pool-closed', tenantId: id(0), reason: 'replaced' }));
   });
 
+  it('retires a pool whose login changed (isolated, re-owned): its lease finishes, new requests get a new pool', async () => {
+    const events: PoolEvent[] = [];
+    const shared = { ...(T[0] as Tenant), ownerRole: null, appRole: null };
+    const byId = new Map(T.map((t) => [t.id, t]));
+    byId.set(id(0), shared);
+    const m = manager({}, T, events, byId);
+    const before = await m.acquire(id(0));
+    // The row now names the tenant's own role: the hint's re-read retires the shared-login pool.
+    const isolated = { ...shared, ownerRole: 'mt_tenant_1_owner', appRole: 'mt_tenant_1_app' };
+    byId.set(id(0), isolated);
+    m.refreshLogin(id(0), shared);
+    expect(m.tenantIds()).toContain(id(0));
+    m.refreshLogin(id(0), isolated);
+    expect(m.tenantIds()).not.toContain(id(0));
+    expect(m.tryAcquire(id(0))).toBeUndefined();
+    const after = await m.acquire(id(0));
+    expect(after.pool).not.toBe(before.pool);
+    expect(after.tenant.appRole).toBe('mt_tenant_1_app');
+    before.release();
+    after.release();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events).toContainEqual(expect.objectContaining({ type: 'pool-closed', tenantId: id(0), reason: 'credentials' }));
+  });
+
+  it('acquire itself notices a changed login and does not lease the old pool', async () => {
+    const events: PoolEvent[] = [];
+    const byId = new Map(T.map((t) => [t.id, t]));
+    const m = manager({}, T, events, byId);
+    const before = await m.acquire(id(0));
+    before.release();
+    byId.set(id(0), { ...(T[0] as Tenant), appRole: 'mt_other_app' });
+    const after = await m.acquire(id(0));
+    expect(after.pool).not.toBe(before.pool);
+    after.release();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events).toContainEqual(expect.objectContaining({ type: 'pool-closed', tenantId: id(0), reason: 'credentials' }));
+  });
+
   it('drains right away a pool whose tenant was retired while its first requests waited for a slot', async () => {
     const m = manager({ maxPools: 1 }, T);
     const holder = await m.acquire(id(0));
