@@ -17,6 +17,9 @@ import {
 } from '../support/tenant-fixtures.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 import { createTestEnvironment } from '../support/test-environment.js';
+import { TENANT_STATUS_CHANNEL } from '../../src/tenants/tenant-registry.js';
+import type { TenantSecretReader } from '../../src/pools/tenant-login.js';
+import { escapeIdentifier } from 'pg';
 
 const env = createTestEnvironment();
 let rt: Runtime;
@@ -236,5 +239,139 @@ describe('PoolManager', () => {
     const result = await s.pools.close({ deadlineMs: 100 });
     expect(result).toMatchObject({ drained: false, leasesAtDeadline: 1 });
     await eventually('the held connection is gone', async () => (await env.admin((c) => connectionsTo(c, t(12).dbName))) === 0);
+  });
+});
+
+/**
+ * A tenant with its own login role, made by hand here (provisioning makes
+ * them elsewhere), and a secret store in memory: what the pool does with the
+ * secret, against a server that really refuses a wrong password (28P01).
+ */
+describe('PoolManager with a tenant that logs in as its own role', () => {
+  const secret: { role: string; current: string; next: string | undefined; version: number } = {
+    role: '',
+    current: 'first-password-for-the-test',
+    next: undefined,
+    version: 1,
+  };
+  let reads = 0;
+  const secrets: TenantSecretReader = {
+    read: async () => {
+      reads++;
+      return { ...secret };
+    },
+  };
+  let tenant: Tenant;
+  let role: string;
+  const setPassword = (password: string) => env.admin((c) => c.query(`ALTER ROLE ${escapeIdentifier(role)} PASSWORD '${password}'`));
+  const notify = () =>
+    rt.metaPool.query('SELECT pg_notify($1, $2)', [
+      TENANT_STATUS_CHANNEL,
+      JSON.stringify({ id: tenant.id, slug: tenant.slug, status: 'active', previousStatus: 'active', at: new Date().toISOString() }),
+    ]);
+
+  async function ownServices(events?: PoolEvent[]): Promise<TenantServices> {
+    const s = await openServices({ ...rt, secrets } as Runtime, {
+      limits: { idleTimeoutMs: 60_000, healthCheckIntervalMs: 60_000 },
+      ...(events ? { onPoolEvent: (e: PoolEvent) => events.push(e) } : {}),
+    });
+    opened.push(s);
+    return s;
+  }
+
+  beforeAll(async () => {
+    tenant = t(30);
+    role = `${env.prefix}own_app`;
+    secret.role = role;
+    await env.admin(async (c) => {
+      await c.query(`CREATE ROLE ${escapeIdentifier(role)} LOGIN PASSWORD '${secret.current}'`);
+      await c.query(`GRANT CONNECT ON DATABASE ${escapeIdentifier(tenant.dbName)} TO ${escapeIdentifier(role)}`);
+    });
+    await rt.metaPool.query('UPDATE tenants SET app_role = $2 WHERE id = $1', [tenant.id, role]);
+    tenant = { ...tenant, appRole: role };
+  });
+  afterAll(async () => {
+    await rt.metaPool.query('UPDATE tenants SET app_role = NULL WHERE id = $1', [tenant.id]);
+    await env.admin(async (c) => {
+      await c.query(`REVOKE ALL ON DATABASE ${escapeIdentifier(tenant.dbName)} FROM ${escapeIdentifier(role)}`);
+      await c.query(`DROP ROLE IF EXISTS ${escapeIdentifier(role)}`);
+    });
+  });
+
+  it('connects as the role with the password from the secret store, read once', async () => {
+    reads = 0;
+    const s = await ownServices();
+    const user = await withTenant(s.pools, tenant.id, () => getTxManager().query<{ user: string }>('SELECT current_user AS user'));
+    expect(user.rows[0]?.user).toBe(role);
+    await Promise.all(Array.from({ length: 5 }, () => withTenant(s.pools, tenant.id, () => getTxManager().query('SELECT pg_sleep(0.01)'))));
+    expect(reads).toBe(1);
+  });
+
+  it('a rotation: open connections keep working, new ones get in with next (then current after the NOTIFY)', async () => {
+    const s = await ownServices();
+    const lease = await s.pools.acquire(tenant.id);
+    const held = await lease.pool.connect();
+    try {
+      // stageNext, ALTER ROLE: this server still has the old password cached.
+      secret.next = 'second-password-for-the-test';
+      await setPassword(secret.next);
+      reads = 0;
+      // The held connection is busy, so this query needs a new one: refused with the old password, then in with next.
+      const fresh = await lease.pool.connect();
+      await fresh.query('SELECT 1');
+      fresh.release();
+      expect(reads).toBe(1);
+      await expect(held.query('SELECT current_user AS user')).resolves.toMatchObject({ rows: [{ user: role }] });
+      // promoteNext + NOTIFY: the cached secret is dropped and read again.
+      secret.current = secret.next;
+      secret.next = undefined;
+      secret.version++;
+      await notify();
+      await eventually('the hint is verified', () => s.pendingStatusChecks() === 0 && reads === 1);
+      await eventually('the secret was dropped', async () => {
+        const c = await lease.pool.connect();
+        const d = await lease.pool.connect();
+        c.release();
+        d.release();
+        return reads >= 2;
+      });
+    } finally {
+      held.release();
+      lease.release();
+    }
+  });
+
+  it('a password the role does not have fails with AUTH_FAILED naming the role, never the password', async () => {
+    const s = await ownServices();
+    const wrong = 'a-password-nobody-set';
+    const saved = { ...secret };
+    secret.current = wrong;
+    secret.next = undefined;
+    try {
+      const err = await withTenant(s.pools, tenant.id, () => getTxManager().query('SELECT 1')).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'AUTH_FAILED', role });
+      const seen = JSON.stringify({ m: (err as Error).message, h: (err as { hint?: string }).hint, d: (err as { details?: unknown }).details });
+      expect(seen).toContain(role);
+      expect(seen).not.toContain(wrong);
+      expect(seen).not.toContain(saved.current);
+    } finally {
+      Object.assign(secret, saved);
+    }
+  });
+
+  it('a login change in the row retires the pool (credentials); new requests use the new login', async () => {
+    const events: PoolEvent[] = [];
+    const s = await ownServices(events);
+    const before = await withTenant(s.pools, tenant.id, () => getTxManager().query<{ user: string }>('SELECT current_user AS user'));
+    expect(before.rows[0]?.user).toBe(role);
+    await rt.metaPool.query('UPDATE tenants SET app_role = NULL WHERE id = $1', [tenant.id]);
+    try {
+      await notify();
+      await eventually('the pool is retired', () => events.some((e) => e.type === 'pool-closed' && e.reason === 'credentials'));
+      const after = await withTenant(s.pools, tenant.id, () => getTxManager().query<{ user: string }>('SELECT current_user AS user'));
+      expect(after.rows[0]?.user).toBe(rt.connections.tenant.user);
+    } finally {
+      await rt.metaPool.query('UPDATE tenants SET app_role = $2 WHERE id = $1', [tenant.id, role]);
+    }
   });
 });
