@@ -171,7 +171,7 @@ describe('tenant login', () => {
     let release: (() => void) | undefined;
     const secrets = new Secrets(secret('p1'));
     const slow: TenantSecretReader = {
-      read: async (id) => {
+      read: async () => {
         const value = await secrets.read();
         await new Promise<void>((resolve) => (release = resolve));
         return value ?? (await secrets.read());
