@@ -23,11 +23,10 @@ import pg from 'pg';
 import { AuthenticationFailedError, TenantToolkitError, isAuthenticationError, messageOf } from '../errors.js';
 import { tenantClientConfig, type TenantCredentials } from '../pg/connection-settings.js';
 import type { Tenant } from '../tenants/tenant.js';
+import type { TenantSecretStore } from '../secrets/tenant-secret-store.js';
 
-/** What the pools need of the TenantSecretStore (src/secrets): a decrypted read. */
-export interface TenantSecretReader {
-  read(tenantId: string): Promise<{ role: string; current: string; next: string | undefined; version: number } | undefined>;
-}
+/** What the pools need of the TenantSecretStore: a decrypted read. */
+export type TenantSecretReader = Pick<TenantSecretStore, 'read'>;
 
 /** Opens a connection (pg.Pool#connect) under the retry rule. */
 export type ConnectGate = <T>(connect: () => Promise<T>) => Promise<T>;

@@ -28,7 +28,7 @@ export interface TenantServicesDeps {
   connections: ConnectionSettings;
   registry: TenantLookup;
   /** Passwords of tenants with their own login role (the runtime's TenantSecretStore). */
-  secrets?: TenantSecretReader;
+  secrets: TenantSecretReader;
 }
 
 export interface TenantServicesOptions {
@@ -65,7 +65,7 @@ export async function openTenantServices(deps: TenantServicesDeps, options: Tena
   const cache = new TenantCache(deps.registry, options.cache);
   const pools = new PoolManager({
     credentials: deps.connections.tenant,
-    ...(deps.secrets ? { secrets: deps.secrets } : {}),
+    secrets: deps.secrets,
     limits: { ...deps.config.pool, ...options.limits },
     tenants: cache,
     ...(options.poolConfig ? { poolConfig: options.poolConfig } : {}),
