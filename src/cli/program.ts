@@ -9,6 +9,7 @@ import { Command, Option } from 'commander';
 import { escapeControlCharacters } from '../control-characters.js';
 import { registerActivate, registerSuspend } from './commands/status-change.js';
 import { registerCreate } from './commands/create.js';
+import { registerCredentials } from './commands/credentials.js';
 import { registerDelete } from './commands/delete.js';
 import { registerList } from './commands/list.js';
 import { registerLocal } from './commands/local.js';
@@ -45,6 +46,7 @@ export function createProgram(state: CliState): Command {
   registerDelete(program, state);
   registerRepair(program, state);
   registerSecrets(program, state);
+  registerCredentials(program, state);
   registerLocal(program, state);
 
   program.addHelpText(
