@@ -33,9 +33,14 @@ const MODE_TEXT = {
   legacy: 'legacy (owned and served by the shared login)',
 } as const;
 
-export function renderCredentials(term: Terminal, info: TenantCredentialInfo): void {
+/**
+ * The terminal redacts every password it prints; a revealed URL is the one
+ * thing meant to carry one, so it goes to `writeRevealed` (stdout, as is).
+ */
+export function renderCredentials(term: Terminal, info: TenantCredentialInfo, writeRevealed: (text: string) => void): void {
   if (term.json) {
-    term.printJson(credentialsJson(info));
+    if (info.revealed) writeRevealed(`${JSON.stringify(credentialsJson(info), null, 2)}\n`);
+    else term.printJson(credentialsJson(info));
     return;
   }
   const c = term.c;
@@ -49,9 +54,10 @@ export function renderCredentials(term: Terminal, info: TenantCredentialInfo): v
       ['key id', info.keyId ?? '-'],
       ['secret version', info.secretVersion === null ? '-' : String(info.secretVersion)],
       ['rotated at', info.rotatedAt?.toISOString() ?? '-'],
-      ['url', shown(info.url)],
+      ['url', info.revealed ? '(below)' : shown(info.url)],
     ]),
   );
+  if (info.revealed) writeRevealed(`${shown(info.url)}\n`);
   if (info.rotating) term.warn(`a rotation was left half done; run \`tenant credentials rotate ${shown(info.slug)}\` to complete it`);
   if (info.mode !== 'isolated') term.note(`run \`tenant credentials isolate ${shown(info.slug)}\` to give it a login role of its own`);
 }

@@ -80,7 +80,12 @@ export interface RotateOptions {
   concurrency?: number;
   /** Told as each tenant finishes. */
   onTenant?: (result: RotationResult) => void;
+  /** Told after each step of a tenant's rotation (awaited: progress output, and the kill tests stop here). */
+  onStep?: (tenant: Tenant, step: RotationStep) => void | Promise<void>;
 }
+
+/** staged: the next password is recorded; altered: the role has it; promoted: it is the current one. */
+export type RotationStep = 'staged' | 'altered' | 'promoted';
 
 export const DEFAULT_CREDENTIAL_CONCURRENCY = 4;
 const LOCK_PREFIX = 'metapus-tenant:credentials:';
@@ -104,7 +109,7 @@ export async function rotateTenantCredentials(
       keyOf: (t) => serverKey(t.dbHost, t.dbPort),
     },
     async (tenant) => {
-      const result = await rotateOne(deps, tenant, options.actor, all);
+      const result = await rotateOne(deps, tenant, options, all);
       results.set(tenant.id, result);
       try {
         options.onTenant?.(result);
@@ -143,7 +148,7 @@ export function errorOf(err: unknown): CredentialError {
   return { code: known.code, message: messageOf(known), ...(known.hint ? { hint: known.hint } : {}) };
 }
 
-async function rotateOne(deps: CredentialDeps, tenant: Tenant, actor: string, all: boolean): Promise<RotationResult> {
+async function rotateOne(deps: CredentialDeps, tenant: Tenant, options: RotateOptions, all: boolean): Promise<RotationResult> {
   const started = performance.now();
   const base = { tenantId: tenant.id, slug: tenant.slug, role: tenant.appRole, resumed: false, version: null };
   const done = (rest: Partial<RotationResult> & { status: RotationStatus }): RotationResult => ({
@@ -161,7 +166,7 @@ async function rotateOne(deps: CredentialDeps, tenant: Tenant, actor: string, al
   }
   try {
     const { resumed, version } = await withCredentialLock(deps.connections.metaUrl, tenant, () =>
-      rotate(deps, tenant, tenant.appRole as string, actor),
+      rotate(deps, tenant, tenant.appRole as string, options),
     );
     return done({ status: 'rotated', resumed, version });
   } catch (err) {
@@ -170,22 +175,35 @@ async function rotateOne(deps: CredentialDeps, tenant: Tenant, actor: string, al
 }
 
 /** The three steps (or the rest of them). */
-async function rotate(deps: CredentialDeps, tenant: Tenant, role: string, actor: string): Promise<{ resumed: boolean; version: number | null }> {
+async function rotate(
+  deps: CredentialDeps,
+  tenant: Tenant,
+  role: string,
+  options: RotateOptions,
+): Promise<{ resumed: boolean; version: number | null }> {
+  const { actor } = options;
+  const step = async (name: RotationStep) => options.onStep?.(tenant, name);
   const secret = await deps.secrets.read(tenant.id);
   if (!secret || secret.role !== role) {
     // No usable password on record: save one first (it is never lost), then give it to the role.
     const password = randomPassword();
     await deps.secrets.save(tenant.id, role, password);
+    await step('staged');
     await setRolePassword(deps.connections.adminUrl, tenant, role, password);
+    await step('altered');
     await deps.registry.audit(tenant, 'credentials.rotated', actor, { reset: true });
     await notifyTenantChange(deps.metaPool, tenant, tenant.status);
+    await step('promoted');
     return { resumed: false, version: (await deps.secrets.info(tenant.id))?.version ?? null };
   }
   const resumed = secret.next !== undefined;
   const next = secret.next ?? randomPassword();
   if (!resumed) await deps.secrets.stageNext(tenant.id, next);
+  await step('staged');
   await setRolePassword(deps.connections.adminUrl, tenant, role, next);
+  await step('altered');
   await deps.secrets.promoteNext(tenant, actor);
+  await step('promoted');
   return { resumed, version: (await deps.secrets.info(tenant.id))?.version ?? null };
 }
 

@@ -74,7 +74,7 @@ function registerShowCredentials(credentials: Command, state: CliState): void {
         import('../credentials-view.js'),
       ]);
       const info = await describeTenantCredentials(runtime, ref, { reveal: opts.reveal === true, actor });
-      renderCredentials(term, info);
+      renderCredentials(term, info, (text) => process.stdout.write(text));
       return EXIT.ok;
     });
   });

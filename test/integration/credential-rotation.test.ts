@@ -1,0 +1,287 @@
+/**
+ * Rotation of tenant app-role passwords against a real server: the built
+ * reference server under load while every tenant is rotated, round after
+ * round (zero failed requests); a rotation SIGKILLed after each step (the
+ * tenant still serves new connections, and the next rotate completes it);
+ * shared-mode tenants refused; `tenant credentials show` never printing a
+ * password unless revealed, and a reveal audited.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withDatabase } from '../../src/connection-url.js';
+import { withConnection } from '../../src/pg/with-helpers.js';
+import { roleIdent } from '../../src/pg/identifiers.js';
+import { rotateTenantCredentials } from '../../src/provision/credential-rotation.js';
+import { describeTenantCredentials } from '../../src/provision/tenant-credentials.js';
+import { tenantRoleNames } from '../../src/provision/tenant-naming.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
+import { randomPassword } from '../../src/secrets/random-password.js';
+import { scramSha256Verifier } from '../../src/secrets/scram-verifier.js';
+import type { Tenant } from '../../src/tenants/tenant.js';
+import { eventually } from '../support/eventually.js';
+import { cliEnv, runCli } from '../support/run-cli.js';
+import { startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { createTenants, seedCurrency, codeFor } from '../support/tenant-fixtures.js';
+import { createTestEnvironment, REPO_ROOT } from '../support/test-environment.js';
+
+const env = createTestEnvironment();
+const CURRENCIES = '/api/v1/catalogs/currencies';
+let rt: Runtime;
+let tenants: Tenant[];
+let shared: Tenant;
+let server: ServerProcess | undefined;
+const children: ChildProcess[] = [];
+const roles: string[] = [];
+
+/**
+ * Gives a shared-mode tenant a login role of its own, the way isolation
+ * leaves it: role with a SCRAM verifier, DML grants, sealed secret, row.
+ */
+async function giveOwnRole(tenant: Tenant): Promise<Tenant> {
+  const role = tenantRoleNames(tenant.dbName).app;
+  roles.push(role);
+  const password = randomPassword();
+  await env.admin(async (c) => {
+    await c.query(`CREATE ROLE ${roleIdent(role)} LOGIN PASSWORD ${c.escapeLiteral(scramSha256Verifier(password))}`);
+    await c.query(`GRANT CONNECT ON DATABASE ${roleIdent(tenant.dbName)} TO ${roleIdent(role)}`);
+  });
+  await withConnection({ connectionString: withDatabase(env.adminUrl, tenant.dbName) }, async (c) => {
+    await c.query(`GRANT USAGE ON SCHEMA public TO ${roleIdent(role)}`);
+    await c.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${roleIdent(role)}`);
+    await c.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${roleIdent(role)}`);
+    await c.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO ${roleIdent(role)}`);
+  });
+  await rt.secrets.save(tenant.id, role, password);
+  return rt.registry.recordRoles(tenant.id, { ownerRole: tenant.ownerRole, appRole: role }, 'test', 'test.own_role');
+}
+
+/** Whether `password` opens a new connection as the tenant's app role right now. */
+async function logsIn(tenant: Tenant, password: string): Promise<boolean> {
+  const client = new pg.Client({
+    host: tenant.dbHost,
+    port: tenant.dbPort,
+    database: tenant.dbName,
+    user: tenant.appRole as string,
+    password,
+  });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch (err) {
+    if ((err as { code?: string }).code === '28P01') return false;
+    throw err;
+  }
+}
+
+/** A closed loop of requests with random pauses: pools idle out and connections are opened again all the time. */
+function jitteredLoad(base: string, targets: Tenant[], loops = 2) {
+  let running = true;
+  const counts = { ok: 0, failed: 0, samples: [] as string[] };
+  const all = targets.flatMap((tenant) =>
+    Array.from({ length: loops }, async () => {
+      while (running) {
+        try {
+          const res = await fetch(`${base}${CURRENCIES}`, { headers: { 'x-tenant-id': tenant.id } });
+          const body = await res.text();
+          if (res.ok) counts.ok++;
+          else {
+            counts.failed++;
+            if (counts.samples.length < 10) counts.samples.push(`${tenant.slug}: ${res.status} ${body.slice(0, 200)}`);
+          }
+        } catch (err) {
+          counts.failed++;
+          if (counts.samples.length < 10) counts.samples.push(`${tenant.slug}: ${(err as Error).message}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 60));
+      }
+    }),
+  );
+  return {
+    counts,
+    async stop() {
+      running = false;
+      await Promise.all(all);
+    },
+  };
+}
+
+async function connectionsOpened(base: string): Promise<number> {
+  const body = (await (await fetch(`${base}/health/tenants`)).json()) as { pools: { counters: { connectionsOpened: number } } };
+  return body.pools.counters.connectionsOpened;
+}
+
+/** Runs a rotation of one tenant in a child process and SIGKILLs it right after `step`. */
+async function rotationKilledAfter(tenant: Tenant, step: 'staged' | 'altered'): Promise<void> {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'test', 'support', 'rotation-child.mjs'), tenant.slug, step], {
+    env: cliEnv(env.env),
+    cwd: path.join(REPO_ROOT, 'test'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes(`reached ${step}`)) resolve();
+    });
+    void exited.then(() => reject(new Error(`the rotation child exited before ${step}:\n${out}\n${err}`)));
+  });
+  child.kill('SIGKILL');
+  await exited;
+}
+
+beforeAll(async () => {
+  rt = await env.runtime();
+  const made = await createTenants(rt, 5, 'rot');
+  await Promise.all(made.map((t, i) => seedCurrency(rt, t, codeFor(i))));
+  tenants = [];
+  for (const t of made.slice(0, 4)) tenants.push(await giveOwnRole(t));
+  shared = made[4] as Tenant;
+  // Pools idle out after 100ms: with the load's pauses, new connections are opened throughout.
+  server = await startServerProcess({ ...env.env, TENANT_MAX_CONNS_PER_POOL: '3', TENANT_POOL_IDLE_TIMEOUT: '100ms' });
+});
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  await server?.stop();
+  await env.cleanup();
+  await env.admin(async (c) => {
+    for (const role of roles) await c.query(`DROP ROLE IF EXISTS ${roleIdent(role)}`);
+  });
+});
+
+describe('credential rotation', () => {
+  it('rotates every tenant, round after round, under load on the reference server: zero failed requests', async () => {
+    const srv = server as ServerProcess;
+    const load = jitteredLoad(srv.base, tenants);
+    try {
+      await eventually('every tenant is served', () => load.counts.ok >= tenants.length * 2, 30_000);
+      for (let round = 1; round <= 4; round++) {
+        const before = await Promise.all(tenants.map(async (t) => (await rt.secrets.read(t.id))?.current as string));
+        const openedBefore = await connectionsOpened(srv.base);
+        const okBefore = load.counts.ok;
+        const outcome = await rotateTenantCredentials(rt, 'all', { actor: 'test', concurrency: 2 });
+        expect(outcome.counts, JSON.stringify(outcome.results)).toEqual({ rotated: tenants.length, skipped: 1, failed: 0 });
+        // The role has the new password, and only the new one.
+        for (const [i, t] of tenants.entries()) {
+          const now = (await rt.secrets.read(t.id))?.current as string;
+          expect(now).not.toBe(before[i]);
+          expect(await logsIn(t, now)).toBe(true);
+          expect(await logsIn(t, before[i] as string)).toBe(false);
+        }
+        // The server keeps serving, through connections opened after the change.
+        await eventually(
+          `round ${round}: new connections are opened and requests served after the rotation`,
+          async () => (await connectionsOpened(srv.base)) >= openedBefore + tenants.length && load.counts.ok >= okBefore + tenants.length * 4,
+          30_000,
+        );
+      }
+    } finally {
+      await load.stop();
+    }
+    expect(load.counts.failed, load.counts.samples.join('\n')).toBe(0);
+    expect(load.counts.ok).toBeGreaterThan(0);
+    expect(srv.alive, srv.log).toBe(true);
+    const audit = await rt.registry.recentAudit((tenants[0] as Tenant).id, 10);
+    expect(audit.filter((a) => a.action === 'credentials.rotated')).toHaveLength(4);
+  });
+
+  for (const step of ['staged', 'altered'] as const) {
+    it(`a rotation killed after ${step}: the tenant still serves new connections, and the next rotate completes it`, async () => {
+      const srv = server as ServerProcess;
+      const tenant = tenants[step === 'staged' ? 1 : 2] as Tenant;
+      const before = await rt.secrets.read(tenant.id);
+      await rotationKilledAfter(tenant, step);
+      const half = await rt.secrets.read(tenant.id);
+      expect(half?.current).toBe(before?.current);
+      expect(half?.next).toBeDefined();
+      // What the role has now: the old password after stageNext, the staged one after ALTER ROLE.
+      expect(await logsIn(tenant, half?.current as string)).toBe(step === 'staged');
+      expect(await logsIn(tenant, half?.next as string)).toBe(step === 'altered');
+
+      // New connections: pools idle out between these requests, so each opens one.
+      for (let i = 0; i < 5; i++) {
+        const opened = await connectionsOpened(srv.base);
+        await eventually('the pool idled out', async () => {
+          const body = (await (await fetch(`${srv.base}/health/tenants`)).json()) as { pools: { tenants: { tenantId: string }[] } };
+          return !body.pools.tenants.some((p) => p.tenantId === tenant.id);
+        });
+        const res = await fetch(`${srv.base}${CURRENCIES}`, { headers: { 'x-tenant-id': tenant.id } });
+        expect(res.status, await res.text()).toBe(200);
+        expect(await connectionsOpened(srv.base)).toBeGreaterThan(opened);
+      }
+
+      const cli = await runCli(['credentials', 'rotate', tenant.slug, '--json'], env.env);
+      expect(cli.code, cli.stderr).toBe(0);
+      const result = (JSON.parse(cli.stdout) as { results: { status: string; resumed: boolean }[] }).results[0];
+      expect(result).toMatchObject({ status: 'rotated', resumed: true });
+      const after = await rt.secrets.read(tenant.id);
+      expect(after).toMatchObject({ current: half?.next, next: undefined });
+      expect(await logsIn(tenant, after?.current as string)).toBe(true);
+      const res = await fetch(`${srv.base}${CURRENCIES}`, { headers: { 'x-tenant-id': tenant.id } });
+      expect(res.status).toBe(200);
+      for (const output of [cli.stdout, cli.stderr, srv.log]) {
+        for (const password of [half?.current, half?.next]) expect(output).not.toContain(password);
+      }
+    });
+  }
+
+  it('refuses a shared-mode tenant with a hint to isolate it (exit 1), and skips it in --all', async () => {
+    const cli = await runCli(['credentials', 'rotate', shared.slug], env.env);
+    expect(cli.code).toBe(1);
+    expect(cli.stdout + cli.stderr).toContain(`tenant credentials isolate ${shared.slug}`);
+    const outcome = await rotateTenantCredentials(rt, 'all', { actor: 'test' });
+    expect(outcome.results.find((r) => r.tenantId === shared.id)).toMatchObject({ status: 'skipped' });
+  });
+
+  it('two rotations of one tenant at once: one waits for nobody, the other is refused, the tenant ends consistent', async () => {
+    const tenant = tenants[3] as Tenant;
+    const [a, b] = await Promise.all([
+      rotateTenantCredentials(rt, [tenant.slug], { actor: 'a' }),
+      rotateTenantCredentials(rt, [tenant.slug], { actor: 'b' }),
+    ]);
+    const statuses = [a.results[0]?.status, b.results[0]?.status].sort();
+    expect(['failed,rotated', 'rotated,rotated']).toContain(statuses.join());
+    const refused = [a, b].flatMap((o) => o.results).find((r) => r.status === 'failed');
+    if (refused) expect(refused.error?.code).toBe('INVALID_STATE');
+    const secret = await rt.secrets.read(tenant.id);
+    expect(secret?.next).toBeUndefined();
+    expect(await logsIn(tenant, secret?.current as string)).toBe(true);
+  });
+
+  it('show redacts the password; --reveal off a terminal needs --yes (exit 2); a reveal is audited without the password', async () => {
+    const tenant = tenants[0] as Tenant;
+    const password = (await rt.secrets.read(tenant.id))?.current as string;
+    const shown = await runCli(['credentials', 'show', tenant.slug, '--json'], env.env);
+    expect(shown.code, shown.stderr).toBe(0);
+    const info = JSON.parse(shown.stdout) as { mode: string; appRole: string; url: string; secretVersion: number; keyId: string };
+    expect(info).toMatchObject({ mode: 'isolated', appRole: tenant.appRole });
+    expect(info.url).toContain(':***@');
+    expect(shown.stdout).not.toContain(password);
+
+    const refused = await runCli(['credentials', 'show', tenant.slug, '--reveal'], env.env);
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).not.toContain(password);
+
+    const revealed = await runCli(['credentials', 'show', tenant.slug, '--reveal', '--yes', '--json', '--actor', 'support-7'], env.env);
+    expect(revealed.code, revealed.stderr).toBe(0);
+    const url = (JSON.parse(revealed.stdout) as { url: string }).url;
+    expect(url).toContain(encodeURIComponent(password));
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.end();
+    const audit = await rt.registry.recentAudit(tenant.id, 5);
+    const entry = audit.find((a) => a.action === 'credentials.revealed');
+    expect(entry).toMatchObject({ actor: 'support-7' });
+    expect(JSON.stringify(audit)).not.toContain(password);
+
+    const info2 = await describeTenantCredentials(rt, shared.slug, { actor: 'test' });
+    expect(info2.mode).toBe(shared.ownerRole === null ? 'legacy' : 'shared');
+    await expect(describeTenantCredentials(rt, shared.slug, { actor: 'test', reveal: true })).rejects.toMatchObject({ code: 'INVALID_STATE' });
+  });
+});
