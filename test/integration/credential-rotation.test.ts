@@ -7,6 +7,7 @@
  * password unless revealed, and a reveal audited.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -241,6 +242,25 @@ describe('credential rotation', () => {
       }
     });
   }
+
+  it('a server holding the wrong secret key answers SECRET_KEY (500, no details) for isolated tenants, serves the others, and stays up', async () => {
+    const wrong = await startServerProcess({ ...env.env, TENANT_SECRET_KEY: crypto.randomBytes(32).toString('base64') });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(`${wrong.base}${CURRENCIES}`, { headers: { 'x-tenant-id': (tenants[0] as Tenant).id } });
+        expect(res.status).toBe(500);
+        const body = (await res.json()) as { code: string; message: string };
+        expect(body.code).toBe('SECRET_KEY');
+        expect(body.message).not.toMatch(/TENANT_SECRET|decrypt|key id/i);
+      }
+      const other = await fetch(`${wrong.base}${CURRENCIES}`, { headers: { 'x-tenant-id': shared.id } });
+      expect(other.status).toBe(200);
+      expect(wrong.alive, wrong.log).toBe(true);
+      expect(wrong.log).toContain('SECRET_KEY');
+    } finally {
+      await wrong.stop();
+    }
+  });
 
   it('refuses a shared-mode tenant with a hint to isolate it (exit 1), and skips it in --all', async () => {
     const cli = await runCli(['credentials', 'rotate', shared.slug], env.env);
