@@ -106,29 +106,42 @@ export function totalsText(counts: Record<RotationStatus, number>, done: Rotatio
   return `${counts[done]} ${done}, ${counts.skipped} skipped, ${counts.failed} failed`;
 }
 
-/** What every per-tenant credential result has (rotation, isolation). */
-export interface TenantOutcome {
-  tenantId: string;
-  slug: string;
-  status: string;
-  reason?: string;
-  error?: CredentialError;
+/** A result of isolateTenants (src/provision/credential-isolation.ts), as far as the view reads it. */
+export interface IsolationView {
+  tenant: { id: string; slug: string };
+  outcome: string;
+  ownerRole?: string;
+  appRole?: string;
+  reowned: number;
+  revokedFrom: string[];
+  durationMs: number;
+  error?: { code: string; message: string; hint?: string | undefined };
 }
 
-/** One line for any per-tenant credential result. */
-export function outcomeLine(c: ChalkInstance, r: TenantOutcome): string {
-  const slug = c.bold(shown(r.slug));
-  if (r.status === 'failed') return `${slug}: ${credentialStatusLabel(c, r.status)}: ${errorText(r.error)}`;
-  return `${slug}: ${credentialStatusLabel(c, r.status)}${r.reason ? ` (${shown(r.reason)})` : ''}`;
+export function isolationLine(c: ChalkInstance, r: IsolationView): string {
+  const slug = c.bold(shown(r.tenant.slug));
+  if (r.outcome === 'failed') return `${slug}: ${credentialStatusLabel(c, 'failed')}: ${errorText(r.error && errorOfView(r.error))}`;
+  if (r.outcome !== 'isolated') return `${slug}: ${c.dim(shown(r.outcome))}`;
+  const roles = `owner ${shown(r.ownerRole ?? '-')}, app ${shown(r.appRole ?? '-')}`;
+  const reowned = r.reowned > 0 ? `, ${r.reowned} object(s) re-owned` : '';
+  const revoked = r.revokedFrom.length > 0 ? `; ${r.revokedFrom.map(shown).join(', ')} lost access` : '';
+  return `${slug}: ${credentialStatusLabel(c, 'isolated')} (${roles}${reowned})${revoked}`;
 }
 
-export function countStatuses(results: readonly TenantOutcome[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
-  return counts;
+export function isolationJson(r: IsolationView): Record<string, unknown> {
+  return {
+    tenantId: r.tenant.id,
+    slug: r.tenant.slug,
+    status: r.outcome,
+    ownerRole: r.ownerRole ?? null,
+    appRole: r.appRole ?? null,
+    reowned: r.reowned,
+    revokedFrom: r.revokedFrom,
+    durationMs: Math.round(r.durationMs),
+    ...(r.error ? { error: errorOfView(r.error) } : {}),
+  };
 }
 
-export function countsText(counts: Record<string, number>): string {
-  const parts = Object.entries(counts).map(([status, n]) => `${n} ${shown(status)}`);
-  return parts.length > 0 ? parts.join(', ') : 'no tenants';
+function errorOfView(error: { code: string; message: string; hint?: string | undefined }): CredentialError {
+  return { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) };
 }

@@ -10,7 +10,7 @@ import { EXIT, UsageError } from '../../errors.js';
 import { addActor, addJson, integerOption } from '../options.js';
 import { terminalFor, withSession, type CliState } from '../session.js';
 import type { Runtime } from '../../runtime/runtime.js';
-import type { TenantOutcome } from '../credentials-view.js';
+import type { IsolationView } from '../credentials-view.js';
 
 interface TargetOptions {
   all?: boolean;
@@ -140,14 +140,15 @@ function registerIsolate(credentials: Command, state: CliState): void {
         onTenant: (result) => {
           if (term.json) return;
           term.stopSpinner();
-          term.line(view.outcomeLine(term.c, result));
+          term.line(view.isolationLine(term.c, result));
         },
       });
       term.stopSpinner();
-      const counts = view.countStatuses(outcome.results);
-      if (term.json) term.printJson({ results: outcome.results, counts });
-      else term.line(view.countsText(counts));
-      return outcome.results.some((r) => r.status === 'failed') ? EXIT.failed : EXIT.ok;
+      const counts = { isolated: 0, 'already-isolated': 0, failed: 0 } as Record<string, number>;
+      for (const r of outcome) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
+      if (term.json) term.printJson({ results: outcome.map(view.isolationJson), counts });
+      else term.line(`${counts.isolated} isolated, ${counts['already-isolated']} already isolated, ${counts.failed} failed`);
+      return (counts.failed ?? 0) > 0 ? EXIT.failed : EXIT.ok;
     });
   });
 }
@@ -162,8 +163,8 @@ interface IsolationModule {
     this: void,
     deps: Runtime,
     refs: readonly string[] | 'all',
-    options: { actor: string; graceMs?: number; concurrency?: number; onTenant?: (result: TenantOutcome) => void },
-  ): Promise<{ results: TenantOutcome[] }>;
+    options: { actor: string; graceMs?: number; concurrency?: number; onTenant?: (result: IsolationView) => void },
+  ): Promise<IsolationView[]>;
 }
 
 async function loadIsolation(): Promise<IsolationModule> {
