@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from '../../src/tenants/tenant.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
-import { appliedInDb, inTenantDb, tableExists } from '../support/fleet-fixtures.js';
+import { appliedInDb, asOwner, tableExists } from '../support/fleet-fixtures.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { migrationsWith } from '../support/migrations-dir.js';
 import { startCli, type CliResult } from '../support/run-cli.js';
@@ -60,7 +60,7 @@ describe('tenant migrate (CLI) under connection faults', () => {
     const flakyProxy = await behindProxy(flaky);
     flakyProxy.refuseNext(1);
     // Only a database with a cut_me table sleeps: the cut lands while the victim's migration runs.
-    await inTenantDb(victim, rt.connections.tenant, (c) => c.query('CREATE TABLE cut_me (id int)'));
+    await asOwner(rt.connections, victim, (c) => c.query('CREATE TABLE cut_me (id int)'));
     const dir = await migrationsWith({
       '00007_half_done.sql': `-- migrate:up
 CREATE TABLE half_done (id int);
@@ -116,7 +116,7 @@ DROP TABLE half_done;
     expect(shown.tenants.find((t) => t.slug === victim.slug)?.status).toBe('failed');
 
     // The plain report names the failure and says what to do.
-    await inTenantDb(victim, rt.connections.tenant, (c) => c.query('DROP TABLE cut_me'));
+    await asOwner(rt.connections, victim, (c) => c.query('DROP TABLE cut_me'));
     victimProxy.down();
     const text = await runCli(['migrate', '--slug', victim.slug, '--retries', '0'], cliEnv);
     expect(text.code).toBe(1);

@@ -4,10 +4,8 @@
  * server that refuses the first connections, and a meta database that goes
  * away at the end of a run.
  */
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fleetJson } from '../../src/cli/migrate-view.js';
-import { tenantClientConfig } from '../../src/pg/connection-settings.js';
 import { createMetaPool } from '../../src/runtime/meta-database.js';
 import type { Tenant } from '../../src/tenants/tenant.js';
 import { migrateDatabase } from '../../src/schema/database-migrator.js';
@@ -17,7 +15,7 @@ import { loadMigrationFiles, type MigrationFile } from '../../src/schema/migrati
 import { MigrationRuns } from '../../src/migrate/migration-runs.js';
 import { TENANT_STORAGE_TABLE } from '../../src/migrate/tenant-migrator.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
-import { appliedInDb, inTenantDb, tableExists } from '../support/fleet-fixtures.js';
+import { appliedInDb, asOwner, ownerClient, tableExists } from '../support/fleet-fixtures.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { migrationsWith } from '../support/migrations-dir.js';
 import { createTenants, eventually } from '../support/tenant-fixtures.js';
@@ -81,7 +79,7 @@ describe('a tenant connection cut mid-migration', () => {
     const victim = tenants[1] as Tenant;
     const proxy = await proxyFor(victim);
     // Only a database with a cut_me table sleeps, so the cut lands while the victim's migration runs.
-    await inTenantDb(victim, rt.connections.tenant, (c) => c.query('CREATE TABLE cut_me (id int)'));
+    await asOwner(rt.connections, victim, (c) => c.query('CREATE TABLE cut_me (id int)'));
     const files = await loadMigrationFiles(
       await migrationsWith({
         '00007_half_done.sql': `-- migrate:up
@@ -137,7 +135,7 @@ DROP TABLE half_done;
     expect(run.counts).toMatchObject({ migrated: 2, failed: 1, pending: 0 });
 
     // The server is fine again: the next run completes the victim.
-    await inTenantDb(victim, rt.connections.tenant, (c) => c.query('DROP TABLE cut_me'));
+    await asOwner(rt.connections, victim, (c) => c.query('DROP TABLE cut_me'));
     const again = await fleet(files, {
       target: { slugs: [victim.slug] },
       retryDelayMs: 10,
@@ -153,8 +151,7 @@ DROP TABLE half_done;
     const proxy = await startTcpProxy(tenant.dbHost, tenant.dbPort);
     proxies.push(proxy);
     // A caller's own client, with no 'error' listener of its own.
-    const client = new pg.Client(tenantClientConfig({ ...tenant, dbHost: '127.0.0.1', dbPort: proxy.port }, rt.connections.tenant));
-    await client.connect();
+    const client = await ownerClient(rt.connections, tenant, { host: '127.0.0.1', port: proxy.port });
     try {
       const outcome = await migrateDatabase(client, await withPriceLists(), {
         storageTable: TENANT_STORAGE_TABLE,

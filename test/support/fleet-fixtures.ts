@@ -7,6 +7,7 @@
 import pg from 'pg';
 import { tenantClientConfig, type TenantCredentials } from '../../src/pg/connection-settings.js';
 import { withConnection } from '../../src/pg/with-helpers.js';
+import { adminUrlFor, withOwnerConnection } from '../../src/pg/admin-connection.js';
 import { tenantFromRow, type Tenant, type TenantRow, type TenantStatus } from '../../src/tenants/tenant.js';
 import type { MigrationFile } from '../../src/schema/migration-files.js';
 import { createDatabase, restrictConnect } from '../../src/provision/database-admin.js';
@@ -70,6 +71,38 @@ export async function createEmptyDatabases(admin: pg.ClientBase, names: readonly
 /** Runs fn on a connection to the tenant's own database, as the tenant role. */
 export function inTenantDb<T>(tenant: Tenant, credentials: TenantCredentials, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   return withConnection(tenantClientConfig(tenant, credentials), fn);
+}
+
+/**
+ * Runs fn in the tenant's database as whoever migrates it: its owner role
+ * (admin login + SET ROLE) when it has one, else the tenant login (legacy).
+ * For test setup that needs DDL, which an app login may not run.
+ */
+export function asOwner<T>(
+  connections: { adminUrl: string; tenant: TenantCredentials },
+  tenant: Tenant,
+  fn: (client: pg.Client) => Promise<T>,
+): Promise<T> {
+  if (tenant.ownerRole !== null) return withOwnerConnection(connections.adminUrl, tenant, tenant.ownerRole, fn);
+  return inTenantDb(tenant, connections.tenant, fn);
+}
+
+/**
+ * A connected client of the caller's own (no 'error' listener) as the
+ * tenant's migrator, reaching its server at `via` (e.g. a proxy).
+ */
+export async function ownerClient(
+  connections: { adminUrl: string; tenant: TenantCredentials },
+  tenant: Tenant,
+  via: { host: string; port: number },
+): Promise<pg.Client> {
+  const client =
+    tenant.ownerRole !== null
+      ? new pg.Client({ connectionString: adminUrlFor(connections.adminUrl, via, tenant.dbName) })
+      : new pg.Client(tenantClientConfig({ ...tenant, dbHost: via.host, dbPort: via.port }, connections.tenant));
+  await client.connect();
+  if (tenant.ownerRole !== null) await client.query(`SET ROLE ${pg.escapeIdentifier(tenant.ownerRole)}`);
+  return client;
 }
 
 /** Names in the tenant database's own bookkeeping table. */
