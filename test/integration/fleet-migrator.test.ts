@@ -13,7 +13,9 @@ import { loadMigrationFiles, type MigrationFile } from '../../src/schema/migrati
 import { MigrationRuns } from '../../src/migrate/migration-runs.js';
 import { pendingByTenant } from '../../src/migrate/pending-migrations.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
-import { appliedInDb, createEmptyDatabases, inTenantDb, registerTenants, tableExists } from '../support/fleet-fixtures.js';
+import { appliedInDb, asOwner, createEmptyDatabases, inTenantDb, registerTenants, tableExists } from '../support/fleet-fixtures.js';
+import { withConnection } from '../../src/pg/with-helpers.js';
+import { withDatabase } from '../../src/connection-url.js';
 import { migrationsWith } from '../support/migrations-dir.js';
 import { createTenants } from '../support/tenant-fixtures.js';
 import { REPO_ROOT, createTestEnvironment } from '../support/test-environment.js';
@@ -44,7 +46,13 @@ beforeAll(async () => {
   rt = await env.runtime();
   repoFiles = await loadMigrationFiles(rt.config.migrationsDir);
 });
-afterAll(() => env.cleanup());
+const madeRoles: string[] = [];
+afterAll(async () => {
+  await env.cleanup();
+  await env.admin(async (c) => {
+    for (const role of madeRoles) await c.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(role)}`);
+  });
+});
 
 const deps = () => ({
   registry: rt.registry,
@@ -72,6 +80,57 @@ async function expectConsistent(tenant: Tenant): Promise<string[]> {
 async function auditActions(tenant: Tenant): Promise<string[]> {
   return (await rt.registry.recentAudit(tenant.id, 50)).map((a) => a.action);
 }
+
+describe('migrateFleet: who migrates', () => {
+  /** Owner of every object in the tenant's public schema (and the schema), by name. */
+  async function owners(tenant: Tenant): Promise<string[]> {
+    return withConnection({ connectionString: withDatabase(env.adminUrl, tenant.dbName) }, async (client) => {
+      const { rows } = await client.query<{ owner: string }>(
+        `SELECT DISTINCT pg_get_userbyid(c.relowner) AS owner FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'public'
+           UNION SELECT DISTINCT pg_get_userbyid(p.proowner) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+            WHERE n.nspname = 'public' AND p.prokind = 'f' AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')`,
+      );
+      return rows.map((r) => r.owner).sort();
+    });
+  }
+
+  it('migrates a tenant with an owner role as that role (admin login + SET ROLE), a legacy tenant with the tenant login', async () => {
+    const owner = `${env.prefix}owned_one_owner`;
+    madeRoles.push(owner);
+    const ownedDb = `${env.prefix}owned_one`;
+    const legacyDb = `${env.prefix}legacy_one`;
+    await env.admin(async (admin) => {
+      await admin.query(`CREATE ROLE ${pg.escapeIdentifier(owner)} NOLOGIN`);
+      await createEmptyDatabases(admin, [ownedDb], owner);
+      await createEmptyDatabases(admin, [legacyDb], rt.connections.tenant.user);
+    });
+    const [legacy, ownedRow] = await registerTenants(rt.connections.metaUrl, rt.connections.tenant, [
+      { slug: 'legacy-one', dbName: legacyDb },
+      { slug: 'owned-one', dbName: ownedDb },
+    ]);
+    await rt.metaPool.query('UPDATE tenants SET owner_role = $2 WHERE id = $1', [(ownedRow as Tenant).id, owner]);
+    const owned = await reload(ownedRow as Tenant);
+    expect(owned.ownerRole).toBe(owner);
+
+    const outcome = await fleet(await filesWith({ '00007_price_lists.sql': PRICE_LISTS }), {
+      target: { slugs: ['legacy-one', 'owned-one'] },
+    });
+    expect(outcome.status, JSON.stringify(outcome.results.map((r) => r.error))).toBe('succeeded');
+    expect(outcome.counts.migrated).toBe(2);
+    // Every object the migrations made belongs to the owner role; none to the login that did the work.
+    expect(await owners(owned)).toEqual([owner]);
+    expect(await owners(legacy as Tenant)).toEqual([rt.connections.tenant.user]);
+    // The bookkeeping inside agrees with the meta database.
+    const inDb = await asOwner(
+      rt.connections,
+      owned,
+      async (c) => (await c.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name')).rows,
+    );
+    expect(inDb.map((r) => r.name)).toEqual((await rt.registry.recordedMigrations(owned.id)).map((m) => m.name));
+    expect((await reload(owned)).schemaVersion).toBe('00007_price_lists');
+  });
+});
 
 describe('migrateFleet: a fresh tenant', () => {
   it('migrates an empty registered database to the latest schema and records everything', async () => {
