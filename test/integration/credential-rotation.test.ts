@@ -270,6 +270,19 @@ describe('credential rotation', () => {
     expect(outcome.results.find((r) => r.tenantId === shared.id)).toMatchObject({ status: 'skipped' });
   });
 
+  it('rotate needs tenants or --all, not both and not neither (exit 2)', async () => {
+    for (const args of [
+      ['credentials', 'rotate'],
+      ['credentials', 'rotate', shared.slug, '--all'],
+      ['credentials', 'isolate'],
+    ]) {
+      const cli = await runCli(args, env.env);
+      expect(cli.code, `${args.join(' ')}: ${cli.stderr}`).toBe(2);
+    }
+    const unknown = await runCli(['credentials', 'rotate', 'nobody-here'], env.env);
+    expect(unknown.code).toBe(3);
+  });
+
   it('two rotations of one tenant at once: one waits for nobody, the other is refused, the tenant ends consistent', async () => {
     const tenant = tenants[3] as Tenant;
     const [a, b] = await Promise.all([
