@@ -134,7 +134,8 @@ export class TenantLogins {
     const generation = this.generation(id);
     const read = this.readSecret(tenant, prefer)
       .then((login) => {
-        if (this.generation(id) === generation) this.cache.set(id, login);
+        // Nothing forgotten meanwhile; and a recovery's choice (next) is not overwritten by a plain read that ran beside it.
+        if (this.generation(id) === generation && (prefer === 'next' || !this.cache.has(id))) this.cache.set(id, login);
         return login;
       })
       .finally(() => this.reads.delete(readKey));

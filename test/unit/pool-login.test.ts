@@ -192,6 +192,38 @@ describe('tenant login', () => {
     expect(logins.cached).toBe(1);
   });
 
+  it('a plain read finishing after a recovery does not put the refused password back', async () => {
+    const gates: (() => void)[] = [];
+    const secrets = { secret: secret('p1', 'p2') };
+    const logins = new TenantLogins(shared, {
+      read: async () => {
+        const value = { ...secrets.secret };
+        await new Promise<void>((resolve) => gates.push(resolve));
+        return value;
+      },
+    });
+    const refusedP1 = async () => {
+      if ((await logins.password(tenant)) !== 'p2') {
+        throw Object.assign(new Error('password authentication failed'), { code: '28P01' });
+      }
+      return 'connection';
+    };
+    // The cache holds p1 (the role already has p2).
+    const warm = logins.password(tenant);
+    gates.shift()?.();
+    expect(await warm).toBe('p1');
+    const opening = logins.open(tenant, refusedP1);
+    await new Promise((r) => setImmediate(r));
+    // The recovery's read (next) is in flight; a plain read starts beside it.
+    const plain = logins.password(tenant);
+    await new Promise((r) => setImmediate(r));
+    gates.shift()?.(); // the recovery's read
+    await expect(opening).resolves.toBe('connection');
+    gates.shift()?.(); // the plain read, last
+    await plain;
+    expect(await logins.password(tenant)).toBe('p2');
+  });
+
   it('sameLogin compares the app and owner roles', () => {
     expect(sameLogin(tenant, { ...tenant })).toBe(true);
     expect(sameLogin(tenant, { ...tenant, appRole: null })).toBe(false);
