@@ -102,30 +102,17 @@ export async function migrateTenant(
     const { outcome, current, recorded } = await tryOnce(tenant, files, deps, options);
     if (attempt <= retries && retryable(outcome) && !options.signal?.aborted) {
       const delayMs = backoffDelay(attempt - 1, options.retryDelayMs ?? 1_000, 10_000);
-      options.onRetry?.({
-        attempt,
-        retries,
-        delayMs,
-        error: outcome.error as TenantToolkitError,
-      });
+      options.onRetry?.({ attempt, retries, delayMs, error: outcome.error as TenantToolkitError });
       const waited = await sleep(delayMs, true, options.signal ? { signal: options.signal } : {}).catch(() => false);
       if (waited) continue;
     }
     if (!options.dryRun && !recorded && outcome.error) {
       // Nothing changed in the tenant database (or its state is unknown): keep the meta row, leave a trace.
       await deps.registry
-        .audit(tenant, 'migrate.failed', options.actor, {
-          ...auditDetails(outcome, options),
-          ...(attempt > 1 ? { attempts: attempt } : {}),
-        })
+        .audit(tenant, 'migrate.failed', options.actor, { ...auditDetails(outcome, options), ...(attempt > 1 ? { attempts: attempt } : {}) })
         .catch(() => undefined);
     }
-    return {
-      ...outcome,
-      tenant: current,
-      durationMs: performance.now() - started,
-      attempts: attempt,
-    };
+    return { ...outcome, tenant: current, durationMs: performance.now() - started, attempts: attempt };
   }
 }
 
@@ -139,11 +126,7 @@ async function tryOnce(
   files: readonly MigrationFile[],
   deps: TenantMigrateDeps,
   options: TenantMigrateOptions,
-): Promise<{
-  outcome: DatabaseMigrateOutcome;
-  current: Tenant;
-  recorded: boolean;
-}> {
+): Promise<{ outcome: DatabaseMigrateOutcome; current: Tenant; recorded: boolean }> {
   const latest = latestVersion(files);
   let current = tenant;
   let recorded = false;
@@ -162,10 +145,7 @@ async function tryOnce(
     outcome = await asMigrator(
       tenant,
       deps,
-      {
-        connectionTimeoutMillis: connectTimeoutMs ?? 10_000,
-        application_name: MIGRATE_APPLICATION_NAME,
-      },
+      { connectionTimeoutMillis: connectTimeoutMs ?? 10_000, application_name: MIGRATE_APPLICATION_NAME },
       (client) =>
         migrateDatabase(client, files, {
           ...runOptions,
@@ -266,11 +246,7 @@ async function record(
   if (outcome.error && outcome.failedMigration && tenant.status === 'active') {
     next = { from: 'active', to: 'migration_failed', action: 'migrate.failed' };
   } else if (!outcome.error && tenant.status === 'migration_failed' && outcome.to === latest) {
-    next = {
-      from: 'migration_failed',
-      to: 'active',
-      action: 'migrate.recovered',
-    };
+    next = { from: 'migration_failed', to: 'active', action: 'migrate.recovered' };
   }
   if (next) {
     try {

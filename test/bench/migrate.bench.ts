@@ -39,11 +39,7 @@ const RUNS = Number(process.env.BENCH_MIGRATE_RUNS ?? 2);
 const PER_FILE_RUNS = Number(process.env.BENCH_MIGRATE_PER_FILE_RUNS ?? 0);
 const CONCURRENCY = (process.env.BENCH_MIGRATE_CONCURRENCY ?? '1,2,4,8').split(',').map(Number);
 const NOOP_TENANTS = 1000;
-const DURABILITY_OFF = {
-  fsync: 'off',
-  synchronous_commit: 'off',
-  full_page_writes: 'off',
-};
+const DURABILITY_OFF = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' };
 const BIN = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'bin', 'tenant');
 
 const exec = promisify(execFile);
@@ -73,11 +69,7 @@ function psql(bin: string, server: BenchServer, database: string, args: string[]
       ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', server.host, '-p', String(server.port), '-U', server.appUser, '-d', database, ...args],
       {
         // The password goes through the environment, never the command line.
-        env: {
-          ...process.env,
-          PGPASSWORD: server.appPassword,
-          PGSSLMODE: 'disable',
-        },
+        env: { ...process.env, PGPASSWORD: server.appPassword, PGSSLMODE: 'disable' },
         stdio: ['ignore', 'ignore', 'pipe'],
       },
     );
@@ -95,9 +87,7 @@ async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) =
 /** Empties the databases again (not timed) and checkpoints, so every pass starts alike. */
 async function reset(server: BenchServer, databases: readonly string[]): Promise<void> {
   await pool(databases, 8, async (db) => {
-    const client = new pg.Client({
-      connectionString: withDatabase(server.adminUrl, db),
-    });
+    const client = new pg.Client({ connectionString: withDatabase(server.adminUrl, db) });
     await client.connect();
     try {
       await client.query(`DROP SCHEMA public CASCADE; CREATE SCHEMA public AUTHORIZATION pg_database_owner`);
@@ -128,10 +118,7 @@ async function fleetVersusRaw(server: BenchServer): Promise<void> {
     const tenants = await registerTenants(
       rt.connections.metaUrl,
       rt.connections.tenant,
-      fleetDbs.map((dbName, i) => ({
-        slug: `bench-${String(i).padStart(4, '0')}`,
-        dbName,
-      })),
+      fleetDbs.map((dbName, i) => ({ slug: `bench-${String(i).padStart(4, '0')}`, dbName })),
     );
     const ids = tenants.map((t) => t.id);
     console.log(
@@ -156,12 +143,7 @@ async function fleetVersusRaw(server: BenchServer): Promise<void> {
           await timed(async () => {
             const outcome = await migrateFleet(
               files,
-              {
-                registry: rt.registry,
-                metaPool: rt.metaPool,
-                credentials: rt.connections.tenant,
-                adminUrl: rt.connections.adminUrl,
-              },
+              { registry: rt.registry, metaPool: rt.metaPool, credentials: rt.connections.tenant, adminUrl: rt.connections.adminUrl },
               {
                 actor: 'bench',
                 concurrency: c,
@@ -234,12 +216,7 @@ async function noopRun(server: BenchServer): Promise<void> {
         await timed(async () => {
           const outcome = await migrateFleet(
             files,
-            {
-              registry: rt.registry,
-              metaPool: rt.metaPool,
-              credentials: rt.connections.tenant,
-              adminUrl: rt.connections.adminUrl,
-            },
+            { registry: rt.registry, metaPool: rt.metaPool, credentials: rt.connections.tenant, adminUrl: rt.connections.adminUrl },
             {
               actor: 'bench',
               concurrency: 8,

@@ -91,11 +91,7 @@ DROP TABLE half_done;
       }),
     );
     // Retries are on (the default): a migration that had begun must still not be repeated.
-    const running = fleet(files, {
-      target: { slugs: tenants.map((t) => t.slug) },
-      concurrency: 3,
-      retryDelayMs: 10,
-    });
+    const running = fleet(files, { target: { slugs: tenants.map((t) => t.slug) }, concurrency: 3, retryDelayMs: 10 });
     await eventually('the victim runs its migration', () => sleepingIn(victim.dbName), 30_000);
     proxy.cut();
     const outcome = await running;
@@ -110,40 +106,24 @@ DROP TABLE half_done;
       to: LATEST,
       applied: [],
       attempts: 1,
-      error: expect.objectContaining({
-        code: 'DATABASE_UNAVAILABLE',
-        migration: '00007_half_done',
-      }),
+      error: expect.objectContaining({ code: 'DATABASE_UNAVAILABLE', migration: '00007_half_done' }),
     });
     expect(results.get(victim.slug)?.error?.message).toContain('while migration 00007_half_done ran');
     expect(results.get(victim.slug)?.error?.hint).toContain('rolled back');
     for (const t of tenants.filter((t) => t !== victim))
-      expect(results.get(t.slug)).toMatchObject({
-        status: 'migrated',
-        applied: ['00007_half_done'],
-      });
+      expect(results.get(t.slug)).toMatchObject({ status: 'migrated', applied: ['00007_half_done'] });
     expect(await tableExists(victim, rt.connections.tenant, 'half_done')).toBe(false);
     expect((await appliedInDb(victim, rt.connections.tenant)).at(-1)).toBe(LATEST);
     const after = await rt.registry.resolve(victim.id);
     expect(after.schemaVersion).toBe(LATEST);
     const run = await new MigrationRuns(rt.metaPool).get(outcome.runId as string);
-    expect(run.tenants.find((t) => t.tenantId === victim.id)).toMatchObject({
-      status: 'failed',
-      to: LATEST,
-      applied: [],
-    });
+    expect(run.tenants.find((t) => t.tenantId === victim.id)).toMatchObject({ status: 'failed', to: LATEST, applied: [] });
     expect(run.counts).toMatchObject({ migrated: 2, failed: 1, pending: 0 });
 
     // The server is fine again: the next run completes the victim.
     await asOwner(rt.connections, victim, (c) => c.query('DROP TABLE cut_me'));
-    const again = await fleet(files, {
-      target: { slugs: [victim.slug] },
-      retryDelayMs: 10,
-    });
-    expect(again.results[0]).toMatchObject({
-      status: 'migrated',
-      applied: ['00007_half_done'],
-    });
+    const again = await fleet(files, { target: { slugs: [victim.slug] }, retryDelayMs: 10 });
+    expect(again.results[0]).toMatchObject({ status: 'migrated', applied: ['00007_half_done'] });
   });
 
   it('keeps a pinned connection whose socket dies between queries from crashing the process', async () => {
@@ -183,10 +163,7 @@ describe('a tenant whose first connections fail', () => {
     const files = await withPriceLists();
 
     proxy.refuseNext(1);
-    const strict = await fleet(files, {
-      target: { slugs: [flaky.slug] },
-      retries: 0,
-    });
+    const strict = await fleet(files, { target: { slugs: [flaky.slug] }, retries: 0 });
     expect(strict.results[0]).toMatchObject({
       status: 'failed',
       attempts: 1,
@@ -208,15 +185,8 @@ describe('a tenant whose first connections fail', () => {
       },
     });
     expect(outcome.status).toBe('succeeded');
-    expect(bySlug(outcome).get(flaky.slug)).toMatchObject({
-      status: 'migrated',
-      attempts: 3,
-      applied: ['00007_price_lists'],
-    });
-    expect(bySlug(outcome).get(steady.slug)).toMatchObject({
-      status: 'migrated',
-      attempts: 1,
-    });
+    expect(bySlug(outcome).get(flaky.slug)).toMatchObject({ status: 'migrated', attempts: 3, applied: ['00007_price_lists'] });
+    expect(bySlug(outcome).get(steady.slug)).toMatchObject({ status: 'migrated', attempts: 1 });
     expect(retries.map((e) => (e.type === 'tenant-retry' ? [e.tenant.slug, e.attempt, e.error.code] : []))).toEqual([
       [flaky.slug, 1, 'DATABASE_UNAVAILABLE'],
       [flaky.slug, 2, 'DATABASE_UNAVAILABLE'],
@@ -227,26 +197,14 @@ describe('a tenant whose first connections fail', () => {
     const gone = await createTenants(rt, 1, 'gone');
     const goneProxy = await proxyFor(gone[0] as Tenant);
     goneProxy.down();
-    const failed = await fleet(files, {
-      target: { slugs: [(gone[0] as Tenant).slug] },
-      retries: 2,
-      retryDelayMs: 10,
-    });
-    expect(failed.results[0]).toMatchObject({
-      status: 'failed',
-      attempts: 3,
-      error: expect.objectContaining({ code: 'DATABASE_UNAVAILABLE' }),
-    });
+    const failed = await fleet(files, { target: { slugs: [(gone[0] as Tenant).slug] }, retries: 2, retryDelayMs: 10 });
+    expect(failed.results[0]).toMatchObject({ status: 'failed', attempts: 3, error: expect.objectContaining({ code: 'DATABASE_UNAVAILABLE' }) });
   });
 });
 
 describe('the meta database lost during a run', () => {
   /** Fleet deps whose run history goes through a proxy (tenant bookkeeping stays direct). */
-  async function proxiedRuns(): Promise<{
-    proxy: TcpProxy;
-    using: FleetMigrateDeps;
-    close: () => Promise<void>;
-  }> {
+  async function proxiedRuns(): Promise<{ proxy: TcpProxy; using: FleetMigrateDeps; close: () => Promise<void> }> {
     const server = new URL(env.adminUrl);
     const proxy = await startTcpProxy(server.hostname, Number(server.port));
     proxies.push(proxy);
@@ -254,11 +212,7 @@ describe('the meta database lost during a run', () => {
     url.hostname = '127.0.0.1';
     url.port = String(proxy.port);
     const pool = createMetaPool(url.toString());
-    return {
-      proxy,
-      using: { ...deps(), metaPool: pool },
-      close: () => pool.end(),
-    };
+    return { proxy, using: { ...deps(), metaPool: pool }, close: () => pool.end() };
   }
 
   it('writes the outcomes when it comes back', async () => {
@@ -315,10 +269,7 @@ describe('the meta database lost during a run', () => {
       expect(outcome.status).toBe('succeeded');
       expect(outcome.recorded).toBe(false);
       expect([...outcome.unrecorded].sort()).toEqual(tenants.map((t) => t.id).sort());
-      const doc = fleetJson(outcome) as {
-        recorded: boolean;
-        results: { slug: string; status: string; recorded: boolean }[];
-      };
+      const doc = fleetJson(outcome) as { recorded: boolean; results: { slug: string; status: string; recorded: boolean }[] };
       expect(doc.recorded).toBe(false);
       expect(doc.results.map((r) => [r.slug, r.status, r.recorded]).sort()).toEqual(tenants.map((t) => [t.slug, 'migrated', false]).sort());
       for (const t of tenants) expect((await rt.registry.resolve(t.id)).schemaVersion).toBe('00007_price_lists');
@@ -331,9 +282,7 @@ describe('the meta database lost during a run', () => {
       expect((await runs.list(50)).find((r) => r.id === run.id)?.counts).toMatchObject({ pending: 0, unrecorded: 3 });
 
       // Resuming it finds them current.
-      const resumed = await fleet(await withPriceLists(), {
-        target: { resume: run.id },
-      });
+      const resumed = await fleet(await withPriceLists(), { target: { resume: run.id } });
       expect(resumed.results.map((r) => r.status)).toEqual(['up-to-date', 'up-to-date', 'up-to-date']);
     } finally {
       await close();

@@ -138,20 +138,11 @@ describe('migrateFleet: a fresh tenant', () => {
     await env.admin((admin) => createEmptyDatabases(admin, [dbName], rt.connections.tenant.user));
     const [tenant] = await registerTenants(rt.connections.metaUrl, rt.connections.tenant, [{ slug: 'fresh-one', dbName }]);
 
-    const outcome = await fleet(repoFiles, {
-      target: { slugs: ['fresh-one'] },
-    });
+    const outcome = await fleet(repoFiles, { target: { slugs: ['fresh-one'] } });
     expect(outcome.status).toBe('succeeded');
     expect(outcome.results).toHaveLength(1);
     const result = outcome.results[0] as FleetTenantResult;
-    expect(result).toMatchObject({
-      slug: 'fresh-one',
-      status: 'migrated',
-      from: null,
-      to: LATEST,
-      checkedIn: 'database',
-      error: null,
-    });
+    expect(result).toMatchObject({ slug: 'fresh-one', status: 'migrated', from: null, to: LATEST, checkedIn: 'database', error: null });
     expect(result.applied).toEqual(repoFiles.map((f) => f.name));
 
     expect(await expectConsistent(tenant as Tenant)).toEqual(repoFiles.map((f) => f.name));
@@ -159,37 +150,14 @@ describe('migrateFleet: a fresh tenant', () => {
     expect(await auditActions(tenant as Tenant)).toContain('migrate.applied');
 
     const run = await new MigrationRuns(rt.metaPool).get(outcome.runId as string);
-    expect(run).toMatchObject({
-      status: 'succeeded',
-      actor: 'test',
-      direction: 'up',
-    });
-    expect(run.tenants).toEqual([
-      expect.objectContaining({
-        slug: 'fresh-one',
-        status: 'migrated',
-        to: LATEST,
-        applied: result.applied,
-      }),
-    ]);
+    expect(run).toMatchObject({ status: 'succeeded', actor: 'test', direction: 'up' });
+    expect(run.tenants).toEqual([expect.objectContaining({ slug: 'fresh-one', status: 'migrated', to: LATEST, applied: result.applied })]);
 
     // A second run trusts the meta database and does not connect; --verify checks the database itself.
     const again = await fleet(repoFiles, { target: { slugs: ['fresh-one'] } });
-    expect(again.results[0]).toMatchObject({
-      status: 'up-to-date',
-      checkedIn: 'meta',
-      from: LATEST,
-      to: LATEST,
-    });
-    const verified = await fleet(repoFiles, {
-      target: { slugs: ['fresh-one'] },
-      verify: true,
-    });
-    expect(verified.results[0]).toMatchObject({
-      status: 'up-to-date',
-      checkedIn: 'database',
-      applied: [],
-    });
+    expect(again.results[0]).toMatchObject({ status: 'up-to-date', checkedIn: 'meta', from: LATEST, to: LATEST });
+    const verified = await fleet(repoFiles, { target: { slugs: ['fresh-one'] }, verify: true });
+    expect(verified.results[0]).toMatchObject({ status: 'up-to-date', checkedIn: 'database', applied: [] });
   });
 
   it('reports up-to-date tenants without connecting to their databases', async () => {
@@ -198,39 +166,22 @@ describe('migrateFleet: a fresh tenant', () => {
       rt.connections.metaUrl,
       rt.connections.tenant,
       [
-        {
-          slug: 'ghost-one',
-          dbName: `${env.prefix}ghost_one`,
-          schemaVersion: LATEST,
-        },
-        {
-          slug: 'ghost-two',
-          dbName: `${env.prefix}ghost_two`,
-          schemaVersion: LATEST,
-        },
+        { slug: 'ghost-one', dbName: `${env.prefix}ghost_one`, schemaVersion: LATEST },
+        { slug: 'ghost-two', dbName: `${env.prefix}ghost_two`, schemaVersion: LATEST },
       ],
       repoFiles,
     );
-    const outcome = await fleet(repoFiles, {
-      target: { slugs: ['ghost-one', 'ghost-two'] },
-    });
+    const outcome = await fleet(repoFiles, { target: { slugs: ['ghost-one', 'ghost-two'] } });
     expect(outcome.status).toBe('succeeded');
     expect(outcome.results.map((r) => [r.status, r.checkedIn])).toEqual([
       ['up-to-date', 'meta'],
       ['up-to-date', 'meta'],
     ]);
-    const verified = await fleet(repoFiles, {
-      target: { slugs: ['ghost-one'] },
-      verify: true,
-    });
+    const verified = await fleet(repoFiles, { target: { slugs: ['ghost-one'] }, verify: true });
     expect(verified.status).toBe('failed');
     // A mirror that does not match the files (here: none at all) is not trusted either.
     await registerTenants(rt.connections.metaUrl, rt.connections.tenant, [
-      {
-        slug: 'ghost-three',
-        dbName: `${env.prefix}ghost_three`,
-        schemaVersion: LATEST,
-      },
+      { slug: 'ghost-three', dbName: `${env.prefix}ghost_three`, schemaVersion: LATEST },
     ]);
     expect((await fleet(repoFiles, { target: { slugs: ['ghost-three'] } })).results[0]).toMatchObject({
       status: 'failed',
@@ -265,12 +216,7 @@ describe('migrateFleet: rolling out a new migration', () => {
     expect(peak).toBe(4);
     expect(events.filter((e) => e === 'tenant-finished')).toHaveLength(20);
     for (const result of outcome.results) {
-      expect(result).toMatchObject({
-        status: 'migrated',
-        from: LATEST,
-        to: '00007_price_lists',
-        applied: ['00007_price_lists'],
-      });
+      expect(result).toMatchObject({ status: 'migrated', from: LATEST, to: '00007_price_lists', applied: ['00007_price_lists'] });
     }
     for (const tenant of tenants) {
       expect(await tableExists(tenant, rt.connections.tenant, 'price_lists')).toBe(true);
@@ -289,10 +235,7 @@ describe('migrateFleet: a migration that fails on one tenant only', () => {
   it('migrates the others, rolls the failed one back, marks it, and a resumed run completes it after the fix', async () => {
     const files = await filesWith({ '00007_strict_units.sql': STRICT_UNITS });
     const bad = tenants[1] as Tenant;
-    const outcome = await fleet(files, {
-      target: { slugs: slugsOf(tenants) },
-      concurrency: 2,
-    });
+    const outcome = await fleet(files, { target: { slugs: slugsOf(tenants) }, concurrency: 2 });
     expect(outcome.status).toBe('failed');
     const results = bySlug(outcome);
     expect(results.get(bad.slug)).toMatchObject({
@@ -300,10 +243,7 @@ describe('migrateFleet: a migration that fails on one tenant only', () => {
       from: LATEST,
       to: LATEST,
       applied: [],
-      error: expect.objectContaining({
-        code: 'MIGRATION_FAILED',
-        migration: '00007_strict_units',
-      }),
+      error: expect.objectContaining({ code: 'MIGRATION_FAILED', migration: '00007_strict_units' }),
     });
     expect(results.get(bad.slug)?.error?.message).toContain('units_name_not_blank');
     for (const t of tenants.filter((t) => t !== bad)) expect(results.get(t.slug)?.status).toBe('migrated');
@@ -323,9 +263,7 @@ describe('migrateFleet: a migration that fails on one tenant only', () => {
 
     // The fix is in the tenant's data; the resumed run picks up only what is left.
     await inTenantDb(bad, rt.connections.tenant, (c) => c.query("UPDATE units SET name = 'pieces' WHERE name = ''"));
-    const resumed = await fleet(files, {
-      target: { resume: outcome.runId as string },
-    });
+    const resumed = await fleet(files, { target: { resume: outcome.runId as string } });
     expect(resumed.status).toBe('succeeded');
     expect(resumed.resumedFrom).toBe(outcome.runId);
     expect(resumed.results.map((r) => [r.slug, r.status, r.applied])).toEqual([[bad.slug, 'migrated', ['00007_strict_units']]]);
@@ -340,21 +278,13 @@ describe('migrateFleet: a migration that fails on one tenant only', () => {
       '00007_always_fails.sql': "-- migrate:up\nDO $$ BEGIN RAISE EXCEPTION 'no'; END $$;\n-- migrate:down\nSELECT 1;\n",
     });
     const slugs = slugsOf(failing);
-    const fast = await fleet(files, {
-      target: { slugs },
-      concurrency: 1,
-      failFast: true,
-    });
+    const fast = await fleet(files, { target: { slugs }, concurrency: 1, failFast: true });
     expect(fast.results.map((r) => r.status)).toEqual(['failed', 'skipped', 'skipped']);
     expect(fast.results[1]?.reason).toContain('--fail-fast');
     expect(fast.stopReason).toContain('--fail-fast');
 
     // migration_failed tenants are targeted again by the next run.
-    const capped = await fleet(files, {
-      target: { slugs },
-      concurrency: 1,
-      maxFailures: 2,
-    });
+    const capped = await fleet(files, { target: { slugs }, concurrency: 1, maxFailures: 2 });
     expect(capped.results.map((r) => r.status)).toEqual(['failed', 'failed', 'skipped']);
     const run = await new MigrationRuns(rt.metaPool).get(capped.runId as string);
     expect(run.counts).toMatchObject({ failed: 2, skipped: 1, pending: 0 });
@@ -368,9 +298,7 @@ describe('migrateFleet: locks', () => {
   });
 
   it('two fleet runs at once apply each migration exactly once, and both end cleanly', async () => {
-    const files = await filesWith({
-      '00007_price_lists.sql': SLOW_PRICE_LISTS,
-    });
+    const files = await filesWith({ '00007_price_lists.sql': SLOW_PRICE_LISTS });
     const target = { slugs: slugsOf(tenants) };
     const [a, b] = await Promise.all([fleet(files, { target, concurrency: 3 }), fleet(files, { target, concurrency: 3 })]);
     expect(a.status).toBe('succeeded');
@@ -393,35 +321,20 @@ describe('migrateFleet: locks', () => {
     await holder.connect();
     try {
       await holder.query('SELECT pg_advisory_lock($1)', [advisoryKey(DEFAULT_LOCK_LABEL)]);
-      const skipped = await fleet(files, {
-        target: { slugs: slugsOf(tenants) },
-        ifLocked: 'skip',
-      });
+      const skipped = await fleet(files, { target: { slugs: slugsOf(tenants) }, ifLocked: 'skip' });
       expect(skipped.status).toBe('failed');
-      expect(bySlug(skipped).get(held.slug)).toMatchObject({
-        status: 'skipped',
-        applied: [],
-      });
+      expect(bySlug(skipped).get(held.slug)).toMatchObject({ status: 'skipped', applied: [] });
       expect(bySlug(skipped).get(held.slug)?.reason).toContain('lock');
       expect(skipped.counts.migrated).toBe(tenants.length - 1);
 
-      const waited = await fleet(files, {
-        target: { slugs: [held.slug] },
-        lockTimeoutMs: 200,
-      });
-      expect(waited.results[0]).toMatchObject({
-        status: 'failed',
-        error: expect.objectContaining({ code: 'LOCK_TIMEOUT' }),
-      });
+      const waited = await fleet(files, { target: { slugs: [held.slug] }, lockTimeoutMs: 200 });
+      expect(waited.results[0]).toMatchObject({ status: 'failed', error: expect.objectContaining({ code: 'LOCK_TIMEOUT' }) });
       expect((await reload(held)).status).toBe('active');
     } finally {
       await holder.end();
     }
     const after = await fleet(files, { target: { slugs: [held.slug] } });
-    expect(after.results[0]).toMatchObject({
-      status: 'migrated',
-      applied: ['00008_more'],
-    });
+    expect(after.results[0]).toMatchObject({ status: 'migrated', applied: ['00008_more'] });
   });
 });
 
@@ -434,15 +347,9 @@ describe('migrateFleet: history checks', () => {
   it('stops a tenant whose applied migration file changed, naming the file, changing nothing', async () => {
     const dir = await migrationsWith({ '00007_price_lists.sql': PRICE_LISTS });
     await fs.appendFile(path.join(dir, '00003_catalogs.sql'), '\n-- an innocent-looking edit\n');
-    const outcome = await fleet(await loadMigrationFiles(dir), {
-      target: { slugs: [tenant.slug] },
-    });
+    const outcome = await fleet(await loadMigrationFiles(dir), { target: { slugs: [tenant.slug] } });
     expect(outcome.status).toBe('failed');
-    expect(outcome.results[0]).toMatchObject({
-      status: 'failed',
-      applied: [],
-      error: expect.objectContaining({ code: 'CHECKSUM_MISMATCH' }),
-    });
+    expect(outcome.results[0]).toMatchObject({ status: 'failed', applied: [], error: expect.objectContaining({ code: 'CHECKSUM_MISMATCH' }) });
     expect(outcome.results[0]?.error?.message).toContain('00003_catalogs');
     expect(await tableExists(tenant, rt.connections.tenant, 'price_lists')).toBe(false);
     expect((await reload(tenant)).status).toBe('active');
@@ -451,13 +358,8 @@ describe('migrateFleet: history checks', () => {
   it('stops a tenant whose applied migration file disappeared', async () => {
     const dir = await migrationsWith({ '00007_price_lists.sql': PRICE_LISTS });
     await fs.rm(path.join(dir, '00005_stock_registers.sql'));
-    const outcome = await fleet(await loadMigrationFiles(dir), {
-      target: { slugs: [tenant.slug] },
-    });
-    expect(outcome.results[0]).toMatchObject({
-      status: 'failed',
-      error: expect.objectContaining({ code: 'MIGRATION_MISSING' }),
-    });
+    const outcome = await fleet(await loadMigrationFiles(dir), { target: { slugs: [tenant.slug] } });
+    expect(outcome.results[0]).toMatchObject({ status: 'failed', error: expect.objectContaining({ code: 'MIGRATION_MISSING' }) });
     expect(outcome.results[0]?.error?.message).toContain('00005_stock_registers');
   });
 
@@ -466,13 +368,8 @@ describe('migrateFleet: history checks', () => {
     const files = await loadMigrationFiles(dir);
     expect((await fleet(files, { target: { slugs: [tenant.slug] } })).status).toBe('succeeded');
     await fs.writeFile(path.join(dir, '00007_late_arrival.sql'), PRICE_LISTS.replaceAll('price_lists', 'late_things'));
-    const outcome = await fleet(await loadMigrationFiles(dir), {
-      target: { slugs: [tenant.slug] },
-    });
-    expect(outcome.results[0]).toMatchObject({
-      status: 'failed',
-      error: expect.objectContaining({ code: 'MIGRATION_ORDER' }),
-    });
+    const outcome = await fleet(await loadMigrationFiles(dir), { target: { slugs: [tenant.slug] } });
+    expect(outcome.results[0]).toMatchObject({ status: 'failed', error: expect.objectContaining({ code: 'MIGRATION_ORDER' }) });
     expect(outcome.results[0]?.error?.message).toContain('00007_late_arrival');
     expect(await tableExists(tenant, rt.connections.tenant, 'late_things')).toBe(false);
   });
@@ -492,10 +389,7 @@ describe('migrateFleet: dry run, --to and down', () => {
   it('dry run lists the migrations per tenant, reports the version it would reach, and changes nothing', async () => {
     const runsBefore = (await new MigrationRuns(rt.metaPool).list(1000)).length;
     const auditBefore = await auditActions(tenants[0] as Tenant);
-    const outcome = await fleet(files, {
-      target: { slugs: slugsOf(tenants) },
-      dryRun: true,
-    });
+    const outcome = await fleet(files, { target: { slugs: slugsOf(tenants) }, dryRun: true });
     expect(outcome.status).toBe('succeeded');
     expect(outcome.runId).toBeNull();
     for (const r of outcome.results) {
@@ -518,40 +412,25 @@ describe('migrateFleet: dry run, --to and down', () => {
 
   it('--to stops at the named migration, and down reverts to one, keeping meta consistent', async () => {
     const slugs = slugsOf(tenants);
-    const partial = await fleet(files, {
-      target: { slugs },
-      to: '00007_price_lists',
-    });
+    const partial = await fleet(files, { target: { slugs }, to: '00007_price_lists' });
     expect(partial.results.map((r) => r.applied)).toEqual([['00007_price_lists'], ['00007_price_lists']]);
     for (const t of tenants) expect((await reload(t)).schemaVersion).toBe('00007_price_lists');
     // The pre-check knows these tenants are already at the target.
-    const again = await fleet(files, {
-      target: { slugs },
-      to: '00007_price_lists',
-    });
+    const again = await fleet(files, { target: { slugs }, to: '00007_price_lists' });
     expect(again.results.map((r) => r.checkedIn)).toEqual(['meta', 'meta']);
 
     await expect(fleet(files, { direction: 'down', to: '00005_stock_registers' })).rejects.toMatchObject({ code: 'USAGE' });
     await expect(fleet(files, { target: { slugs }, to: '00042_nope' })).rejects.toMatchObject({ code: 'MIGRATION_NOT_FOUND' });
 
     const one = tenants[0] as Tenant;
-    const dryDown = await fleet(files, {
-      target: { slugs: [one.slug] },
-      direction: 'down',
-      to: '00005_stock_registers',
-      dryRun: true,
-    });
+    const dryDown = await fleet(files, { target: { slugs: [one.slug] }, direction: 'down', to: '00005_stock_registers', dryRun: true });
     expect(dryDown.results[0]).toMatchObject({
       status: 'pending',
       from: '00007_price_lists',
       to: '00005_stock_registers',
       planned: ['00007_price_lists', '00006_posting'],
     });
-    const down = await fleet(files, {
-      target: { slugs: [one.slug] },
-      direction: 'down',
-      to: '00005_stock_registers',
-    });
+    const down = await fleet(files, { target: { slugs: [one.slug] }, direction: 'down', to: '00005_stock_registers' });
     expect(down.status).toBe('succeeded');
     expect(down.counts).toMatchObject({ reverted: 1, migrated: 0 });
     expect(down.results[0]).toMatchObject({
@@ -562,12 +441,7 @@ describe('migrateFleet: dry run, --to and down', () => {
       reverted: ['00007_price_lists', '00006_posting'],
     });
     const downRun = await new MigrationRuns(rt.metaPool).get(down.runId as string);
-    expect(downRun.tenants).toEqual([
-      expect.objectContaining({
-        status: 'reverted',
-        applied: ['00007_price_lists', '00006_posting'],
-      }),
-    ]);
+    expect(downRun.tenants).toEqual([expect.objectContaining({ status: 'reverted', applied: ['00007_price_lists', '00006_posting'] })]);
     expect(downRun.counts).toMatchObject({ reverted: 1, migrated: 0 });
     expect(await tableExists(one, rt.connections.tenant, 'price_lists')).toBe(false);
     expect(await expectConsistent(one)).toEqual(repoFiles.slice(0, 5).map((f) => f.name));
@@ -578,15 +452,8 @@ describe('migrateFleet: dry run, --to and down', () => {
     expect(pending.get(one.id)).toEqual(['00006_posting', '00007_price_lists', '00008_strict_units']);
 
     // Nothing to revert below the target; then up again to the latest.
-    const noop = await fleet(files, {
-      target: { slugs: [one.slug] },
-      direction: 'down',
-      to: '00005_stock_registers',
-    });
-    expect(noop.results[0]).toMatchObject({
-      status: 'up-to-date',
-      applied: [],
-    });
+    const noop = await fleet(files, { target: { slugs: [one.slug] }, direction: 'down', to: '00005_stock_registers' });
+    expect(noop.results[0]).toMatchObject({ status: 'up-to-date', applied: [] });
     const up = await fleet(files, { target: { slugs } });
     expect(bySlug(up).get(one.slug)?.applied).toEqual(['00006_posting', '00007_price_lists', '00008_strict_units']);
     for (const t of tenants) expect((await expectConsistent(t)).at(-1)).toBe('00008_strict_units');
@@ -599,17 +466,8 @@ describe('migrateFleet: targets and interruption', () => {
       rt.connections.metaUrl,
       rt.connections.tenant,
       [
-        {
-          slug: 'pick-active',
-          dbName: `${env.prefix}pick_active`,
-          schemaVersion: LATEST,
-        },
-        {
-          slug: 'pick-suspended',
-          dbName: `${env.prefix}pick_suspended`,
-          schemaVersion: LATEST,
-          status: 'suspended',
-        },
+        { slug: 'pick-active', dbName: `${env.prefix}pick_active`, schemaVersion: LATEST },
+        { slug: 'pick-suspended', dbName: `${env.prefix}pick_suspended`, schemaVersion: LATEST, status: 'suspended' },
       ],
       repoFiles,
     );
@@ -617,14 +475,10 @@ describe('migrateFleet: targets and interruption', () => {
     const slugs = all.results.map((r) => r.slug);
     expect(slugs).toContain((active as Tenant).slug);
     expect(slugs).not.toContain((suspended as Tenant).slug);
-    const named = await fleet(repoFiles, {
-      target: { slugs: ['pick-suspended'] },
-    });
+    const named = await fleet(repoFiles, { target: { slugs: ['pick-suspended'] } });
     expect(named.results[0]).toMatchObject({ status: 'skipped' });
     expect(named.results[0]?.reason).toContain('--include-suspended');
-    const included = await fleet(repoFiles, {
-      target: { slugs: ['pick-suspended'], includeSuspended: true },
-    });
+    const included = await fleet(repoFiles, { target: { slugs: ['pick-suspended'], includeSuspended: true } });
     expect(included.results[0]).toMatchObject({ status: 'up-to-date' });
     await expect(fleet(repoFiles, { target: { slugs: ['no-such-tenant'] } })).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
     await expect(fleet(repoFiles, { target: { statuses: ['deleted'] } })).rejects.toMatchObject({ code: 'USAGE' });
@@ -646,9 +500,7 @@ describe('migrateFleet: targets and interruption', () => {
     expect(outcome.results.map((r) => r.status)).toEqual(['migrated', 'skipped', 'skipped']);
     const run = await new MigrationRuns(rt.metaPool).get(outcome.runId as string);
     expect(run.status).toBe('interrupted');
-    const resumed = await fleet(files, {
-      target: { resume: outcome.runId as string },
-    });
+    const resumed = await fleet(files, { target: { resume: outcome.runId as string } });
     const left = outcome.results.filter((r) => r.status === 'skipped').map((r) => r.slug);
     expect(resumed.results.map((r) => [r.slug, r.status]).sort()).toEqual(left.map((s) => [s, 'migrated']).sort());
   });
@@ -665,14 +517,8 @@ describe('migrateFleet: runner options', () => {
     const files = await filesWith({
       '00007_slow.sql': '-- migrate:up\nCREATE TABLE half_done (id int);\nSELECT pg_sleep(5);\n-- migrate:down\nDROP TABLE half_done;\n',
     });
-    const outcome = await fleet(files, {
-      target: { slugs: [tenant.slug] },
-      statementTimeoutMs: 100,
-    });
-    expect(outcome.results[0]).toMatchObject({
-      status: 'failed',
-      error: expect.objectContaining({ migration: '00007_slow' }),
-    });
+    const outcome = await fleet(files, { target: { slugs: [tenant.slug] }, statementTimeoutMs: 100 });
+    expect(outcome.results[0]).toMatchObject({ status: 'failed', error: expect.objectContaining({ migration: '00007_slow' }) });
     expect(outcome.results[0]?.error?.message).toContain('statement timeout');
     expect(await tableExists(tenant, rt.connections.tenant, 'half_done')).toBe(false);
     expect((await reload(tenant)).status).toBe('migration_failed');
@@ -685,20 +531,10 @@ describe('migrateFleet: runner options', () => {
         '-- migrate:no-transaction\n-- migrate:up\nCREATE INDEX CONCURRENTLY units_name_idx ON units (name);\n-- migrate:down\nDROP INDEX CONCURRENTLY units_name_idx;\n',
     });
     const up = await fleet(files, { target: { slugs: [tenant.slug] } });
-    expect(up.results[0]).toMatchObject({
-      status: 'migrated',
-      applied: ['00007_units_name_idx'],
-    });
+    expect(up.results[0]).toMatchObject({ status: 'migrated', applied: ['00007_units_name_idx'] });
     expect((await reload(tenant)).status).toBe('active');
-    const down = await fleet(files, {
-      target: { slugs: [tenant.slug] },
-      direction: 'down',
-      to: LATEST,
-    });
-    expect(down.results[0]).toMatchObject({
-      status: 'reverted',
-      reverted: ['00007_units_name_idx'],
-    });
+    const down = await fleet(files, { target: { slugs: [tenant.slug] }, direction: 'down', to: LATEST });
+    expect(down.results[0]).toMatchObject({ status: 'reverted', reverted: ['00007_units_name_idx'] });
     expect(await expectConsistent(tenant)).toEqual(repoFiles.map((f) => f.name));
   });
 });
@@ -712,23 +548,11 @@ describe('MigrationRuns: liveness', () => {
       direction: 'up',
       target: {},
       options: {},
-      tenants: [
-        {
-          tenantId: (tenant as Tenant).id,
-          status: 'pending',
-          from: LATEST,
-          to: null,
-          applied: [],
-          durationMs: null,
-          error: null,
-        },
-      ],
+      tenants: [{ tenantId: (tenant as Tenant).id, status: 'pending', from: LATEST, to: null, applied: [], durationMs: null, error: null }],
     });
     const lease = await runs.holdLiveness(id);
     expect((await runs.get(id)).status).toBe('running');
-    await expect(runs.getResumable(id)).rejects.toMatchObject({
-      code: 'INVALID_STATE',
-    });
+    await expect(runs.getResumable(id)).rejects.toMatchObject({ code: 'INVALID_STATE' });
     await lease.release();
     expect((await runs.get(id)).status).toBe('abandoned');
     expect((await runs.get(id.slice(0, 8))).id).toBe(id);
