@@ -11,6 +11,7 @@ import { parseDuration } from './duration.js';
 import { parseIntegerInRange, type IntegerRange } from './integer-range.js';
 import { SSL_MODES, connectionUrlProblem } from './connection-url.js';
 import { redactUrl } from './redact.js';
+import { secretKeyProblem } from './secret-key-text.js';
 import { LISTEN_PORT_RANGE, PORT_RANGE, isRoleName, isServerHost } from './validators.js';
 
 /** The variables we read, with their defaults (documented in .env.example). */
@@ -31,6 +32,9 @@ export const CONFIG_VARIABLES = [
   'TENANT_HEALTH_CHECK_INTERVAL',
   'TENANT_HOME',
   'TENANT_MIGRATIONS_DIR',
+  'TENANT_SECRET_KEY',
+  'TENANT_SECRET_KEY_FILE',
+  'TENANT_SECRET_PREVIOUS_KEYS',
   'PORT',
   'HOST',
   'WORKER_CONCURRENCY',
@@ -104,6 +108,22 @@ const existingFolder: Parser<string> = (name, text) => {
   return isDirectory(folder) ? ok(folder) : bad(`${name} must be an existing folder, got "${shorten(text)}"`);
 };
 
+/** A key is a secret: its problem is told without the value. */
+const secretKey: Parser<string> = (name, text) => {
+  const problem = secretKeyProblem(text);
+  return problem === undefined ? ok(text.trim()) : bad(`${name} ${problem}`);
+};
+
+/** Keys kept only to open secrets sealed before a rekey: base64 keys separated by commas. */
+const secretKeyList: Parser<string[]> = (name, text) => {
+  const keys = text
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k !== '');
+  const problems = keys.map((k, i) => [i + 1, secretKeyProblem(k)] as const).filter(([, p]) => p !== undefined);
+  return problems.length === 0 ? ok(keys) : bad(problems.map(([i, p]) => `${name}: key ${i} ${p}`).join('; '));
+};
+
 /** Where the embedded cluster lives unless TENANT_HOME says otherwise. */
 export function defaultTenantHome(): string {
   // As root the server runs as the `postgres` OS user, which cannot enter
@@ -132,6 +152,9 @@ const VARIABLES = {
   TENANT_HOME: withDefault(absolutePath, defaultTenantHome),
   // The default (the package's own folder) is not checked: only a folder someone names can be wrong.
   TENANT_MIGRATIONS_DIR: optional(existingFolder),
+  TENANT_SECRET_KEY: optional(secretKey),
+  TENANT_SECRET_KEY_FILE: optional(absolutePath),
+  TENANT_SECRET_PREVIOUS_KEYS: withDefault(secretKeyList, ''),
   PORT: withDefault(integer(LISTEN_PORT_RANGE), '8080'),
   HOST: optional(anyText),
   WORKER_CONCURRENCY: withDefault(integer({ min: 1, max: 1000 }), '4'),

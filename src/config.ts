@@ -41,6 +41,15 @@ export interface Config {
   migrationsDir: string;
   /** Folder of the meta-database migrations. */
   metaMigrationsDir: string;
+  /** The key that seals tenant passwords in the meta database (never stored there). */
+  secrets: {
+    /** TENANT_SECRET_KEY: base64 of 32 bytes. */
+    key: string | undefined;
+    /** TENANT_SECRET_KEY_FILE: a file holding the key. */
+    keyFile: string | undefined;
+    /** TENANT_SECRET_PREVIOUS_KEYS: keys that still open secrets sealed before `tenant secrets rekey`. */
+    previousKeys: string[];
+  };
   /** Reference server (PORT, HOST). */
   server: { port: number; host: string | undefined };
   /** Reference worker (WORKER_CONCURRENCY, WORKER_INTERVAL). */
@@ -88,6 +97,9 @@ export function parseConfig(raw: RawConfig): Config {
   if (values.POSTGRES_ADMIN_URL && !raw.META_DATABASE_URL) {
     problems.push('POSTGRES_ADMIN_URL is set but META_DATABASE_URL is not; set both, or neither to use the embedded cluster');
   }
+  if (raw.TENANT_SECRET_KEY && raw.TENANT_SECRET_KEY_FILE) {
+    problems.push('TENANT_SECRET_KEY and TENANT_SECRET_KEY_FILE are both set; set one');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return configFrom(values);
 }
@@ -116,6 +128,7 @@ function configFrom(v: ConfigValues): Config {
     tenantHome: v.TENANT_HOME,
     migrationsDir: v.TENANT_MIGRATIONS_DIR ?? path.join(PACKAGE_ROOT, 'db', 'migrations'),
     metaMigrationsDir: path.join(PACKAGE_ROOT, 'db', 'meta'),
+    secrets: { key: v.TENANT_SECRET_KEY, keyFile: v.TENANT_SECRET_KEY_FILE, previousKeys: v.TENANT_SECRET_PREVIOUS_KEYS },
     server: { port: v.PORT, host: v.HOST },
     worker: { concurrency: v.WORKER_CONCURRENCY, intervalMs: v.WORKER_INTERVAL },
   };

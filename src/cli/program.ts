@@ -14,6 +14,7 @@ import { registerList } from './commands/list.js';
 import { registerLocal } from './commands/local.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerRepair } from './commands/repair.js';
+import { registerSecrets } from './commands/secrets.js';
 import { registerShow } from './commands/show.js';
 import type { CliState } from './session.js';
 import { PACKAGE_VERSION } from './version.js';
@@ -43,6 +44,7 @@ export function createProgram(state: CliState): Command {
   registerActivate(program, state);
   registerDelete(program, state);
   registerRepair(program, state);
+  registerSecrets(program, state);
   registerLocal(program, state);
 
   program.addHelpText(

@@ -21,7 +21,10 @@ export interface ConnectionSettings {
   source: 'embedded' | 'configured';
   metaUrl: string;
   adminUrl: string;
+  /** The shared login: serves tenants without their own app role (shared mode, and tenants from before least privilege). */
   tenant: TenantCredentials;
+  /** New tenants get their own app login role (no TENANT_DB_USER); else they share `tenant` (shared mode). */
+  isolateNewTenants: boolean;
 }
 
 /** pg's `ssl` option for a mode; loopback hosts default to no TLS, others require it. */

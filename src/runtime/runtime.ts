@@ -3,6 +3,7 @@
  * the embedded local cluster, prepares the meta database, and hands out the
  * registry. The CLI, the server and the worker all start here.
  */
+import path from 'node:path';
 import type pg from 'pg';
 import type { Config } from '../config.js';
 import type { ConnectionSettings } from '../pg/connection-settings.js';
@@ -11,14 +12,20 @@ import { createMetaPool, prepareMetaDatabase } from './meta-database.js';
 import { TenantRegistry } from '../tenants/tenant-registry.js';
 import type { ClusterLease } from '../local/local-cluster.js';
 import { redactUrl } from '../redact.js';
+import { loadKeyring } from '../secrets/keyring-loader.js';
+import { TenantSecretStore } from '../secrets/tenant-secret-store.js';
 
 export const EMBEDDED_META_DATABASE = 'metapus_meta';
+/** The embedded cluster's secret key, in TENANT_HOME. */
+export const EMBEDDED_KEY_FILE = 'secret.key';
 
 export interface Runtime {
   config: Config;
   connections: ConnectionSettings;
   metaPool: pg.Pool;
   registry: TenantRegistry;
+  /** Tenant app-role passwords, sealed in the meta database. */
+  secrets: TenantSecretStore;
   close(): Promise<void>;
 }
 
@@ -48,6 +55,7 @@ export async function resolveConnections(
         source: 'configured',
         metaUrl,
         adminUrl,
+        isolateNewTenants: config.tenantDb.user === undefined,
         tenant: {
           user,
           password,
@@ -72,6 +80,7 @@ export async function resolveConnections(
       source: 'embedded',
       metaUrl: clusterUrl(creds, EMBEDDED_META_DATABASE),
       adminUrl: lease.adminUrl,
+      isolateNewTenants: config.tenantDb.user === undefined,
       tenant: {
         user: config.tenantDb.user ?? creds.appUser,
         password: config.tenantDb.password ?? (config.tenantDb.user ? undefined : creds.appPassword),
@@ -85,6 +94,18 @@ export async function resolveConnections(
 
 export async function openRuntime(config: Config, options: OpenRuntimeOptions = {}): Promise<Runtime> {
   const { connections, lease } = await resolveConnections(config, options.onNotice);
+  let keyring;
+  try {
+    // The embedded cluster keeps its own key beside its data unless one is configured.
+    const defaultKeyFile = connections.source === 'embedded' ? path.join(config.tenantHome, EMBEDDED_KEY_FILE) : undefined;
+    keyring = loadKeyring(config.secrets, {
+      ...(defaultKeyFile ? { defaultKeyFile } : {}),
+      ...(options.onNotice ? { onNotice: options.onNotice } : {}),
+    });
+  } catch (err) {
+    await lease?.release();
+    throw err;
+  }
   // Created first: its first connection checks the meta database and then serves the caller.
   const metaPool = createMetaPool(connections.metaUrl, options.metaPoolSize);
   try {
@@ -102,6 +123,7 @@ export async function openRuntime(config: Config, options: OpenRuntimeOptions = 
     connections,
     metaPool,
     registry: new TenantRegistry(metaPool),
+    secrets: new TenantSecretStore(metaPool, keyring),
     async close() {
       if (closed) return;
       closed = true;

@@ -73,7 +73,7 @@ export interface RecordedMigration {
   durationMs: number;
 }
 
-type Queryable = Pick<pg.ClientBase, 'query'>;
+export type Queryable = Pick<pg.ClientBase, 'query'>;
 
 export class TenantRegistry {
   constructor(private readonly pool: pg.Pool) {}
@@ -177,8 +177,35 @@ export class TenantRegistry {
           to: change.to,
           ...change.details,
         });
-        if (before.status !== change.to) await notifyStatus(client, tenant, before.status);
+        if (before.status !== change.to) await notifyTenantChange(client, tenant, before.status);
         return { tenant, changed: before.status !== change.to, previousStatus: before.status };
+      }),
+    );
+  }
+
+  /**
+   * Records the tenant's roles (after `tenant credentials isolate` made them),
+   * audited and NOTIFYed in one transaction: servers re-read the row and
+   * move the tenant to its new login.
+   */
+  async recordRoles(
+    tenantId: string,
+    roles: { ownerRole: string | null; appRole: string | null },
+    actor: string,
+    action: string,
+    details: Record<string, unknown> = {},
+  ): Promise<Tenant> {
+    return withClient(this.pool, (client) =>
+      withTransaction(client, async () => {
+        const { rows } = await client.query<TenantRow>(
+          'UPDATE tenants SET owner_role = $2, app_role = $3, updated_at = now() WHERE id = $1 RETURNING *',
+          [tenantId, roles.ownerRole, roles.appRole],
+        );
+        if (!rows[0]) throw new TenantNotFoundError(tenantId);
+        const tenant = tenantFromRow(rows[0]);
+        await insertAudit(client, tenant, action, actor, { ...details, ownerRole: roles.ownerRole, appRole: roles.appRole });
+        await notifyTenantChange(client, tenant, tenant.status);
+        return tenant;
       }),
     );
   }
@@ -262,7 +289,8 @@ export class TenantRegistry {
   }
 }
 
-async function insertAudit(
+/** One audit row, on the caller's connection (so it joins the caller's transaction). */
+export async function insertAudit(
   db: Queryable,
   tenant: { id: string | null; slug: string },
   action: string,
@@ -278,7 +306,12 @@ async function insertAudit(
   ]);
 }
 
-async function notifyStatus(db: Queryable, tenant: Tenant, previous: TenantStatus | null): Promise<void> {
+/**
+ * Tells every server to re-read the tenant's row (status, roles, secret):
+ * the payload is only a hint. Sent on the caller's connection, so inside a
+ * transaction it is delivered at commit.
+ */
+export async function notifyTenantChange(db: Queryable, tenant: Tenant, previous: TenantStatus | null): Promise<void> {
   const payload: TenantStatusNotification = {
     id: tenant.id,
     slug: tenant.slug,

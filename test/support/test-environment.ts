@@ -20,8 +20,10 @@ export interface TestEnvironment {
   prefix: string;
   metaDatabase: string;
   adminUrl: string;
-  /** Environment variables for a CLI subprocess or loadConfig. */
+  /** Environment variables for a CLI subprocess or loadConfig (shared mode: TENANT_DB_USER is set). */
   env: Record<string, string>;
+  /** The same without the shared login: new tenants get their own app role (isolated mode). */
+  isolatedEnv: Record<string, string>;
   config(overrides?: RawConfig): Config;
   runtime(overrides?: RawConfig): Promise<Runtime>;
   admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T>;
@@ -43,6 +45,8 @@ export function createTestEnvironment(): TestEnvironment {
     TENANT_DB_HOST: server.host,
     TENANT_DB_PORT: String(server.port),
     TENANT_DB_PREFIX: prefix,
+    // Seals isolated tenants' passwords; shared mode (TENANT_DB_USER above) does not need it.
+    TENANT_SECRET_KEY: crypto.randomBytes(32).toString('base64'),
   };
   const runtimes: Runtime[] = [];
 
@@ -56,9 +60,11 @@ export function createTestEnvironment(): TestEnvironment {
     }
   };
 
+  const { TENANT_DB_USER: _user, TENANT_DB_PASSWORD: _password, ...isolatedEnv } = env;
   return {
     id,
     prefix,
+    isolatedEnv,
     metaDatabase,
     adminUrl: server.adminUrl,
     env,
