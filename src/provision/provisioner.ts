@@ -16,6 +16,7 @@
  */
 import type pg from 'pg';
 import type { ConnectionSettings } from '../pg/connection-settings.js';
+import type { TenantSecretStore } from '../secrets/tenant-secret-store.js';
 import { databaseOf, parseConnectionUrl } from '../connection-url.js';
 import { adminUrlFor } from '../pg/admin-connection.js';
 import { withConnection } from '../pg/with-helpers.js';
@@ -45,11 +46,10 @@ import {
   type CreateTenantInput,
   type CreateTenantOptions,
   type CreateTenantResult,
-  type TenantSecretWriter,
   type ValidCreateInput,
 } from './tenant-creation.js';
 
-export type { CreateStep, CreateTenantInput, CreateTenantOptions, CreateTenantResult, TenantSecretWriter } from './tenant-creation.js';
+export type { CreateStep, CreateTenantInput, CreateTenantOptions, CreateTenantResult } from './tenant-creation.js';
 
 export interface RepairResult {
   reclaimed: { slug: string; dbName: string }[];
@@ -80,7 +80,7 @@ export interface ProvisionerDeps {
   migrationsDir: string;
   namePrefix: string;
   /** The sealed secret store; without it new tenants are created in shared mode. */
-  secrets?: TenantSecretWriter;
+  secrets?: TenantSecretStore;
 }
 
 /**
@@ -89,8 +89,7 @@ export interface ProvisionerDeps {
  * store is there to keep its password.
  */
 export function isolatesNewTenants(deps: Pick<ProvisionerDeps, 'connections' | 'secrets'>): boolean {
-  const flag = (deps.connections as ConnectionSettings & { isolateNewTenants?: boolean }).isolateNewTenants;
-  return !!deps.secrets && flag === true;
+  return !!deps.secrets && deps.connections.isolateNewTenants;
 }
 
 export class Provisioner {
@@ -124,12 +123,15 @@ export class Provisioner {
     const started = performance.now();
     const valid = this.validate(input);
     const files = await this.migrationFiles();
+    const isolated = isolatesNewTenants(this.deps);
+    // Without its key the new app role's password could not be kept: refused (exit 2) before anything is made.
+    if (isolated) this.deps.secrets?.keyring.current();
     const ctx: CreationContext = {
       registry: this.deps.registry,
       adminUrl: this.deps.connections.adminUrl,
       sharedRole: this.deps.connections.tenant.user,
       protectedRoles: this.protectedRoles(),
-      isolated: isolatesNewTenants(this.deps),
+      isolated,
       secrets: this.deps.secrets,
       template: this.template,
       files,

@@ -19,17 +19,12 @@ import type { MigrationFile } from '../schema/migration-files.js';
 import { TENANT_STORAGE_TABLE } from '../migrate/tenant-migrator.js';
 import { randomPassword } from '../secrets/random-password.js';
 import { scramSha256Verifier } from '../secrets/scram-verifier.js';
+import type { TenantSecretStore } from '../secrets/tenant-secret-store.js';
 import { createDatabase, databaseExists, dropDatabase, revokePublic } from './database-admin.js';
 import type { TemplateDatabase } from './template-database.js';
 import { grantTenantAccess } from './tenant-grants.js';
 import { tenantRoleNames } from './tenant-naming.js';
 import { createAppRole, createOwnerRole, dropRoles } from './tenant-roles.js';
-
-/** What provisioning needs of the sealed secret store (src/secrets' TenantSecretStore). */
-export interface TenantSecretWriter {
-  save(tenantId: string, role: string, password: string): Promise<void>;
-  remove(tenantId: string): Promise<void>;
-}
 
 export type CreateStep = 'reclaim' | 'register' | 'roles' | 'database' | 'migrate' | 'grants' | 'activate' | 'template' | 'rollback';
 
@@ -81,7 +76,7 @@ export interface CreationContext {
   protectedRoles: readonly string[];
   /** New tenants get their own app login role (its sealed password in `secrets`). */
   isolated: boolean;
-  secrets: TenantSecretWriter | undefined;
+  secrets: TenantSecretStore | undefined;
   template: TemplateDatabase;
   files: MigrationFile[];
 }

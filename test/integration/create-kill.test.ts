@@ -24,15 +24,21 @@ beforeAll(async () => {
     connections: rt.connections,
     migrationsDir: rt.config.migrationsDir,
     namePrefix: rt.config.tenantDb.namePrefix,
+    secrets: rt.secrets,
   });
 });
 afterAll(() => env.cleanup());
 
 /** Runs a create in a child process that SIGKILLs itself when it reaches `step`; resolves with the steps it printed. */
-function createKilledAt(slug: string, step: string, extra: Record<string, string> = {}): Promise<{ signal: NodeJS.Signals | null; out: string }> {
+function createKilledAt(
+  slug: string,
+  step: string,
+  options: { template?: boolean; isolated?: boolean } = {},
+): Promise<{ signal: NodeJS.Signals | null; out: string }> {
   return new Promise((resolve, reject) => {
+    const base = options.isolated ? env.isolatedEnv : env.env;
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'test/support/create-child.ts')], {
-      env: cliEnv({ ...env.env, CREATE_SLUG: slug, KILL_AT_STEP: step, ...extra }),
+      env: cliEnv({ ...base, CREATE_SLUG: slug, KILL_AT_STEP: step, USE_TEMPLATE: String(options.template ?? true) }),
       cwd: path.join(REPO_ROOT, 'test'),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -50,6 +56,11 @@ async function rolesOf(dbName: string): Promise<string[]> {
     const { rows } = await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1) ORDER BY 1', [[names.owner, names.app]]);
     return rows.map((r) => r.rolname);
   });
+}
+
+async function secretsOf(tenantId: string): Promise<number> {
+  const { rows } = await rt.metaPool.query<{ n: number }>('SELECT count(*)::int AS n FROM tenant_secrets WHERE tenant_id = $1', [tenantId]);
+  return rows[0]?.n ?? 0;
 }
 
 /** Repairs until the killed create's session (and with it its create lock) is gone. */
@@ -72,24 +83,28 @@ describe('a create killed with SIGKILL', () => {
     expect(await env.databases()).toContain(`${env.prefix}template`);
   });
 
-  const cases: [string, boolean][] = [
-    ['roles', true],
-    ['database', true],
-    ['database', false],
-    ['migrate', true],
-    ['migrate', false],
-    ['grants', true],
-    ['activate', true],
+  const cases: [string, 'shared' | 'isolated', boolean][] = [
+    ['roles', 'shared', true],
+    ['database', 'shared', true],
+    ['database', 'isolated', true],
+    ['database', 'isolated', false],
+    ['migrate', 'shared', true],
+    ['migrate', 'isolated', false],
+    ['grants', 'isolated', true],
+    ['activate', 'shared', true],
+    ['activate', 'isolated', true],
   ];
-  it.each(cases)('at step %s (template: %s) leaves nothing once repaired, and the slug can be created again', async (step, template) => {
-    const slug = `kill-${step}-${template ? 't' : 'm'}`;
+  it.each(cases)('at step %s (%s mode, template: %s) leaves nothing once repaired, and the slug can be created again', async (step, mode, template) => {
+    const slug = `kill-${step}-${mode[0]}${template ? 't' : 'm'}`;
     const dbName = `${env.prefix}${slug.replace(/-/g, '_')}`;
-    const run = await createKilledAt(slug, step, { USE_TEMPLATE: String(template) });
+    const run = await createKilledAt(slug, step, { template, isolated: mode === 'isolated' });
     expect(run.signal, run.out).toBe('SIGKILL');
     expect(run.out).toContain(`step ${step}`);
     const row = await rt.registry.getBySlug(slug);
     expect(row?.status).toBe('provisioning');
     expect(row?.ownerRole).toBe(tenantRoleNames(dbName).owner);
+    expect(row?.appRole).toBe(mode === 'isolated' ? tenantRoleNames(dbName).app : null);
+    if (mode === 'isolated' && step !== 'roles') expect(await secretsOf(row?.id as string)).toBe(1);
 
     const report = await repairUntilFree();
     expect(report.reclaimed).toContainEqual({ slug, dbName });
@@ -98,6 +113,7 @@ describe('a create killed with SIGKILL', () => {
     expect(await rt.registry.getBySlug(slug)).toBeUndefined();
     expect(await env.databases()).not.toContain(dbName);
     expect(await rolesOf(dbName)).toEqual([]);
+    expect(await secretsOf(row?.id as string)).toBe(0);
 
     const again = await provisioner.create({ slug, name: slug }, { actor: 'test' });
     expect(again.tenant.status).toBe('active');

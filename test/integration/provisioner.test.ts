@@ -19,6 +19,7 @@ function provisionerWith(runtime: Runtime, migrationsDir = runtime.config.migrat
     connections: runtime.connections,
     migrationsDir,
     namePrefix: runtime.config.tenantDb.namePrefix,
+    secrets: runtime.secrets,
   });
 }
 

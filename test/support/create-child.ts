@@ -16,6 +16,7 @@ const provisioner = new Provisioner({
   connections: rt.connections,
   migrationsDir: rt.config.migrationsDir,
   namePrefix: rt.config.tenantDb.namePrefix,
+  secrets: rt.secrets,
 });
 await provisioner.create(
   { slug, name: slug },

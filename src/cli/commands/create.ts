@@ -38,6 +38,7 @@ export async function provisionerFor(runtime: Runtime): Promise<Provisioner> {
     connections: runtime.connections,
     migrationsDir: runtime.config.migrationsDir,
     namePrefix: runtime.config.tenantDb.namePrefix,
+    secrets: runtime.secrets,
   });
 }
 
