@@ -90,15 +90,19 @@ export class TemplateDatabase {
       const comment = await getDatabaseComment(admin, this.name);
       const stamp = parseTemplateStamp(comment);
       if (!stamp || stamp.files !== expectedFiles) return { cloned: false, reason: 'stale' };
+      const busy = (why: string): CloneOutcome => ({
+        cloned: false,
+        reason: 'busy',
+        warning: `the template database ${this.name} is in use by another session (${why}); created by running the migrations instead`,
+      });
+      // CREATE DATABASE would wait 5 s for those sessions before failing: ask first.
+      const sessions = await admin.query('SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [this.name]);
+      if (sessions.rowCount) return busy(`${sessions.rowCount} connection(s) to it`);
       try {
         await createDatabase(admin, target, { owner, template: this.name });
       } catch (err) {
         if (sqlStateOf(err) !== OBJECT_IN_USE) throw err;
-        return {
-          cloned: false,
-          reason: 'busy',
-          warning: `the template database ${this.name} is in use by another session (${messageOf(err)}); created by running the migrations instead`,
-        };
+        return busy(messageOf(err));
       }
       return { cloned: true, stamp, comment: comment as string };
     });
