@@ -83,29 +83,39 @@ export class TemplateDatabase {
    * clone's objects to `owner`. A planted template is marked stale and the
    * clone dropped; a busy one is reported, not thrown.
    */
-  async cloneInto(admin: pg.ClientBase, server: TemplateServer, target: string, owner: string, files: readonly MigrationFile[]): Promise<CloneOutcome> {
+  async cloneInto(
+    admin: pg.ClientBase,
+    server: TemplateServer,
+    target: string,
+    owner: string,
+    files: readonly MigrationFile[],
+  ): Promise<CloneOutcome> {
     const expectedFiles = templateFingerprint(files);
-    const taken = await withAdminLock(admin, this.lockKey(), async (): Promise<CloneOutcome | { cloned: true; stamp: TemplateStamp; comment: string }> => {
-      if (!(await databaseExists(admin, this.name))) return { cloned: false, reason: 'missing' };
-      const comment = await getDatabaseComment(admin, this.name);
-      const stamp = parseTemplateStamp(comment);
-      if (!stamp || stamp.files !== expectedFiles) return { cloned: false, reason: 'stale' };
-      const busy = (why: string): CloneOutcome => ({
-        cloned: false,
-        reason: 'busy',
-        warning: `the template database ${this.name} is in use by another session (${why}); created by running the migrations instead`,
-      });
-      // CREATE DATABASE would wait 5 s for those sessions before failing: ask first.
-      const sessions = await admin.query('SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [this.name]);
-      if (sessions.rowCount) return busy(`${sessions.rowCount} connection(s) to it`);
-      try {
-        await createDatabase(admin, target, { owner, template: this.name });
-      } catch (err) {
-        if (sqlStateOf(err) !== OBJECT_IN_USE) throw err;
-        return busy(messageOf(err));
-      }
-      return { cloned: true, stamp, comment: comment as string };
-    });
+    const taken = await withAdminLock(
+      admin,
+      this.lockKey(),
+      async (): Promise<CloneOutcome | { cloned: true; stamp: TemplateStamp; comment: string }> => {
+        if (!(await databaseExists(admin, this.name))) return { cloned: false, reason: 'missing' };
+        const comment = await getDatabaseComment(admin, this.name);
+        const stamp = parseTemplateStamp(comment);
+        if (!stamp || stamp.files !== expectedFiles) return { cloned: false, reason: 'stale' };
+        const busy = (why: string): CloneOutcome => ({
+          cloned: false,
+          reason: 'busy',
+          warning: `the template database ${this.name} is in use by another session (${why}); created by running the migrations instead`,
+        });
+        // CREATE DATABASE would wait 5 s for those sessions before failing: ask first.
+        const sessions = await admin.query('SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [this.name]);
+        if (sessions.rowCount) return busy(`${sessions.rowCount} connection(s) to it`);
+        try {
+          await createDatabase(admin, target, { owner, template: this.name });
+        } catch (err) {
+          if (sqlStateOf(err) !== OBJECT_IN_USE) throw err;
+          return busy(messageOf(err));
+        }
+        return { cloned: true, stamp, comment: comment as string };
+      },
+    );
     if (!taken.cloned || !('stamp' in taken)) return taken;
     const actual = await this.withAdminInto(server, target, (client) => databaseObjectFingerprint(client));
     if (actual !== taken.stamp.objects) {
@@ -122,7 +132,12 @@ export class TemplateDatabase {
   }
 
   /** Builds (or rebuilds) the template at the latest schema. Returns false if it was already current. */
-  async rebuild(admin: pg.ClientBase, server: TemplateServer, files: readonly MigrationFile[], options: { force?: boolean } = {}): Promise<boolean> {
+  async rebuild(
+    admin: pg.ClientBase,
+    server: TemplateServer,
+    files: readonly MigrationFile[],
+    options: { force?: boolean } = {},
+  ): Promise<boolean> {
     const expectedFiles = templateFingerprint(files);
     return withAdminLock(admin, this.lockKey(), async () => {
       if (!options.force && parseTemplateStamp(await getDatabaseComment(admin, this.name))?.files === expectedFiles) return false;

@@ -113,7 +113,9 @@ async function userTables(client: pg.ClientBase): Promise<{ schema: string; tabl
  */
 export async function databaseObjectFingerprint(client: pg.ClientBase): Promise<string> {
   const aggregate = (expr: string) => sha256(`coalesce(string_agg(${expr}, E'\\n' ORDER BY ${expr} COLLATE "C"), '')`);
-  const parts = Object.entries(PARTS).map(([name, sql]) => `SELECT ${client.escapeLiteral(name)} AS part, ${aggregate('q.r')} AS h FROM (${sql}) q`);
+  const parts = Object.entries(PARTS).map(
+    ([name, sql]) => `SELECT ${client.escapeLiteral(name)} AS part, ${aggregate('q.r')} AS h FROM (${sql}) q`,
+  );
   return withTransaction(client, async () => {
     await client.query(
       "SET LOCAL search_path = pg_catalog; SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'; SET LOCAL extra_float_digits = 1; SET LOCAL bytea_output = 'hex'",

@@ -286,8 +286,9 @@ async function createTenantDatabase(ctx: CreationContext, admin: pg.ClientBase, 
   await createDatabase(admin, dbName, { owner });
   await revokePublic(admin, dbName);
   // PostgreSQL 14 gives `public` to the bootstrap superuser (with CREATE for PUBLIC); 15+ to the database owner.
-  await withConnection({ application_name: 'metapus-tenant-admin', connectionString: adminUrlFor(ctx.adminUrl, { host, port }, dbName) }, (client) =>
-    client.query(`ALTER SCHEMA public OWNER TO ${ident(owner, 'owner role name')}`),
+  await withConnection(
+    { application_name: 'metapus-tenant-admin', connectionString: adminUrlFor(ctx.adminUrl, { host, port }, dbName) },
+    (client) => client.query(`ALTER SCHEMA public OWNER TO ${ident(owner, 'owner role name')}`),
   );
   return result;
 }

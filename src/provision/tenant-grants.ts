@@ -32,30 +32,33 @@ export async function tenantSchemas(client: pg.ClientBase): Promise<string[]> {
   return rows.map((r) => r.nspname);
 }
 
-/** Grants the app role its DML rights; the caller's connection is in the tenant database, acting as the owner. */
+/** Grants the app role its DML rights, in one transaction; the caller's connection is in the tenant database, acting as the owner. */
 export async function grantTenantAccess(client: pg.ClientBase, target: TenantGrantTarget): Promise<void> {
+  await withTransaction(client, () => grantTenantAccessStatements(client, target));
+}
+
+/** The statements of grantTenantAccess, inside the caller's transaction (which must act as the owner). */
+export async function grantTenantAccessStatements(client: pg.ClientBase, target: TenantGrantTarget): Promise<void> {
   const db = ident(target.dbName, 'database name');
   const owner = ident(target.owner, 'owner role name');
   const app = roleIdent(target.app);
   const storage = `public.${ident(target.storageTable, 'storage table')}`;
-  await withTransaction(client, async () => {
-    await client.query(`REVOKE ALL ON DATABASE ${db} FROM PUBLIC`);
-    await client.query(`GRANT CONNECT ON DATABASE ${db} TO ${app}`);
-    await client.query('REVOKE ALL ON SCHEMA public FROM PUBLIC');
-    for (const schema of await tenantSchemas(client)) {
-      const s = quoteIdent(schema);
-      await client.query(`GRANT USAGE ON SCHEMA ${s} TO ${app}`);
-      await client.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${s} TO ${app}`);
-      await client.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${s} TO ${app}`);
-      await client.query(`GRANT EXECUTE ON ALL ROUTINES IN SCHEMA ${s} TO ${app}`);
-    }
-    const { rows } = await client.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [storage]);
-    if (rows[0]?.present) await client.query(`REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON ${storage} FROM ${app}`);
-    await client.query(`ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${app}`);
-    await client.query(`ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} GRANT USAGE, SELECT ON SEQUENCES TO ${app}`);
-    await client.query(`ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} GRANT EXECUTE ON FUNCTIONS TO ${app}`);
-    await client.query(`ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} GRANT USAGE ON SCHEMAS TO ${app}`);
-  });
+  await client.query(`REVOKE ALL ON DATABASE ${db} FROM PUBLIC`);
+  await client.query(`GRANT CONNECT ON DATABASE ${db} TO ${app}`);
+  await client.query('REVOKE ALL ON SCHEMA public FROM PUBLIC');
+  for (const schema of await tenantSchemas(client)) {
+    const s = quoteIdent(schema);
+    await client.query(`GRANT USAGE ON SCHEMA ${s} TO ${app}`);
+    await client.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${s} TO ${app}`);
+    await client.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${s} TO ${app}`);
+    await client.query(`GRANT EXECUTE ON ALL ROUTINES IN SCHEMA ${s} TO ${app}`);
+  }
+  const { rows } = await client.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [storage]);
+  if (rows[0]?.present) await client.query(`REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON ${storage} FROM ${app}`);
+  await client.query(`ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${app}`);
+  await client.query(`ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} GRANT USAGE, SELECT ON SEQUENCES TO ${app}`);
+  await client.query(`ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} GRANT EXECUTE ON FUNCTIONS TO ${app}`);
+  await client.query(`ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} GRANT USAGE ON SCHEMAS TO ${app}`);
 }
 
 /**

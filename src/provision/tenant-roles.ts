@@ -63,7 +63,11 @@ export async function createAppRole(admin: pg.ClientBase, role: string, scramVer
  * row that never recorded them can be cleaned. The database they own must be
  * gone first (DROP ROLE refuses a role that still owns something).
  */
-export async function dropRoles(admin: pg.ClientBase, roles: readonly (string | null | undefined)[], protectedRoles: readonly string[]): Promise<string[]> {
+export async function dropRoles(
+  admin: pg.ClientBase,
+  roles: readonly (string | null | undefined)[],
+  protectedRoles: readonly string[],
+): Promise<string[]> {
   const wanted = [...new Set(roles.filter((r): r is string => !!r && !protectedRoles.includes(r)))];
   if (wanted.length === 0) return [];
   const present = await existingRoles(admin, wanted);

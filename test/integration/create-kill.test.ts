@@ -53,7 +53,9 @@ function createKilledAt(
 async function rolesOf(dbName: string): Promise<string[]> {
   const names = tenantRoleNames(dbName);
   return env.admin(async (c) => {
-    const { rows } = await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1) ORDER BY 1', [[names.owner, names.app]]);
+    const { rows } = await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1) ORDER BY 1', [
+      [names.owner, names.app],
+    ]);
     return rows.map((r) => r.rolname);
   });
 }
@@ -94,30 +96,33 @@ describe('a create killed with SIGKILL', () => {
     ['activate', 'shared', true],
     ['activate', 'isolated', true],
   ];
-  it.each(cases)('at step %s (%s mode, template: %s) leaves nothing once repaired, and the slug can be created again', async (step, mode, template) => {
-    const slug = `kill-${step}-${mode[0]}${template ? 't' : 'm'}`;
-    const dbName = `${env.prefix}${slug.replace(/-/g, '_')}`;
-    const run = await createKilledAt(slug, step, { template, isolated: mode === 'isolated' });
-    expect(run.signal, run.out).toBe('SIGKILL');
-    expect(run.out).toContain(`step ${step}`);
-    const row = await rt.registry.getBySlug(slug);
-    expect(row?.status).toBe('provisioning');
-    expect(row?.ownerRole).toBe(tenantRoleNames(dbName).owner);
-    expect(row?.appRole).toBe(mode === 'isolated' ? tenantRoleNames(dbName).app : null);
-    if (mode === 'isolated' && step !== 'roles') expect(await secretsOf(row?.id as string)).toBe(1);
+  it.each(cases)(
+    'at step %s (%s mode, template: %s) leaves nothing once repaired, and the slug can be created again',
+    async (step, mode, template) => {
+      const slug = `kill-${step}-${mode[0]}${template ? 't' : 'm'}`;
+      const dbName = `${env.prefix}${slug.replace(/-/g, '_')}`;
+      const run = await createKilledAt(slug, step, { template, isolated: mode === 'isolated' });
+      expect(run.signal, run.out).toBe('SIGKILL');
+      expect(run.out).toContain(`step ${step}`);
+      const row = await rt.registry.getBySlug(slug);
+      expect(row?.status).toBe('provisioning');
+      expect(row?.ownerRole).toBe(tenantRoleNames(dbName).owner);
+      expect(row?.appRole).toBe(mode === 'isolated' ? tenantRoleNames(dbName).app : null);
+      if (mode === 'isolated' && step !== 'roles') expect(await secretsOf(row?.id as string)).toBe(1);
 
-    const report = await repairUntilFree();
-    expect(report.reclaimed).toContainEqual({ slug, dbName });
-    expect(report.orphanRoles).toEqual([]);
-    expect(report.orphanDatabases).toEqual([]);
-    expect(await rt.registry.getBySlug(slug)).toBeUndefined();
-    expect(await env.databases()).not.toContain(dbName);
-    expect(await rolesOf(dbName)).toEqual([]);
-    expect(await secretsOf(row?.id as string)).toBe(0);
+      const report = await repairUntilFree();
+      expect(report.reclaimed).toContainEqual({ slug, dbName });
+      expect(report.orphanRoles).toEqual([]);
+      expect(report.orphanDatabases).toEqual([]);
+      expect(await rt.registry.getBySlug(slug)).toBeUndefined();
+      expect(await env.databases()).not.toContain(dbName);
+      expect(await rolesOf(dbName)).toEqual([]);
+      expect(await secretsOf(row?.id as string)).toBe(0);
 
-    const again = await provisioner.create({ slug, name: slug }, { actor: 'test' });
-    expect(again.tenant.status).toBe('active');
-  });
+      const again = await provisioner.create({ slug, name: slug }, { actor: 'test' });
+      expect(again.tenant.status).toBe('active');
+    },
+  );
 
   it('before registering leaves nothing at all', async () => {
     const run = await createKilledAt('kill-register', 'register');

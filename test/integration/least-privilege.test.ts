@@ -195,7 +195,9 @@ describe('isolated tenants', () => {
     expect(result.droppedDatabase).toBe(true);
     expect(result.droppedRoles.sort()).toEqual([gone.appRole, gone.ownerRole].sort());
     expect(await rt.secrets.read(gone.id)).toBeUndefined();
-    const left = await env.admin(async (c) => (await c.query('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [[gone.appRole, gone.ownerRole]])).rowCount);
+    const left = await env.admin(
+      async (c) => (await c.query('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [[gone.appRole, gone.ownerRole]])).rowCount,
+    );
     expect(left).toBe(0);
   });
 });
@@ -206,7 +208,9 @@ describe('shared mode (TENANT_DB_USER set)', () => {
     expect(tenant.ownerRole).toBe(`${env.prefix}tenant_shared_owner`);
     expect(tenant.appRole).toBeNull();
     const owner = await env.admin(async (c) => {
-      const { rows } = await c.query<{ owner: string }>('SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1', [tenant.dbName]);
+      const { rows } = await c.query<{ owner: string }>('SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1', [
+        tenant.dbName,
+      ]);
       return rows[0]?.owner;
     });
     expect(owner).toBe(tenant.ownerRole);

@@ -91,7 +91,11 @@ describe('the template', () => {
       const client = new pg.Client({ connectionString: urlOf(template) });
       client
         .connect()
-        .then(() => client.query<{ owner: string }>("SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relnamespace = 'public'::regnamespace"))
+        .then(() =>
+          client.query<{ owner: string }>(
+            "SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relnamespace = 'public'::regnamespace",
+          ),
+        )
         .then((r) => resolve(r.rows.map((x) => x.owner)), reject)
         .finally(() => void client.end());
     });
@@ -119,22 +123,29 @@ describe('the template', () => {
       'CREATE OR REPLACE FUNCTION set_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END; $$',
       "SELECT proname FROM pg_proc WHERE proname = 'set_updated_at' AND prosrc NOT LIKE '%now()%'",
     ],
-    ['a grant', 'GRANT ALL ON TABLE currencies TO PUBLIC', "SELECT 1 AS granted FROM pg_class WHERE relname = 'currencies' AND relacl::text ~ '[{,]=[a-zA-Z]'"],
+    [
+      'a grant',
+      'GRANT ALL ON TABLE currencies TO PUBLIC',
+      "SELECT 1 AS granted FROM pg_class WHERE relname = 'currencies' AND relacl::text ~ '[{,]=[a-zA-Z]'",
+    ],
   ];
-  it.each(plants)('planted %s is caught: the next tenant does not inherit it and the template is rebuilt without it', async (what, plant, probe) => {
-    await inTemplate(plant);
-    const slug = `tpl-${what.replace(/[^a-z]+/g, '-').replace(/-$/, '')}`.slice(0, 40);
-    const result = await provisioner.create({ slug, name: what }, { actor: 'test' });
-    expect(result.tenant.status).toBe('active');
-    expect(result.via).toBe('migrations');
-    expect(result.templateWarning).toMatch(/changed after it was built/);
-    expect(await inTenant(result.tenant, probe)).toEqual([]);
-    // Rebuilt: current again, and without the plant.
-    expect(parseTemplateStamp(await templateComment())).toBeDefined();
-    const next = await provisioner.create({ slug: `${slug.slice(0, 36)}-nx`, name: 'next' }, { actor: 'test' });
-    expect(next.via).toBe('template');
-    expect(await inTenant(next.tenant, probe)).toEqual([]);
-  });
+  it.each(plants)(
+    'planted %s is caught: the next tenant does not inherit it and the template is rebuilt without it',
+    async (what, plant, probe) => {
+      await inTemplate(plant);
+      const slug = `tpl-${what.replace(/[^a-z]+/g, '-').replace(/-$/, '')}`.slice(0, 40);
+      const result = await provisioner.create({ slug, name: what }, { actor: 'test' });
+      expect(result.tenant.status).toBe('active');
+      expect(result.via).toBe('migrations');
+      expect(result.templateWarning).toMatch(/changed after it was built/);
+      expect(await inTenant(result.tenant, probe)).toEqual([]);
+      // Rebuilt: current again, and without the plant.
+      expect(parseTemplateStamp(await templateComment())).toBeDefined();
+      const next = await provisioner.create({ slug: `${slug.slice(0, 36)}-nx`, name: 'next' }, { actor: 'test' });
+      expect(next.via).toBe('template');
+      expect(await inTenant(next.tenant, probe)).toEqual([]);
+    },
+  );
 
   it('held open by a session, makes create fall back to the migrations instead of failing, and leaves the session alone', async () => {
     await env.admin((c) => c.query(`ALTER DATABASE ${c.escapeIdentifier(template)} ALLOW_CONNECTIONS true`));

@@ -10,7 +10,7 @@ import { Provisioner } from '../../src/provision/provisioner.js';
 
 const slug = process.env.CREATE_SLUG ?? 'killed';
 const killAt = process.env.KILL_AT_STEP;
-const rt = await openRuntime(parseConfig(process.env as Record<string, string>));
+const rt = await openRuntime(parseConfig(process.env));
 const provisioner = new Provisioner({
   registry: rt.registry,
   connections: rt.connections,
