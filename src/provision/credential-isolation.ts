@@ -192,8 +192,8 @@ interface DatabaseState {
 
 async function databaseState(admin: pg.ClientBase, dbName: string, owner: string, app: string): Promise<DatabaseState> {
   const { rows } = await admin.query<{ owner: string; grantees: string[] | null }>(
-    `SELECT pg_get_userbyid(d.datdba) AS owner,
-            (SELECT array_agg(DISTINCT pg_get_userbyid(a.grantee)) FROM aclexplode(d.datacl) a
+    `SELECT pg_get_userbyid(d.datdba)::text AS owner,
+            (SELECT array_agg(DISTINCT pg_get_userbyid(a.grantee)::text) FROM aclexplode(d.datacl) a
               WHERE a.privilege_type = 'CONNECT' AND a.grantee <> 0) AS grantees
      FROM pg_database d WHERE d.datname = $1`,
     [dbName],
@@ -313,6 +313,10 @@ async function reownAndGrant(
           count++;
         }
         await client.query(`ALTER DATABASE ${ident(dbName, 'database name')} OWNER TO ${to}`);
+      }
+      // `public` belongs to pg_database_owner (15+) or the bootstrap superuser (14): the owner takes it, as in new tenants.
+      if ((await client.query("SELECT 1 FROM pg_namespace WHERE nspname = 'public'")).rowCount) {
+        await client.query(`ALTER SCHEMA public OWNER TO ${to}`);
       }
       // The grants as the owner (its default privileges included), in the same transaction: all of it or none.
       await client.query(`SET LOCAL ROLE ${to}`);
