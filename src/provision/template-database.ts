@@ -105,7 +105,10 @@ export class TemplateDatabase {
           warning: `the template database ${this.name} is in use by another session (${why}); created by running the migrations instead`,
         });
         // CREATE DATABASE would wait 5 s for those sessions before failing: ask first.
-        const sessions = await admin.query('SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [this.name]);
+        const sessions = await admin.query(
+          "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+          [this.name],
+        );
         if (sessions.rowCount) return busy(`${sessions.rowCount} connection(s) to it`);
         try {
           await createDatabase(admin, target, { owner, template: this.name });

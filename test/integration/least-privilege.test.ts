@@ -12,6 +12,8 @@ import { openRuntime, type Runtime } from '../../src/runtime/runtime.js';
 import type { Tenant } from '../../src/tenants/tenant.js';
 import { tenantClientConfig } from '../../src/pg/connection-settings.js';
 import { createTestEnvironment } from '../support/test-environment.js';
+import { migrationsWith } from '../support/migrations-dir.js';
+import { withConnection } from '../../src/pg/with-helpers.js';
 
 const env = createTestEnvironment();
 let rt: Runtime;
@@ -199,6 +201,43 @@ describe('isolated tenants', () => {
       async (c) => (await c.query('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [[gone.appRole, gone.ownerRole]])).rowCount,
     );
     expect(left).toBe(0);
+  });
+});
+
+describe('isolated tenants, removed', () => {
+  it('a failed create drops the database, both roles and the secret', async () => {
+    const dir = await migrationsWith({ '00099_boom.sql': '-- migrate:up\nSELECT 1 / 0;\n-- migrate:down\nSELECT 1;\n' });
+    const failing = new Provisioner({
+      registry: rt.registry,
+      connections: rt.connections,
+      migrationsDir: dir,
+      namePrefix: rt.config.tenantDb.namePrefix,
+      secrets: rt.secrets,
+    });
+    await expect(failing.create({ slug: 'tenant-doomed', name: 'Doomed' }, { actor: 'test' })).rejects.toMatchObject({ exitCode: 1 });
+    const roles = [`${env.prefix}tenant_doomed_owner`, `${env.prefix}tenant_doomed_app`];
+    expect(await env.admin(async (c) => (await c.query('SELECT 1 FROM pg_roles WHERE rolname = ANY($1)', [roles])).rowCount)).toBe(0);
+    expect(await env.databases()).not.toContain(`${env.prefix}tenant_doomed`);
+    const { rows } = await rt.metaPool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM tenant_secrets s WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = s.tenant_id)',
+    );
+    expect(rows[0]?.n).toBe(0);
+    expect(await rt.registry.getBySlug('tenant-doomed')).toBeUndefined();
+  });
+
+  it('a delete that keeps the database takes LOGIN from the app role', async () => {
+    const provisioner = provisionerFor(rt);
+    const kept = (await provisioner.create({ slug: 'tenant-kept', name: 'Kept' }, { actor: 'test' })).tenant;
+    const password = (await rt.secrets.read(kept.id))?.current as string;
+    const login = () =>
+      withConnection(
+        tenantClientConfig(kept, { user: kept.appRole as string, password, host: kept.dbHost, port: kept.dbPort, sslMode: undefined }),
+        () => Promise.resolve('ok'),
+      ).catch((err: { code?: string }) => err.code);
+    expect(await login()).toBe('ok');
+    const result = await provisioner.delete(kept.id, { actor: 'test' });
+    expect(result).toMatchObject({ droppedDatabase: false, databaseExists: true, droppedRoles: [] });
+    expect(await login()).toBe('28000');
   });
 });
 

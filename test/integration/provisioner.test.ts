@@ -165,7 +165,9 @@ describe('Provisioner.create', () => {
     expect(report.droppedOrphanRoles).toEqual([]);
     const dropped = await provisioner.repair({ actor: 'test', dropOrphans: true });
     expect(dropped.droppedOrphanRoles.sort()).toEqual([...stray].sort());
-    const left = await env.admin(async (c) => (await c.query('SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1) ORDER BY 1', [env.prefix])).rows);
+    const left = await env.admin(
+      async (c) => (await c.query('SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1) ORDER BY 1', [env.prefix])).rows,
+    );
     expect(left.map((r: { rolname: string }) => r.rolname)).toContain(`${env.prefix}something_else`);
     expect(left.map((r: { rolname: string }) => r.rolname)).toContain(`${env.prefix}template_owner`);
     expect(left.map((r: { rolname: string }) => r.rolname)).toContain(`${env.prefix}acme_corp_owner`);
