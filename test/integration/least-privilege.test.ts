@@ -241,6 +241,25 @@ describe('isolated tenants, removed', () => {
   });
 });
 
+describe('isolated mode without the secret key', () => {
+  it('refuses a create with exit 2 naming the key variable, before anything is made', async () => {
+    const { TENANT_SECRET_KEY: _key, ...noKey } = env.isolatedEnv;
+    const keyless = await openRuntime(parseConfig(noKey));
+    try {
+      const before = await env.databases();
+      const error = await provisionerFor(keyless)
+        .create({ slug: 'tenant-nokey', name: 'No key' }, { actor: 'test' })
+        .catch((err: unknown) => err);
+      expect(error).toMatchObject({ code: 'SECRET_KEY', exitCode: 2 });
+      expect((error as Error).message).toContain('TENANT_SECRET_KEY');
+      expect(await env.databases()).toEqual(before);
+      expect(await rt.registry.getBySlug('tenant-nokey')).toBeUndefined();
+    } finally {
+      await keyless.close();
+    }
+  });
+});
+
 describe('shared mode (TENANT_DB_USER set)', () => {
   it('keeps the owner split: the database belongs to the owner role, the shared role only does DML', async () => {
     const { tenant } = await provisionerFor(shared).create({ slug: 'tenant-shared', name: 'Shared' }, { actor: 'test' });
