@@ -1,10 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { formatTemplateStamp, parseTemplateStamp, templateFingerprint } from '../../src/provision/template-database.js';
 
-const files = [
-  { name: '00001_a', checksum: 'c1' },
-  { name: '00002_b', checksum: 'c2' },
-] as Parameters<typeof templateFingerprint>[0];
+import type { MigrationFile } from '../../src/schema/migration-files.js';
+
+const file = (name: string, checksum: string): MigrationFile => ({
+  name,
+  checksum,
+  path: `${name}.sql`,
+  up: 'SELECT 1',
+  down: 'SELECT 1',
+  transactional: true,
+});
+const files = [file('00001_a', 'c1'), file('00002_b', 'c2')];
 
 describe('template stamp', () => {
   it('round-trips the files and objects fingerprints', () => {
