@@ -13,6 +13,7 @@ import type { Tenant } from '../../src/tenants/tenant.js';
 import { tenantClientConfig } from '../../src/pg/connection-settings.js';
 import { createTestEnvironment } from '../support/test-environment.js';
 import { migrationsWith } from '../support/migrations-dir.js';
+import { runCli } from '../support/run-cli.js';
 import { withConnection } from '../../src/pg/with-helpers.js';
 
 const env = createTestEnvironment();
@@ -238,6 +239,21 @@ describe('isolated tenants, removed', () => {
     const result = await provisioner.delete(kept.id, { actor: 'test' });
     expect(result).toMatchObject({ droppedDatabase: false, databaseExists: true, droppedRoles: [] });
     expect(await login()).toBe('28000');
+  });
+});
+
+describe('tenant create (CLI) in isolated mode', () => {
+  it('prints the roles, never the password', async () => {
+    const result = await runCli(['create', '--slug', 'tenant-cli', '--name', 'CLI', '--json'], env.isolatedEnv);
+    expect(result.code, result.stderr).toBe(0);
+    const body = JSON.parse(result.stdout) as { id: string; ownerRole: string; appRole: string };
+    expect(body).toMatchObject({ ownerRole: `${env.prefix}tenant_cli_owner`, appRole: `${env.prefix}tenant_cli_app` });
+    const password = (await rt.secrets.read(body.id))?.current as string;
+    expect(password).toHaveLength(43);
+    const plain = await runCli(['delete', 'tenant-cli', '--yes', '--drop-database'], env.isolatedEnv);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toContain(`${env.prefix}tenant_cli_app`);
+    for (const text of [result.stdout, result.stderr, plain.stdout, plain.stderr]) expect(text).not.toContain(password);
   });
 });
 
