@@ -16,11 +16,16 @@ export async function createDatabase(admin: pg.ClientBase, name: string, options
   await admin.query(`CREATE DATABASE ${ident(name, 'database name')} OWNER ${roleIdent(options.owner)}${template}`);
 }
 
-/** Only the tenant role may connect; PUBLIC gets nothing. */
+/** Legacy shape (a database owned and served by one role): only that role may connect; PUBLIC gets nothing. */
 export async function restrictConnect(admin: pg.ClientBase, name: string, role: string): Promise<void> {
   const db = ident(name, 'database name');
   await admin.query(`REVOKE ALL ON DATABASE ${db} FROM PUBLIC`);
   await admin.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${db} TO ${roleIdent(role)}`);
+}
+
+/** PUBLIC gets nothing on the database (no CONNECT, no TEMPORARY); who may connect is granted separately. */
+export async function revokePublic(admin: pg.ClientBase, name: string): Promise<void> {
+  await admin.query(`REVOKE ALL ON DATABASE ${ident(name, 'database name')} FROM PUBLIC`);
 }
 
 /** Drops a database, disconnecting its sessions first (PostgreSQL 13+). */

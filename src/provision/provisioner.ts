@@ -1,20 +1,25 @@
 /**
  * Creates tenants atomically, as a recorded state machine:
- *   1. meta row inserted as `provisioning` (the unique slug stops a racing create);
- *   2. database created (cloned from the template when current), owned by the
- *      tenant role, CONNECT revoked from PUBLIC;
- *   3. migrated to the latest schema;
- *   4. marked `active` with its schema version, audited.
- * Any failure drops the database this run created and removes the row. A
- * create killed midway leaves a `provisioning` row, which the next create of
- * that slug (or `tenant repair`) cleans up: a per-slug advisory lock tells a
- * live create from an abandoned one.
+ *   1. meta row inserted as `provisioning` with the names of the roles it
+ *      will make (the unique slug stops a racing create);
+ *   2. roles: the NOLOGIN owner, and in isolated mode the app login role
+ *      (its password sealed in the meta database first);
+ *   3. database created (cloned from the template when current and intact,
+ *      else empty), owned by the owner role, nothing for PUBLIC;
+ *   4. migrated to the latest schema as the owner (admin login + SET ROLE);
+ *   5. the app role granted CONNECT and DML (the shared role in shared mode);
+ *   6. marked `active` with its schema version, audited.
+ * Any failure drops the database, then the roles, then the secret and the
+ * row. A create killed midway leaves a `provisioning` row, which the next
+ * create of that slug (or `tenant repair`) cleans up the same way: a
+ * per-slug advisory lock tells a live create from an abandoned one.
  */
 import type pg from 'pg';
 import type { ConnectionSettings } from '../pg/connection-settings.js';
-import { databaseOf, parseConnectionUrl, withServer } from '../connection-url.js';
+import type { TenantSecretStore } from '../secrets/tenant-secret-store.js';
+import { databaseOf, parseConnectionUrl } from '../connection-url.js';
+import { adminUrlFor } from '../pg/admin-connection.js';
 import { withConnection } from '../pg/with-helpers.js';
-import { serverKey } from '../pg/server-key.js';
 import { PORT_RANGE, isPort } from '../validators.js';
 import { DEFAULT_PLAN, validatePlan, type Tenant } from '../tenants/tenant.js';
 import { DATABASE_DROPPED_ACTION, type TenantRegistry } from '../tenants/tenant-registry.js';
@@ -23,11 +28,21 @@ import { loadMigrationFiles, type MigrationFile } from '../schema/migration-file
 import { markTenantDeleted } from '../tenants/tenant-lifecycle.js';
 import { databaseExists, dropDatabase, withTryLock } from './database-admin.js';
 import { TemplateDatabase } from './template-database.js';
-import { tenantDatabaseName, templateDatabaseName, validateDisplayName, validateHost, validateSlug } from './tenant-naming.js';
+import {
+  tenantDatabaseName,
+  tenantRoleNames,
+  templateDatabaseName,
+  templateOwnerRole,
+  validateDisplayName,
+  validateHost,
+  validateSlug,
+} from './tenant-naming.js';
+import { disableLogin, dropRoles } from './tenant-roles.js';
 import {
   createLockKey,
   createTenant,
   discardProvisioning,
+  type CreationContext,
   type CreateTenantInput,
   type CreateTenantOptions,
   type CreateTenantResult,
@@ -41,12 +56,17 @@ export interface RepairResult {
   busy: string[];
   orphanDatabases: string[];
   droppedOrphans: string[];
+  /** Roles with the tenant prefix and a tenant role suffix that belong to no tenant. */
+  orphanRoles: string[];
+  droppedOrphanRoles: string[];
 }
 
 export interface DeleteTenantResult {
   tenant: Tenant;
   changed: boolean;
   droppedDatabase: boolean;
+  /** The tenant's own roles dropped with its database (never the shared role). */
+  droppedRoles: string[];
   /** Whether the tenant database exists after the delete; absent when its server could not be asked. */
   databaseExists?: boolean;
 }
@@ -59,6 +79,17 @@ export interface ProvisionerDeps {
   connections: ConnectionSettings;
   migrationsDir: string;
   namePrefix: string;
+  /** The sealed secret store; without it new tenants are created in shared mode. */
+  secrets?: TenantSecretStore;
+}
+
+/**
+ * New tenants get their own app login role when the runtime says so
+ * (`connections.isolateNewTenants`: no shared TENANT_DB_USER) and a secret
+ * store is there to keep its password.
+ */
+export function isolatesNewTenants(deps: Pick<ProvisionerDeps, 'connections' | 'secrets'>): boolean {
+  return !!deps.secrets && deps.connections.isolateNewTenants;
 }
 
 export class Provisioner {
@@ -67,7 +98,7 @@ export class Provisioner {
   private readonly reservedDatabases: string[];
 
   constructor(private readonly deps: ProvisionerDeps) {
-    this.template = new TemplateDatabase(templateDatabaseName(deps.namePrefix), deps.connections.tenant);
+    this.template = new TemplateDatabase(templateDatabaseName(deps.namePrefix), templateOwnerRole(deps.namePrefix), deps.connections.adminUrl);
     this.reservedDatabases = [databaseOf(deps.connections.metaUrl), this.template.name];
   }
 
@@ -92,7 +123,19 @@ export class Provisioner {
     const started = performance.now();
     const valid = this.validate(input);
     const files = await this.migrationFiles();
-    const ctx = { registry: this.deps.registry, tenantCreds: this.deps.connections.tenant, template: this.template, files };
+    const isolated = isolatesNewTenants(this.deps);
+    // Without its key the new app role's password could not be kept: refused (exit 2) before anything is made.
+    if (isolated) this.deps.secrets?.keyring.current();
+    const ctx: CreationContext = {
+      registry: this.deps.registry,
+      adminUrl: this.deps.connections.adminUrl,
+      sharedRole: this.deps.connections.tenant.user,
+      protectedRoles: this.protectedRoles(),
+      isolated,
+      secrets: this.deps.secrets,
+      template: this.template,
+      files,
+    };
     // The database is created through the admin credentials on the tenant's own server.
     return this.withAdmin(valid.host, valid.port, async (admin) => {
       const created = await withTryLock(admin, createLockKey(valid.slug), () => createTenant(ctx, admin, valid, input, options, started));
@@ -101,19 +144,25 @@ export class Provisioner {
     });
   }
 
-  /** Cleans abandoned `provisioning` rows and reports (optionally drops) databases that belong to no tenant. */
+  /**
+   * Cleans abandoned `provisioning` rows (database, roles, secret, row) and
+   * reports (optionally drops) databases and roles with the tenant prefix
+   * that belong to no tenant.
+   */
   async repair(options: { actor: string; dropOrphans?: boolean }): Promise<RepairResult> {
-    const result: RepairResult = { reclaimed: [], busy: [], orphanDatabases: [], droppedOrphans: [] };
+    const result: RepairResult = { reclaimed: [], busy: [], orphanDatabases: [], droppedOrphans: [], orphanRoles: [], droppedOrphanRoles: [] };
     const { host, port } = this.deps.connections.tenant;
+    const cleanup = { registry: this.deps.registry, protectedRoles: this.protectedRoles(), secrets: this.deps.secrets };
     return this.withAdmin(host, port, async (admin) => {
       for (const tenant of await this.deps.registry.list({ status: ['provisioning'] })) {
         const reclaimed = await withTryLock(admin, createLockKey(tenant.slug), () =>
-          discardProvisioning(admin, this.deps.registry, tenant, options.actor, 'abandoned create repaired'),
+          discardProvisioning(admin, cleanup, tenant, options.actor, 'abandoned create repaired'),
         );
         if (reclaimed.locked) result.reclaimed.push({ slug: tenant.slug, dbName: tenant.dbName });
         else result.busy.push(tenant.slug);
       }
-      const known = new Set((await this.deps.registry.list()).map((t) => t.dbName));
+      const tenants = await this.deps.registry.list();
+      const known = new Set(tenants.map((t) => t.dbName));
       const { rows } = await admin.query<{ datname: string }>(
         'SELECT datname FROM pg_database WHERE starts_with(datname, $1) AND datname <> ALL($2) ORDER BY datname',
         [this.deps.namePrefix, this.reservedDatabases],
@@ -126,8 +175,24 @@ export class Provisioner {
           result.droppedOrphans.push(datname);
         }
       }
+      result.orphanRoles = await this.orphanRoles(admin, tenants);
+      if (options.dropOrphans) result.droppedOrphanRoles = await dropRoles(admin, result.orphanRoles, this.protectedRoles());
       return result;
     });
+  }
+
+  /** Tenant-prefixed `*_owner` / `*_app` roles no tenant row accounts for (derived or recorded); never the template owner. */
+  private async orphanRoles(admin: pg.ClientBase, tenants: readonly Tenant[]): Promise<string[]> {
+    const known = new Set<string>([this.template.ownerRole, ...this.protectedRoles()]);
+    for (const t of tenants) {
+      const derived = tenantRoleNames(t.dbName);
+      for (const role of [derived.owner, derived.app, t.ownerRole, t.appRole]) if (role) known.add(role);
+    }
+    const { rows } = await admin.query<{ rolname: string }>(
+      "SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1) AND (rolname LIKE '%\\_owner' OR rolname LIKE '%\\_app') ORDER BY rolname",
+      [this.deps.namePrefix],
+    );
+    return rows.map((r) => r.rolname).filter((r) => !known.has(r));
   }
 
   /**
@@ -139,16 +204,24 @@ export class Provisioner {
   async delete(ref: string, options: { actor: string; reason?: string; dropDatabase?: boolean }): Promise<DeleteTenantResult> {
     const { tenant, changed } = await markTenantDeleted(this.deps.registry, ref, options);
     let dropped = false;
+    let droppedRoles: string[] = [];
     let exists: boolean | undefined;
     try {
       exists = await this.withAdmin(
         tenant.dbHost,
         tenant.dbPort,
         async (admin) => {
-          if (!(await databaseExists(admin, tenant.dbName))) return false;
-          if (!options.dropDatabase) return true;
-          await dropDatabase(admin, tenant.dbName);
-          dropped = true;
+          const present = await databaseExists(admin, tenant.dbName);
+          if (!options.dropDatabase) {
+            // The database is kept, but its own app login is of no more use: nobody logs in with it again.
+            if (tenant.appRole && !this.protectedRoles().includes(tenant.appRole)) await disableLogin(admin, tenant.appRole);
+            return present;
+          }
+          if (present) {
+            await dropDatabase(admin, tenant.dbName);
+            dropped = true;
+          }
+          droppedRoles = await this.dropTenantRoles(admin, tenant);
           return false;
         },
         options.dropDatabase ? undefined : EXISTENCE_CHECK_TIMEOUT_MS,
@@ -157,25 +230,37 @@ export class Provisioner {
       // Dropping was asked for: not reaching the server is a failure. Otherwise it only leaves "unknown".
       if (options.dropDatabase) throw err;
     }
-    if (dropped) await this.deps.registry.audit(tenant, DATABASE_DROPPED_ACTION, options.actor, { dbName: tenant.dbName });
-    return { tenant, changed, droppedDatabase: dropped, ...(exists !== undefined ? { databaseExists: exists } : {}) };
+    if (dropped || droppedRoles.length > 0) await this.deps.secrets?.remove(tenant.id);
+    if (dropped) await this.deps.registry.audit(tenant, DATABASE_DROPPED_ACTION, options.actor, { dbName: tenant.dbName, droppedRoles });
+    else if (droppedRoles.length > 0) await this.deps.registry.audit(tenant, 'delete.roles_dropped', options.actor, { droppedRoles });
+    return { tenant, changed, droppedDatabase: dropped, droppedRoles, ...(exists !== undefined ? { databaseExists: exists } : {}) };
+  }
+
+  /** A tenant's own roles (recorded, and derived from its database name); never the shared role or the admin. */
+  private dropTenantRoles(admin: pg.ClientBase, tenant: Tenant): Promise<string[]> {
+    if (!tenant.ownerRole && !tenant.appRole) return Promise.resolve([]); // legacy: owned by the shared role, nothing of its own
+    const derived = tenantRoleNames(tenant.dbName);
+    return dropRoles(admin, [tenant.ownerRole, tenant.appRole, derived.owner, derived.app], this.protectedRoles());
   }
 
   /** Builds or refreshes the template database now. */
   async refreshTemplate(force = false): Promise<boolean> {
     const files = await this.migrationFiles();
     const { host, port } = this.deps.connections.tenant;
-    return this.withAdmin(host, port, (admin) => this.template.rebuild(admin, files, { force }));
+    return this.withAdmin(host, port, (admin) => this.template.rebuild(admin, { host, port }, files, { force }));
+  }
+
+  /** Roles no cleanup may drop: the shared tenant role and the admin login. */
+  private protectedRoles(): string[] {
+    const admin = parseConnectionUrl(this.deps.connections.adminUrl).user;
+    return [this.deps.connections.tenant.user, ...(admin ? [admin] : [])];
   }
 
   /** Admin connection to a given server: POSTGRES_ADMIN_URL's credentials, that server's address. */
   private async withAdmin<T>(host: string, port: number, fn: (admin: pg.Client) => Promise<T>, connectTimeoutMs?: number): Promise<T> {
-    const adminUrl = this.deps.connections.adminUrl;
-    const admin = parseConnectionUrl(adminUrl);
-    const sameServer = serverKey(admin.host, admin.port) === serverKey(host, port);
     return withConnection(
       {
-        connectionString: sameServer ? adminUrl : withServer(adminUrl, host, port),
+        connectionString: adminUrlFor(this.deps.connections.adminUrl, { host, port }),
         application_name: 'metapus-tenant-admin',
         ...(connectTimeoutMs !== undefined ? { connectionTimeoutMillis: connectTimeoutMs } : {}),
       },

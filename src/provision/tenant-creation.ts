@@ -1,25 +1,32 @@
 /**
  * The create state machine, one named step each (see provisioner.ts for the
- * whole story): reclaim an abandoned create, register the row, build the
- * database (template clone or empty), migrate it, activate it; on any
- * failure roll back what this run made. Runs on the admin connection of the
- * tenant's server while the caller holds the slug's create lock.
+ * whole story): reclaim an abandoned create, register the row (with the role
+ * names it will make), make the roles, build the database (template clone or
+ * empty, owned by the tenant's owner role), migrate it as that owner, grant
+ * the app role, activate it; on any failure roll back what this run made.
+ * Runs on the admin connection of the tenant's server while the caller holds
+ * the slug's create lock.
  */
 import type pg from 'pg';
-import type { TenantCredentials } from '../pg/connection-settings.js';
-import { tenantClientConfig } from '../pg/connection-settings.js';
+import { adminUrlFor, withOwnerConnection } from '../pg/admin-connection.js';
 import { withConnection } from '../pg/with-helpers.js';
-import { advisoryKey } from '../pg/identifiers.js';
+import { advisoryKey, ident } from '../pg/identifiers.js';
 import type { Tenant, TenantPlan } from '../tenants/tenant.js';
 import type { TenantRegistry } from '../tenants/tenant-registry.js';
 import { ProvisionError, TenantExistsError, TenantToolkitError, messageOf } from '../errors.js';
 import { migrateDatabase, type DatabaseMigrateOutcome } from '../schema/database-migrator.js';
 import type { MigrationFile } from '../schema/migration-files.js';
 import { TENANT_STORAGE_TABLE } from '../migrate/tenant-migrator.js';
-import { createDatabase, databaseExists, dropDatabase, restrictConnect } from './database-admin.js';
+import { randomPassword } from '../secrets/random-password.js';
+import { scramSha256Verifier } from '../secrets/scram-verifier.js';
+import type { TenantSecretStore } from '../secrets/tenant-secret-store.js';
+import { createDatabase, databaseExists, dropDatabase, revokePublic } from './database-admin.js';
 import type { TemplateDatabase } from './template-database.js';
+import { grantTenantAccess } from './tenant-grants.js';
+import { tenantRoleNames } from './tenant-naming.js';
+import { createAppRole, createOwnerRole, dropRoles } from './tenant-roles.js';
 
-export type CreateStep = 'reclaim' | 'register' | 'database' | 'migrate' | 'activate' | 'template' | 'rollback';
+export type CreateStep = 'reclaim' | 'register' | 'roles' | 'database' | 'migrate' | 'grants' | 'activate' | 'template' | 'rollback';
 
 export interface CreateTenantInput {
   slug: string;
@@ -58,13 +65,24 @@ export interface ValidCreateInput {
   port: number;
 }
 
-/** What the steps share: the registry, the tenant role, the template, the migrations. */
+/** What the steps share: the registry, the admin login, the roles, the template, the migrations. */
 export interface CreationContext {
   registry: TenantRegistry;
-  tenantCreds: TenantCredentials;
+  /** POSTGRES_ADMIN_URL (or the embedded superuser): migrations log in with it and SET ROLE to the owner. */
+  adminUrl: string;
+  /** The shared tenant role (TENANT_DB_USER): the app role of tenants in shared mode. */
+  sharedRole: string;
+  /** Roles a cleanup never drops, whatever a row says (the shared role, the admin). */
+  protectedRoles: readonly string[];
+  /** New tenants get their own app login role (its sealed password in `secrets`). */
+  isolated: boolean;
+  secrets: TenantSecretStore | undefined;
   template: TemplateDatabase;
   files: MigrationFile[];
 }
+
+/** What a cleanup needs. */
+export type CleanupContext = Pick<CreationContext, 'registry' | 'protectedRoles' | 'secrets'>;
 
 /** One create in progress. */
 interface CreateRun {
@@ -80,16 +98,23 @@ export function createLockKey(slug: string): string {
   return advisoryKey(`metapus-tenant:create:${slug}`);
 }
 
-/** Drops what a create made (the database, if any) and removes its `provisioning` row. */
+/**
+ * Drops what a create made, in order: the database, then the roles (derived
+ * from the database name, so even a row that never recorded them is
+ * cleaned), then the sealed secret, then the `provisioning` row.
+ */
 export async function discardProvisioning(
   admin: pg.ClientBase,
-  registry: TenantRegistry,
+  ctx: CleanupContext,
   tenant: Tenant,
   actor: string,
   reason: string,
 ): Promise<void> {
   await dropDatabase(admin, tenant.dbName);
-  await registry.removeProvisioning(tenant, actor, { reason, dbName: tenant.dbName });
+  const derived = tenantRoleNames(tenant.dbName);
+  await dropRoles(admin, [derived.owner, derived.app, tenant.ownerRole, tenant.appRole], ctx.protectedRoles);
+  await ctx.secrets?.remove(tenant.id);
+  await ctx.registry.removeProvisioning(tenant, actor, { reason, dbName: tenant.dbName });
 }
 
 /** Runs the whole create; the caller holds the slug's create lock on `admin`. */
@@ -107,7 +132,8 @@ export async function createTenant(
   run.step('register');
   const tenant = await register(ctx, run);
   const built = await buildOrRollBack(ctx, admin, run, tenant);
-  const templateWarning = await rebuildTemplateAfter(ctx, admin, run, built.via);
+  const rebuildWarning = built.rebuildTemplate ? await rebuildTemplateAfter(ctx, admin, run) : undefined;
+  const templateWarning = [built.templateWarning, rebuildWarning].filter(Boolean).join('; ');
   return {
     tenant: built.tenant,
     via: built.via,
@@ -133,13 +159,16 @@ async function reclaimAbandoned(ctx: CreationContext, admin: pg.ClientBase, run:
   if (existing.status === 'deleted') throw deletedSlugError(existing);
   if (existing.status !== 'provisioning') throw new TenantExistsError(run.valid.slug);
   run.step('reclaim', existing.dbName);
-  await discardProvisioning(admin, ctx.registry, existing, run.options.actor, 'abandoned create reclaimed');
+  await discardProvisioning(admin, ctx, existing, run.options.actor, 'abandoned create reclaimed');
 }
 
 function register(ctx: CreationContext, run: CreateRun): Promise<Tenant> {
   const { valid } = run;
+  const roles = tenantRoleNames(valid.dbName);
   return ctx.registry.insertProvisioning(
     {
+      ownerRole: roles.owner,
+      appRole: ctx.isolated ? roles.app : null,
       slug: valid.slug,
       name: valid.name,
       plan: valid.plan,
@@ -156,6 +185,16 @@ interface Built {
   tenant: Tenant;
   via: CreateTenantResult['via'];
   applied: number;
+  /** The template was missing, stale or planted: rebuild it for the next create. */
+  rebuildTemplate: boolean;
+  templateWarning?: string;
+}
+
+/** A new database as the database step left it. */
+interface NewDatabase {
+  via: CreateTenantResult['via'];
+  rebuildTemplate: boolean;
+  templateWarning?: string;
 }
 
 /** Builds the registered tenant; any failure drops its database and row, and says whether it was a cancel. */
@@ -164,7 +203,7 @@ async function buildOrRollBack(ctx: CreationContext, admin: pg.ClientBase, run: 
     return await build(ctx, admin, run, tenant);
   } catch (err) {
     run.step('rollback', run.valid.dbName);
-    await discardProvisioning(admin, ctx.registry, tenant, run.options.actor, messageOf(err)).catch(() => undefined);
+    await discardProvisioning(admin, ctx, tenant, run.options.actor, messageOf(err)).catch(() => undefined);
     if (run.options.signal?.aborted) {
       throw new TenantToolkitError('CANCELLED', `creating tenant "${run.valid.slug}" was interrupted; nothing was kept`, { cause: err });
     }
@@ -174,44 +213,96 @@ async function buildOrRollBack(ctx: CreationContext, admin: pg.ClientBase, run: 
 }
 
 async function build(ctx: CreationContext, admin: pg.ClientBase, run: CreateRun, tenant: Tenant): Promise<Built> {
-  run.step('database', run.valid.dbName);
-  const via = await createTenantDatabase(ctx, admin, run);
+  const owner = tenant.ownerRole as string;
+  run.step('roles', owner);
+  await createRoles(ctx, admin, tenant);
   run.options.signal?.throwIfAborted();
 
-  run.step('migrate', via);
-  const outcome = await migrateNewDatabase(ctx, admin, run, tenant);
+  run.step('database', run.valid.dbName);
+  const db = await createTenantDatabase(ctx, admin, run, owner);
+  run.options.signal?.throwIfAborted();
+
+  run.step('migrate', db.via);
+  const outcome = await migrateNewDatabase(ctx, admin, run, tenant, owner);
   if (outcome.error) {
     throw new ProvisionError(`migrating the new database failed: ${outcome.error.message}`, { cause: outcome.error });
   }
   run.options.signal?.throwIfAborted();
 
+  const app = tenant.appRole ?? ctx.sharedRole;
+  run.step('grants', app);
+  await withOwnerConnection(ctx.adminUrl, tenant, owner, (client) =>
+    grantTenantAccess(client, { dbName: tenant.dbName, owner, app, storageTable: TENANT_STORAGE_TABLE }),
+  );
+  run.options.signal?.throwIfAborted();
+
   run.step('activate');
-  const active = await activate(ctx, run, tenant, via, outcome);
-  return { tenant: active, via, applied: outcome.steps.length };
+  const active = await activate(ctx, run, tenant, db.via, outcome);
+  return {
+    tenant: active,
+    via: db.via,
+    applied: outcome.steps.length,
+    rebuildTemplate: db.rebuildTemplate,
+    ...(db.templateWarning ? { templateWarning: db.templateWarning } : {}),
+  };
 }
 
-/** Clones the template when it is current, else creates an empty database; only the tenant role may connect. */
-async function createTenantDatabase(ctx: CreationContext, admin: pg.ClientBase, run: CreateRun): Promise<Built['via']> {
-  const { dbName } = run.valid;
+/**
+ * The owner role (NOLOGIN) and, in isolated mode, the app login role. The
+ * app role's password is sealed into the meta database before the role gets
+ * it, so a create killed in between leaves nothing unknown.
+ */
+async function createRoles(ctx: CreationContext, admin: pg.ClientBase, tenant: Tenant): Promise<void> {
+  await createOwnerRole(admin, tenant.ownerRole as string);
+  if (!tenant.appRole) return;
+  if (!ctx.secrets) throw new ProvisionError('isolated tenants need the secret store (TENANT_SECRET_KEY)');
+  const password = randomPassword();
+  await ctx.secrets.save(tenant.id, tenant.appRole, password);
+  await createAppRole(admin, tenant.appRole, scramSha256Verifier(password));
+}
+
+/**
+ * Clones the template when it is current, else creates an empty database;
+ * either way owned by the tenant's owner role, and nobody but that owner
+ * (and the admin) can connect until the grants step.
+ */
+async function createTenantDatabase(ctx: CreationContext, admin: pg.ClientBase, run: CreateRun, owner: string): Promise<NewDatabase> {
+  const { dbName, host, port } = run.valid;
   if (await databaseExists(admin, dbName)) {
     throw new ProvisionError(`database "${dbName}" already exists but belongs to no tenant`, {
       hint: 'inspect it, then drop it or run `tenant repair --drop-orphans`',
     });
   }
-  let via: Built['via'] = 'migrations';
-  if (run.options.useTemplate !== false && (await ctx.template.cloneInto(admin, dbName, ctx.files))) {
-    via = 'template';
-  } else {
-    await createDatabase(admin, dbName, { owner: ctx.tenantCreds.user });
+  const result: NewDatabase = { via: 'migrations', rebuildTemplate: run.options.useTemplate !== false };
+  if (run.options.useTemplate !== false) {
+    const cloned = await ctx.template.cloneInto(admin, { host, port }, dbName, owner, ctx.files);
+    if (cloned.cloned) {
+      await revokePublic(admin, dbName);
+      return { via: 'template', rebuildTemplate: false };
+    }
+    result.rebuildTemplate = cloned.reason !== 'busy';
+    if (cloned.warning) result.templateWarning = cloned.warning;
   }
-  await restrictConnect(admin, dbName, ctx.tenantCreds.user);
-  return via;
+  await createDatabase(admin, dbName, { owner });
+  await revokePublic(admin, dbName);
+  // PostgreSQL 14 gives `public` to the bootstrap superuser (with CREATE for PUBLIC); 15+ to the database owner.
+  await withConnection(
+    { application_name: 'metapus-tenant-admin', connectionString: adminUrlFor(ctx.adminUrl, { host, port }, dbName) },
+    (client) => client.query(`ALTER SCHEMA public OWNER TO ${ident(owner, 'owner role name')}`),
+  );
+  return result;
 }
 
-/** Migrates as the tenant role; Ctrl-C cancels a long migration instead of waiting for it to end. */
-function migrateNewDatabase(ctx: CreationContext, admin: pg.ClientBase, run: CreateRun, tenant: Tenant): Promise<DatabaseMigrateOutcome> {
+/** Migrates as the owner role (admin login + SET ROLE); Ctrl-C cancels a long migration instead of waiting for it to end. */
+function migrateNewDatabase(
+  ctx: CreationContext,
+  admin: pg.ClientBase,
+  run: CreateRun,
+  tenant: Tenant,
+  owner: string,
+): Promise<DatabaseMigrateOutcome> {
   const { signal } = run.options;
-  return withConnection(tenantClientConfig(tenant, ctx.tenantCreds), async (client) => {
+  return withOwnerConnection(ctx.adminUrl, tenant, owner, async (client) => {
     const pid = (client as unknown as { processID?: number }).processID;
     const cancel = () => void admin.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
     signal?.addEventListener('abort', cancel, { once: true });
@@ -245,13 +336,12 @@ async function activate(
   return active;
 }
 
-/** After a create by migrations, the template is rebuilt so the next create can clone; failing that only warns. */
-async function rebuildTemplateAfter(ctx: CreationContext, admin: pg.ClientBase, run: CreateRun, via: Built['via']): Promise<string | undefined> {
-  const { options } = run;
-  if (via !== 'migrations' || options.useTemplate === false || options.rebuildTemplate === false) return undefined;
+/** After a create that could not clone a current template, the template is rebuilt so the next create can clone; failing that only warns. */
+async function rebuildTemplateAfter(ctx: CreationContext, admin: pg.ClientBase, run: CreateRun): Promise<string | undefined> {
+  if (run.options.rebuildTemplate === false) return undefined;
   run.step('template', ctx.template.name);
   try {
-    await ctx.template.rebuild(admin, ctx.files);
+    await ctx.template.rebuild(admin, { host: run.valid.host, port: run.valid.port }, ctx.files);
     return undefined;
   } catch (err) {
     return `the template database could not be rebuilt: ${messageOf(err)}`;

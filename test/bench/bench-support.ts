@@ -144,5 +144,11 @@ export async function findClientBinary(name: string): Promise<string | undefined
 
 /** A provisioner on a bench runtime: its migrations folder and tenant prefix unless given. */
 export function provisionerFor(rt: Runtime, migrationsDir = rt.config.migrationsDir): Provisioner {
-  return new Provisioner({ registry: rt.registry, connections: rt.connections, migrationsDir, namePrefix: rt.config.tenantDb.namePrefix });
+  return new Provisioner({
+    registry: rt.registry,
+    connections: rt.connections,
+    migrationsDir,
+    namePrefix: rt.config.tenantDb.namePrefix,
+    secrets: rt.secrets,
+  });
 }

@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tenantClientConfig } from '../../src/pg/connection-settings.js';
+import { adminUrlFor } from '../../src/pg/admin-connection.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { migrateDatabase } from '../../src/schema/database-migrator.js';
 import { loadMigrationFiles, type MigrationFile } from '../../src/schema/migration-files.js';
@@ -37,8 +37,12 @@ afterAll(() => env.cleanup());
 
 /** Runs migrateDatabase on a fresh connection to the tenant, returning the outcome and every statement sent. */
 async function watched(using: readonly MigrationFile[], options: DatabaseMigrateOptions = {}) {
-  const client = new pg.Client(tenantClientConfig(tenant, rt.connections.tenant));
+  // Migrations run as the tenant's owner role: the admin login, then SET ROLE (the app role has no DDL).
+  const client = new pg.Client({
+    connectionString: adminUrlFor(rt.connections.adminUrl, { host: tenant.dbHost, port: tenant.dbPort }, tenant.dbName),
+  });
   await client.connect();
+  await client.query(`SET ROLE ${client.escapeIdentifier(tenant.ownerRole as string)}`);
   const sent: string[] = [];
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {

@@ -19,6 +19,7 @@ function provisionerWith(runtime: Runtime, migrationsDir = runtime.config.migrat
     connections: runtime.connections,
     migrationsDir,
     namePrefix: runtime.config.tenantDb.namePrefix,
+    secrets: runtime.secrets,
   });
 }
 
@@ -59,9 +60,11 @@ describe('Provisioner.create', () => {
       const { rows } = await client.query<{ acl: string }>('SELECT datacl::text AS acl FROM pg_database WHERE datname = $1', [tenant.dbName]);
       return rows[0]?.acl ?? '';
     });
-    // No entry for PUBLIC ("=c/..." would grant connect to everyone).
+    // No entry for PUBLIC ("=c/..." would grant connect to everyone); the shared role may only connect.
     expect(acl).not.toMatch(/(^|[{,])=/);
-    expect(acl).toContain(`${rt.connections.tenant.user}=`);
+    expect(acl).toContain(`${rt.connections.tenant.user}=c/`);
+    expect(tenant.ownerRole).toBe(`${env.prefix}locked_down_owner`);
+    expect(tenant.appRole).toBeNull();
   });
 
   it.each(["acme'; DROP DATABASE postgres; --", 'x TEMPLATE y', 'has space', 'semi;colon', 'unicodé', 'a'.repeat(64), 'QUOTE"D'])(
@@ -148,6 +151,29 @@ describe('Provisioner.create', () => {
     expect(dropped.droppedOrphans).toEqual([`${env.prefix}stray`]);
     expect(await env.databases()).not.toContain(`${env.prefix}stray`);
     expect(await env.databases()).not.toContain(`${env.prefix}halfway`);
+  });
+
+  it('repair reports roles with the tenant prefix that belong to no tenant, and drops them with dropOrphans', async () => {
+    const stray = [`${env.prefix}stray_role_owner`, `${env.prefix}stray_role_app`];
+    await env.admin(async (c) => {
+      for (const role of stray) await c.query(`CREATE ROLE ${c.escapeIdentifier(role)} NOLOGIN`);
+      // Not a tenant role name: never reported.
+      await c.query(`CREATE ROLE ${c.escapeIdentifier(`${env.prefix}something_else`)} NOLOGIN`);
+    });
+    const report = await provisioner.repair({ actor: 'test' });
+    expect(report.orphanRoles.sort()).toEqual([...stray].sort());
+    expect(report.droppedOrphanRoles).toEqual([]);
+    const dropped = await provisioner.repair({ actor: 'test', dropOrphans: true });
+    expect(dropped.droppedOrphanRoles.sort()).toEqual([...stray].sort());
+    const left = await env.admin(async (c) => {
+      const { rows } = await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1) ORDER BY 1', [
+        env.prefix,
+      ]);
+      return rows.map((r) => r.rolname);
+    });
+    expect(left).not.toEqual(expect.arrayContaining([stray[0]]));
+    expect(left).toEqual(expect.arrayContaining([`${env.prefix}something_else`, `${env.prefix}template_owner`, `${env.prefix}acme_corp_owner`]));
+    expect((await provisioner.repair({ actor: 'test' })).orphanRoles).toEqual([]);
   });
 });
 

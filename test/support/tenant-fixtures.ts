@@ -22,6 +22,7 @@ export function provisionerFor(rt: Runtime): Provisioner {
     connections: rt.connections,
     migrationsDir: rt.config.migrationsDir,
     namePrefix: rt.config.tenantDb.namePrefix,
+    secrets: rt.secrets,
   });
 }
 

@@ -21,8 +21,10 @@ interface CreateOptions {
 const STEP_TEXT: Record<CreateStep, string> = {
   reclaim: 'cleaning up an abandoned create of this slug',
   register: 'registering the tenant',
+  roles: 'creating the tenant roles',
   database: 'creating the database',
   migrate: 'applying the tenant schema',
+  grants: 'granting the app role its access',
   activate: 'activating',
   template: 'refreshing the template database for faster creates',
   rollback: 'rolling back',
@@ -36,6 +38,7 @@ export async function provisionerFor(runtime: Runtime): Promise<Provisioner> {
     connections: runtime.connections,
     migrationsDir: runtime.config.migrationsDir,
     namePrefix: runtime.config.tenantDb.namePrefix,
+    secrets: runtime.secrets,
   });
 }
 

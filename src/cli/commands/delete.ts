@@ -14,7 +14,7 @@ export function registerDelete(program: Command, state: CliState): void {
     .command('delete')
     .argument('<tenant>', 'tenant id (UUID) or slug')
     .description('delete a tenant: servers refuse it at once; its database is kept unless --drop-database')
-    .option('--drop-database', 'also drop the tenant database (irreversible)')
+    .option('--drop-database', "also drop the tenant database and the tenant's own roles (irreversible)")
     .option('-y, --yes', 'do not ask for confirmation (required without a terminal)');
   addActor(addJson(addReason(command)));
   command.addHelpText(
@@ -51,6 +51,7 @@ export function registerDelete(program: Command, state: CliState): void {
           ...tenantToJson(result.tenant),
           changed: result.changed,
           droppedDatabase: result.droppedDatabase,
+          droppedRoles: result.droppedRoles,
           databaseExists: result.databaseExists ?? null,
         });
         return 0;
@@ -58,6 +59,7 @@ export function registerDelete(program: Command, state: CliState): void {
       const slug = term.c.bold(shown(result.tenant.slug));
       term.line(result.changed ? `tenant ${slug} is now ${statusLabel(term.c, 'deleted')}` : `tenant ${slug} was already deleted`);
       term.line(databaseLine(term, result));
+      if (result.droppedRoles.length > 0) term.line(`roles ${result.droppedRoles.map(shown).join(', ')} dropped`);
       return 0;
     });
   });

@@ -7,8 +7,8 @@ import { provisionerFor } from './create.js';
 export function registerRepair(program: Command, state: CliState): void {
   const command = program
     .command('repair')
-    .description('clean up creates that were killed midway, and find databases that belong to no tenant')
-    .option('--drop-orphans', 'also drop tenant-prefixed databases that belong to no tenant');
+    .description('clean up creates that were killed midway, and find databases and roles that belong to no tenant')
+    .option('--drop-orphans', 'also drop tenant-prefixed databases and roles that belong to no tenant');
   addActor(addJson(command));
   command.addHelpText('after', '\nExamples:\n  $ tenant repair\n  $ tenant repair --drop-orphans --json');
   command.action(async (opts: { dropOrphans?: boolean }, cmd: Command) => {
@@ -27,7 +27,16 @@ export function registerRepair(program: Command, state: CliState): void {
             : `orphan database ${shown(db)} belongs to no tenant (drop it with --drop-orphans)`,
         );
       }
-      if (!result.reclaimed.length && !result.busy.length && !result.orphanDatabases.length) term.line('nothing to repair');
+      for (const role of result.orphanRoles) {
+        term.line(
+          result.droppedOrphanRoles.includes(role)
+            ? `dropped orphan role ${shown(role)}`
+            : `orphan role ${shown(role)} belongs to no tenant (drop it with --drop-orphans)`,
+        );
+      }
+      if (!result.reclaimed.length && !result.busy.length && !result.orphanDatabases.length && !result.orphanRoles.length) {
+        term.line('nothing to repair');
+      }
       return 0;
     });
   });
