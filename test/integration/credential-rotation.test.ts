@@ -1,25 +1,21 @@
 /**
- * Rotation of tenant app-role passwords against a real server: the built
- * reference server under load while every tenant is rotated, round after
- * round (zero failed requests); a rotation SIGKILLed after each step (the
- * tenant still serves new connections, and the next rotate completes it);
- * shared-mode tenants refused; `tenant credentials show` never printing a
- * password unless revealed, and a reveal audited.
+ * Tenant logins against a real server, through the built reference server
+ * under load: every tenant rotated, round after round (zero failed
+ * requests); a rotation SIGKILLed after each step (the tenant still serves
+ * new connections, and the next rotate completes it); a shared-mode tenant
+ * isolated under load (the server moves to the new login, zero failed
+ * requests); a wrong secret key (SECRET_KEY, the process stays up); and
+ * `tenant credentials show` printing a password only when revealed, audited.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withDatabase } from '../../src/connection-url.js';
-import { withConnection } from '../../src/pg/with-helpers.js';
-import { roleIdent } from '../../src/pg/identifiers.js';
 import { rotateTenantCredentials } from '../../src/provision/credential-rotation.js';
+import { isolateTenants } from '../../src/provision/credential-isolation.js';
 import { describeTenantCredentials } from '../../src/provision/tenant-credentials.js';
-import { tenantRoleNames } from '../../src/provision/tenant-naming.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
-import { randomPassword } from '../../src/secrets/random-password.js';
-import { scramSha256Verifier } from '../../src/secrets/scram-verifier.js';
 import type { Tenant } from '../../src/tenants/tenant.js';
 import { eventually } from '../support/eventually.js';
 import { cliEnv, runCli } from '../support/run-cli.js';
@@ -32,31 +28,10 @@ const CURRENCIES = '/api/v1/catalogs/currencies';
 let rt: Runtime;
 let tenants: Tenant[];
 let shared: Tenant;
+/** Stays in shared mode until the isolation test converts it under load. */
+let toIsolate: Tenant;
 let server: ServerProcess | undefined;
 const children: ChildProcess[] = [];
-const roles: string[] = [];
-
-/**
- * Gives a shared-mode tenant a login role of its own, the way isolation
- * leaves it: role with a SCRAM verifier, DML grants, sealed secret, row.
- */
-async function giveOwnRole(tenant: Tenant): Promise<Tenant> {
-  const role = tenantRoleNames(tenant.dbName).app;
-  roles.push(role);
-  const password = randomPassword();
-  await env.admin(async (c) => {
-    await c.query(`CREATE ROLE ${roleIdent(role)} LOGIN PASSWORD ${c.escapeLiteral(scramSha256Verifier(password))}`);
-    await c.query(`GRANT CONNECT ON DATABASE ${roleIdent(tenant.dbName)} TO ${roleIdent(role)}`);
-  });
-  await withConnection({ connectionString: withDatabase(env.adminUrl, tenant.dbName) }, async (c) => {
-    await c.query(`GRANT USAGE ON SCHEMA public TO ${roleIdent(role)}`);
-    await c.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${roleIdent(role)}`);
-    await c.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${roleIdent(role)}`);
-    await c.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO ${roleIdent(role)}`);
-  });
-  await rt.secrets.save(tenant.id, role, password);
-  return rt.registry.recordRoles(tenant.id, { ownerRole: tenant.ownerRole, appRole: role }, 'test', 'test.own_role');
-}
 
 /** Whether `password` opens a new connection as the tenant's app role right now. */
 async function logsIn(tenant: Tenant, password: string): Promise<boolean> {
@@ -139,21 +114,26 @@ async function rotationKilledAfter(tenant: Tenant, step: 'staged' | 'altered'): 
 
 beforeAll(async () => {
   rt = await env.runtime();
-  const made = await createTenants(rt, 5, 'rot');
+  const made = await createTenants(rt, 6, 'rot');
   await Promise.all(made.map((t, i) => seedCurrency(rt, t, codeFor(i))));
-  tenants = [];
-  for (const t of made.slice(0, 4)) tenants.push(await giveOwnRole(t));
+  // Their own roles, as `tenant credentials isolate` makes them.
+  const isolated = await isolateTenants(
+    rt,
+    made.slice(0, 4).map((t) => t.slug),
+    { actor: 'test', graceMs: 0 },
+  );
+  expect(isolated.map((r) => r.error?.message)).toEqual([undefined, undefined, undefined, undefined]);
+  tenants = await Promise.all(made.slice(0, 4).map((t) => rt.registry.resolve(t.id)));
   shared = made[4] as Tenant;
+  toIsolate = made[5] as Tenant;
   // Pools idle out after 100ms: with the load's pauses, new connections are opened throughout.
   server = await startServerProcess({ ...env.env, TENANT_MAX_CONNS_PER_POOL: '3', TENANT_POOL_IDLE_TIMEOUT: '100ms' });
 });
 afterAll(async () => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   await server?.stop();
+  // Drops the databases and the prefix's roles.
   await env.cleanup();
-  await env.admin(async (c) => {
-    for (const role of roles) await c.query(`DROP ROLE IF EXISTS ${roleIdent(role)}`);
-  });
 });
 
 describe('credential rotation', () => {
@@ -176,7 +156,7 @@ describe('credential rotation', () => {
             if (step === 'altered') await new Promise((resolve) => setTimeout(resolve, 400));
           },
         });
-        expect(outcome.counts, JSON.stringify(outcome.results)).toEqual({ rotated: tenants.length, skipped: 1, failed: 0 });
+        expect(outcome.counts, JSON.stringify(outcome.results)).toEqual({ rotated: tenants.length, skipped: 2, failed: 0 });
         // The role has the new password, and only the new one.
         for (const [i, t] of tenants.entries()) {
           const now = (await rt.secrets.read(t.id))?.current as string;
@@ -327,5 +307,36 @@ describe('credential rotation', () => {
     const info2 = await describeTenantCredentials(rt, shared.slug, { actor: 'test' });
     expect(info2.mode).toBe(shared.ownerRole === null ? 'legacy' : 'shared');
     await expect(describeTenantCredentials(rt, shared.slug, { actor: 'test', reveal: true })).rejects.toMatchObject({ code: 'INVALID_STATE' });
+  });
+
+  it('isolating a shared-mode tenant under load: the server moves to its new login without a failed request', async () => {
+    const srv = server as ServerProcess;
+    const sharedUser = rt.connections.tenant.user;
+    const load = jitteredLoad(srv.base, [toIsolate], 3);
+    try {
+      await eventually('the tenant is served', () => load.counts.ok >= 5, 30_000);
+      const cli = await runCli(['credentials', 'isolate', toIsolate.slug, '--grace', '2s', '--json'], env.env);
+      expect(cli.code, cli.stdout + cli.stderr).toBe(0);
+      expect((JSON.parse(cli.stdout) as { results: { status: string }[] }).results[0]?.status).toBe('isolated');
+      const isolated = await rt.registry.resolve(toIsolate.id);
+      expect(isolated.appRole).not.toBeNull();
+      const okAfter = load.counts.ok;
+      await eventually('requests are served after the switch', () => load.counts.ok >= okAfter + 10, 30_000);
+      // The server's connections to the tenant are the new login's; the shared login has none left there.
+      const users = await env.admin(async (c) => {
+        const { rows } = await c.query<{ usename: string }>(
+          "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = $1 AND application_name = 'metapus-tenant'",
+          [toIsolate.dbName],
+        );
+        return rows.map((r) => r.usename);
+      });
+      expect(users).not.toContain(sharedUser);
+      const password = (await rt.secrets.read(toIsolate.id))?.current as string;
+      for (const output of [cli.stdout, cli.stderr, srv.log]) expect(output).not.toContain(password);
+    } finally {
+      await load.stop();
+    }
+    expect(load.counts.failed, load.counts.samples.join('\n')).toBe(0);
+    expect(srv.alive, srv.log).toBe(true);
   });
 });

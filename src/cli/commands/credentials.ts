@@ -9,8 +9,6 @@ import { parseDuration } from '../../duration.js';
 import { EXIT, UsageError } from '../../errors.js';
 import { addActor, addJson, integerOption } from '../options.js';
 import { terminalFor, withSession, type CliState } from '../session.js';
-import type { Runtime } from '../../runtime/runtime.js';
-import type { IsolationView } from '../credentials-view.js';
 
 interface TargetOptions {
   all?: boolean;
@@ -131,7 +129,10 @@ function registerIsolate(credentials: Command, state: CliState): void {
     state.term = terminalFor(cmd);
     const which = targets(refs, opts, 'isolate');
     await withSession(cmd, state, async ({ term, runtime, actor }) => {
-      const [{ isolateTenants }, view] = await Promise.all([loadIsolation(), import('../credentials-view.js')]);
+      const [{ isolateTenants }, view] = await Promise.all([
+        import('../../provision/credential-isolation.js'),
+        import('../credentials-view.js'),
+      ]);
       if (!term.json) term.progress('isolating');
       const outcome = await isolateTenants(runtime, which, {
         actor,
@@ -151,23 +152,4 @@ function registerIsolate(credentials: Command, state: CliState): void {
       return (counts.failed ?? 0) > 0 ? EXIT.failed : EXIT.ok;
     });
   });
-}
-
-/**
- * isolateTenants lives in src/provision/credential-isolation.ts (written
- * beside this command); declared here until it is merged, so this command
- * compiles on its own. TODO: import it statically once it is on main.
- */
-interface IsolationModule {
-  isolateTenants(
-    this: void,
-    deps: Runtime,
-    refs: readonly string[] | 'all',
-    options: { actor: string; graceMs?: number; concurrency?: number; onTenant?: (result: IsolationView) => void },
-  ): Promise<IsolationView[]>;
-}
-
-async function loadIsolation(): Promise<IsolationModule> {
-  const path = '../../provision/credential-isolation.js';
-  return (await import(path)) as IsolationModule;
 }
