@@ -14,6 +14,7 @@
  *   cli, reference                      applications and entry points
  *   server, worker, provision, migrate  library pieces for applications
  *   pools, context, runtime             pools and leases, request scope, wiring
+ *   secrets                             sealed tenant passwords, the secret key
  *   local                               the embedded PostgreSQL
  *   tenants                             tenant model, registry, lifecycle
  *   schema                              the per-database migration engine
@@ -53,6 +54,7 @@ export {
   ValidationError,
   NotFoundError,
   ConflictError,
+  SecretKeyError,
 } from './errors.js';
 export type { ErrorCode, TenantErrorOptions } from './errors.js';
 export { redact } from './redact.js';
@@ -88,6 +90,23 @@ export type {
   RepairResult,
   DeleteTenantResult,
 } from './provision/provisioner.js';
+
+// least privilege: tenant logins and their sealed passwords
+export { rotateTenantCredentials } from './provision/credential-rotation.js';
+export type {
+  CredentialDeps,
+  RotateOptions,
+  RotationOutcome,
+  RotationResult,
+  RotationStatus,
+  RotationStep,
+} from './provision/credential-rotation.js';
+export { describeTenantCredentials } from './provision/tenant-credentials.js';
+export type { CredentialMode, TenantCredentialInfo, DescribeCredentialsOptions } from './provision/tenant-credentials.js';
+export { isolateTenants } from './provision/credential-isolation.js';
+export type { IsolateOptions, IsolationOutcome, TenantIsolationResult } from './provision/credential-isolation.js';
+export type { TenantSecretStore, TenantSecret, SecretInfo, KeyUsage, RekeyResult } from './secrets/tenant-secret-store.js';
+export type { SecretKeyring } from './secrets/secret-keyring.js';
 
 // fleet migrations
 export { loadMigrationFiles, type MigrationFile } from './schema/migration-files.js';
