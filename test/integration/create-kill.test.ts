@@ -3,6 +3,7 @@
  * orphan database, no orphan role and no half-granted active tenant: `tenant
  * repair` (or the next create of the slug) cleans everything it made.
  */
+import { provisionerFor } from '../support/tenant-fixtures.js';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,13 +20,7 @@ let provisioner: Provisioner;
 
 beforeAll(async () => {
   rt = await env.runtime();
-  provisioner = new Provisioner({
-    registry: rt.registry,
-    connections: rt.connections,
-    migrationsDir: rt.config.migrationsDir,
-    namePrefix: rt.config.tenantDb.namePrefix,
-    secrets: rt.secrets,
-  });
+  provisioner = provisionerFor(rt);
 });
 afterAll(() => env.cleanup());
 

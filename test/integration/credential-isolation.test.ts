@@ -9,7 +9,6 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, restrictConnect } from '../../src/provision/database-admin.js';
 import { ISOLATED_ACTION, isolateTenants } from '../../src/provision/credential-isolation.js';
-import { Provisioner } from '../../src/provision/provisioner.js';
 import { tenantClientConfig } from '../../src/pg/connection-settings.js';
 import { withConnection } from '../../src/pg/with-helpers.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
@@ -18,6 +17,7 @@ import { TENANT_STATUS_CHANNEL } from '../../src/tenants/tenant-registry.js';
 import type { Tenant } from '../../src/tenants/tenant.js';
 import { eventually } from '../support/eventually.js';
 import { registerTenants } from '../support/fleet-fixtures.js';
+import { provisionerFor } from '../support/tenant-fixtures.js';
 import { createTestEnvironment } from '../support/test-environment.js';
 
 const env = createTestEnvironment();
@@ -40,12 +40,7 @@ async function createLegacy(slug: string): Promise<Tenant> {
     await createDatabase(admin, dbName, { owner: sharedRole });
     await restrictConnect(admin, dbName, sharedRole);
   });
-  const files = await new Provisioner({
-    registry: rt.registry,
-    connections: rt.connections,
-    migrationsDir: rt.config.migrationsDir,
-    namePrefix: rt.config.tenantDb.namePrefix,
-  }).migrationFiles();
+  const files = await provisionerFor(rt).migrationFiles();
   const address = { dbName, dbHost: rt.connections.tenant.host, dbPort: rt.connections.tenant.port };
   await withConnection(tenantClientConfig(address, rt.connections.tenant), async (client) => {
     const outcome = await migrateDatabase(client, files, { storageTable: 'schema_migrations' });
@@ -113,13 +108,7 @@ async function appDml(tenant: Tenant, code: string): Promise<string[]> {
 beforeAll(async () => {
   rt = await env.runtime();
   sharedRole = rt.connections.tenant.user;
-  const provisioner = new Provisioner({
-    registry: rt.registry,
-    connections: rt.connections,
-    migrationsDir: rt.config.migrationsDir,
-    namePrefix: rt.config.tenantDb.namePrefix,
-    secrets: rt.secrets,
-  });
+  const provisioner = provisionerFor(rt);
   sharedMode = (await provisioner.create({ slug: 'shared-one', name: 'shared' }, { actor: 'test' })).tenant;
   legacy = await createLegacy('legacy-one');
   otherLegacy = await createLegacy('legacy-two');

@@ -7,10 +7,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { databaseOf } from '../../src/connection-url.js';
-import { Provisioner } from '../../src/provision/provisioner.js';
 import { openRuntime, type Runtime } from '../../src/runtime/runtime.js';
 import type { Tenant } from '../../src/tenants/tenant.js';
 import { tenantClientConfig } from '../../src/pg/connection-settings.js';
+import { provisionerFor } from '../support/tenant-fixtures.js';
 import { createTestEnvironment } from '../support/test-environment.js';
 import { migrationsWith } from '../support/migrations-dir.js';
 import { runCli } from '../support/run-cli.js';
@@ -22,16 +22,6 @@ let shared: Runtime;
 let a: Tenant;
 let b: Tenant;
 let passwordOfA: string;
-
-function provisionerFor(runtime: Runtime): Provisioner {
-  return new Provisioner({
-    registry: runtime.registry,
-    connections: runtime.connections,
-    migrationsDir: runtime.config.migrationsDir,
-    namePrefix: runtime.config.tenantDb.namePrefix,
-    secrets: runtime.secrets,
-  });
-}
 
 /** A's app login, to any database on the server. */
 function asAppOfA(database: string): pg.ClientConfig {
@@ -208,13 +198,7 @@ describe('isolated tenants', () => {
 describe('isolated tenants, removed', () => {
   it('a failed create drops the database, both roles and the secret', async () => {
     const dir = await migrationsWith({ '00099_boom.sql': '-- migrate:up\nSELECT 1 / 0;\n-- migrate:down\nSELECT 1;\n' });
-    const failing = new Provisioner({
-      registry: rt.registry,
-      connections: rt.connections,
-      migrationsDir: dir,
-      namePrefix: rt.config.tenantDb.namePrefix,
-      secrets: rt.secrets,
-    });
+    const failing = provisionerFor(rt, { migrationsDir: dir });
     await expect(failing.create({ slug: 'tenant-doomed', name: 'Doomed' }, { actor: 'test' })).rejects.toMatchObject({ exitCode: 1 });
     const roles = [`${env.prefix}tenant_doomed_owner`, `${env.prefix}tenant_doomed_app`];
     expect(await env.admin(async (c) => (await c.query('SELECT 1 FROM pg_roles WHERE rolname = ANY($1)', [roles])).rowCount)).toBe(0);

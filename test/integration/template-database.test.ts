@@ -11,6 +11,7 @@ import { Provisioner } from '../../src/provision/provisioner.js';
 import { parseTemplateStamp } from '../../src/provision/template-database.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import type { Tenant } from '../../src/tenants/tenant.js';
+import { provisionerFor } from '../support/tenant-fixtures.js';
 import { createTestEnvironment } from '../support/test-environment.js';
 
 const env = createTestEnvironment();
@@ -20,13 +21,7 @@ let template: string;
 
 beforeAll(async () => {
   rt = await env.runtime();
-  provisioner = new Provisioner({
-    registry: rt.registry,
-    connections: rt.connections,
-    migrationsDir: rt.config.migrationsDir,
-    namePrefix: rt.config.tenantDb.namePrefix,
-    secrets: rt.secrets,
-  });
+  provisioner = provisionerFor(rt);
   template = provisioner.template.name;
   const first = await provisioner.create({ slug: 'tpl-first', name: 'first' }, { actor: 'test' });
   expect(first.via).toBe('migrations');

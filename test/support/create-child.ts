@@ -6,18 +6,12 @@
  */
 import { parseConfig } from '../../src/config.js';
 import { openRuntime } from '../../src/runtime/runtime.js';
-import { Provisioner } from '../../src/provision/provisioner.js';
+import { provisionerFor } from './tenant-fixtures.js';
 
 const slug = process.env.CREATE_SLUG ?? 'killed';
 const killAt = process.env.KILL_AT_STEP;
 const rt = await openRuntime(parseConfig(process.env));
-const provisioner = new Provisioner({
-  registry: rt.registry,
-  connections: rt.connections,
-  migrationsDir: rt.config.migrationsDir,
-  namePrefix: rt.config.tenantDb.namePrefix,
-  secrets: rt.secrets,
-});
+const provisioner = provisionerFor(rt);
 await provisioner.create(
   { slug, name: slug },
   {

@@ -16,11 +16,12 @@ import type { TestEnvironment } from './test-environment.js';
 // Kept here too for the fleet tests, which import it from this module.
 export { eventually } from './eventually.js';
 
-export function provisionerFor(rt: Runtime): Provisioner {
+/** The provisioner a runtime gives the CLI; `migrationsDir` points it at other migrations (e.g. one that fails). */
+export function provisionerFor(rt: Runtime, options: { migrationsDir?: string } = {}): Provisioner {
   return new Provisioner({
     registry: rt.registry,
     connections: rt.connections,
-    migrationsDir: rt.config.migrationsDir,
+    migrationsDir: options.migrationsDir ?? rt.config.migrationsDir,
     namePrefix: rt.config.tenantDb.namePrefix,
     secrets: rt.secrets,
   });
