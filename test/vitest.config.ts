@@ -9,6 +9,18 @@ const floor = JSON.parse(readFileSync(new URL('coverage-floor.json', import.meta
   number
 >;
 
+/**
+ * Tests that time a recovery under load (sockets cut, backends killed,
+ * clusters restarted, rotations under traffic): they run after the others,
+ * one file at a time, so a busy machine does not decide whether they pass.
+ */
+const FAULT_TESTS = [
+  'test/integration/fault-*.test.ts',
+  'test/integration/fleet-faults.test.ts',
+  'test/integration/credential-rotation.test.ts',
+  'test/e2e/migrate-faults-cli.test.ts',
+];
+
 export default defineConfig({
   test: {
     root,
@@ -42,10 +54,24 @@ export default defineConfig({
           root,
           // e2e tests run the built CLI as a subprocess against the same cluster.
           include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          exclude: FAULT_TESTS,
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           pool: 'forks',
+        },
+      },
+      {
+        test: {
+          name: 'faults',
+          root,
+          include: FAULT_TESTS,
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -30,10 +30,13 @@ declare module 'vitest' {
 
 const TEST_APP_ROLE = 'metapus_test_app';
 
-let lease: ClusterLease | undefined;
-let home: string | undefined;
-
-export async function setup(project: TestProject): Promise<void> {
+/**
+ * Each project that lists this file (integration, faults) gets its own
+ * server and tears down its own: the returned function is its teardown.
+ */
+export async function setup(project: TestProject): Promise<() => Promise<void>> {
+  let lease: ClusterLease | undefined;
+  let home: string | undefined;
   let server: TestServer;
   if (process.env.TEST_DATABASE_URL) {
     const adminUrl = process.env.TEST_DATABASE_URL;
@@ -80,9 +83,8 @@ export async function setup(project: TestProject): Promise<void> {
     };
   }
   project.provide('testServer', server);
-}
-
-export async function teardown(): Promise<void> {
-  await lease?.release();
-  if (home) await fs.rm(home, { recursive: true, force: true });
+  return async () => {
+    await lease?.release();
+    if (home) await fs.rm(home, { recursive: true, force: true });
+  };
 }

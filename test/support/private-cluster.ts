@@ -46,7 +46,11 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
     home,
     port: 0,
     binDir: binaries.binDir,
-    settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: '100' },
+    // These clusters are crashed on purpose (a backend SIGKILLed, `-m immediate`):
+    // a commit must survive that, so synchronous_commit stays on (with it off,
+    // the last commits, e.g. a tenant's activation, vanish in crash recovery).
+    // fsync and full-page writes only matter when the OS itself goes down.
+    settings: { fsync: 'off', full_page_writes: 'off', max_connections: '100' },
   });
   const leases: ClusterLease[] = [await cluster.acquire()];
   const first = leases[0] as ClusterLease;
