@@ -12,6 +12,7 @@
  * alike; the table shows medians, p99 over all runs, errors, and the peak of
  * connections pg_stat_activity showed against the cap.
  */
+import { withOwnerConnection } from '../../src/pg/admin-connection.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
@@ -54,15 +55,12 @@ async function listen(handler: http.RequestListener): Promise<http.Server> {
   return server;
 }
 
+const SEED_CURRENCIES = `INSERT INTO currencies (code, name, symbol) VALUES
+  ('EUR', 'Euro', '€'), ('GBP', 'Pound Sterling', '£'), ('JPY', 'Yen', '¥'), ('USD', 'US Dollar', '$'), ('CHF', 'Swiss Franc', NULL)`;
+
 async function provision(rt: Runtime, count: number): Promise<Tenant[]> {
   const provisioner = provisionerFor(rt);
   await provisioner.refreshTemplate();
-  // Every tenant starts with the same five currencies: seeded once into the template, cloned 1,000 times.
-  const template = { dbName: provisioner.template.name, dbHost: rt.connections.tenant.host, dbPort: rt.connections.tenant.port };
-  await withConnection(tenantClientConfig(template, rt.connections.tenant), (c) =>
-    c.query(`INSERT INTO currencies (code, name, symbol) VALUES
-      ('EUR', 'Euro', '€'), ('GBP', 'Pound Sterling', '£'), ('JPY', 'Yen', '¥'), ('USD', 'US Dollar', '$'), ('CHF', 'Swiss Franc', NULL)`),
-  );
   const tenants: Tenant[] = new Array<Tenant>(count);
   let next = 0;
   const started = performance.now();
@@ -71,11 +69,14 @@ async function provision(rt: Runtime, count: number): Promise<Tenant[]> {
       while (next < count) {
         const i = next++;
         const slug = `bench-${String(i).padStart(4, '0')}`;
-        tenants[i] = (await provisioner.create({ slug, name: slug }, { actor: 'bench', rebuildTemplate: false })).tenant;
+        const tenant = (await provisioner.create({ slug, name: slug }, { actor: 'bench', rebuildTemplate: false })).tenant;
+        // Every tenant starts with the same five currencies, written as its owner (the template takes no plants).
+        await withOwnerConnection(rt.connections.adminUrl, tenant, tenant.ownerRole as string, (c) => c.query(SEED_CURRENCIES));
+        tenants[i] = tenant;
       }
     }),
   );
-  console.log(`created ${count} tenants by template clone in ${((performance.now() - started) / 1000).toFixed(1)}s`);
+  console.log(`created and seeded ${count} tenants by template clone in ${((performance.now() - started) / 1000).toFixed(1)}s`);
   return tenants;
 }
 
