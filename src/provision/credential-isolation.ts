@@ -23,8 +23,10 @@
  * Returns one result per tenant; nothing throws for one tenant's failure.
  */
 import type pg from 'pg';
+import { runWorkQueue } from '../migrate/work-queue.js';
+import { serverKey } from '../pg/server-key.js';
 import type { ConnectionSettings } from '../pg/connection-settings.js';
-import { adminUrlFor } from '../pg/admin-connection.js';
+import { adminUrlFor, withAdminConnection } from '../pg/admin-connection.js';
 import { withConnection, withTransaction } from '../pg/with-helpers.js';
 import { advisoryKey, ident } from '../pg/identifiers.js';
 import { InvalidStateError, ProvisionError, toToolkitError, type TenantToolkitError } from '../errors.js';
@@ -94,16 +96,21 @@ export async function isolateTenants(
   if (unknown) throw unknown.error;
   const tenants = targets as Tenant[];
   const results: TenantIsolationResult[] = new Array<TenantIsolationResult>(tenants.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < tenants.length) {
-      const i = next++;
-      const result = await isolateOne(deps, tenants[i] as Tenant, options);
-      results[i] = result;
-      options.onTenant?.(result);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? DEFAULT_CONCURRENCY, tenants.length)) }, worker));
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  // The same bounded queue as fleet runs and rotation: in order, at most `concurrency` at once, per server too.
+  await runWorkQueue(
+    tenants.map((tenant, index) => ({ tenant, index })),
+    { concurrency, perKey: concurrency, keyOf: ({ tenant }) => serverKey(tenant.dbHost, tenant.dbPort) },
+    async ({ tenant, index }) => {
+      const result = await isolateOne(deps, tenant, options);
+      results[index] = result;
+      try {
+        options.onTenant?.(result);
+      } catch {
+        // A faulty listener must not stop the conversion.
+      }
+    },
+  );
   return results;
 }
 
@@ -115,14 +122,11 @@ async function isolateOne(deps: IsolationDeps, tenant: Tenant, options: IsolateO
       throw new InvalidStateError(`tenant "${tenant.slug}" is ${tenant.status}; only ${CONVERTIBLE.join(', ')} tenants are converted`);
     }
     const server = { host: tenant.dbHost, port: tenant.dbPort };
-    const done = await withConnection(
-      { application_name: 'metapus-tenant-admin', connectionString: adminUrlFor(deps.connections.adminUrl, server) },
-      async (admin) => {
-        const locked = await withTryLock(admin, advisoryKey(`metapus-tenant:isolate:${tenant.id}`), () => convert(deps, admin, tenant, options));
-        if (!locked.locked) throw new ProvisionError(`tenant "${tenant.slug}" is being converted by another run`);
-        return locked.value;
-      },
-    );
+    const done = await withAdminConnection(deps.connections.adminUrl, server, async (admin) => {
+      const locked = await withTryLock(admin, advisoryKey(`metapus-tenant:isolate:${tenant.id}`), () => convert(deps, admin, tenant, options));
+      if (!locked.locked) throw new ProvisionError(`tenant "${tenant.slug}" is being converted by another run`);
+      return locked.value;
+    });
     return { ...base, ...done, durationMs: performance.now() - started };
   } catch (err) {
     return { ...base, outcome: 'failed', error: toToolkitError(err), durationMs: performance.now() - started };
