@@ -5,7 +5,7 @@
  * where `show --reveal` asked for it.
  */
 import type { ChalkInstance } from 'chalk';
-import type { CredentialError, RotationResult, RotationStatus } from '../provision/credential-rotation.js';
+import { errorOf, type CredentialError, type RotationResult, type RotationStatus } from '../provision/credential-rotation.js';
 import type { TenantCredentialInfo } from '../provision/tenant-credentials.js';
 import type { Terminal } from './terminal.js';
 import { detailBlock, shown } from './tenant-view.js';
@@ -120,7 +120,7 @@ export interface IsolationView {
 
 export function isolationLine(c: ChalkInstance, r: IsolationView): string {
   const slug = c.bold(shown(r.tenant.slug));
-  if (r.outcome === 'failed') return `${slug}: ${credentialStatusLabel(c, 'failed')}: ${errorText(r.error && errorOfView(r.error))}`;
+  if (r.outcome === 'failed') return `${slug}: ${credentialStatusLabel(c, 'failed')}: ${errorText(r.error && errorOf(r.error))}`;
   if (r.outcome !== 'isolated') return `${slug}: ${c.dim(shown(r.outcome))}`;
   const roles = `owner ${shown(r.ownerRole ?? '-')}, app ${shown(r.appRole ?? '-')}`;
   const reowned = r.reowned > 0 ? `, ${r.reowned} object(s) re-owned` : '';
@@ -138,10 +138,6 @@ export function isolationJson(r: IsolationView): Record<string, unknown> {
     reowned: r.reowned,
     revokedFrom: r.revokedFrom,
     durationMs: Math.round(r.durationMs),
-    ...(r.error ? { error: errorOfView(r.error) } : {}),
+    ...(r.error ? { error: errorOf(r.error) } : {}),
   };
-}
-
-function errorOfView(error: { code: string; message: string; hint?: string | undefined }): CredentialError {
-  return { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) };
 }

@@ -76,8 +76,8 @@ export interface TenantIsolationResult {
 
 export const DEFAULT_ISOLATION_GRACE_MS = 10_000;
 const DEFAULT_CONCURRENCY = 4;
-/** Statuses `--all` converts: tenants that exist and are not being created. */
-const CONVERTIBLE: readonly TenantStatus[] = ['active', 'suspended', 'migration_failed'];
+/** Statuses credentials commands act on (`--all`): tenants that exist and are not being created. */
+export const CONVERTIBLE: readonly TenantStatus[] = ['active', 'suspended', 'migration_failed'];
 export const ISOLATED_ACTION = 'credentials.isolated';
 
 export async function isolateTenants(

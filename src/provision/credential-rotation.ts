@@ -21,7 +21,7 @@
  * tenant; never throws for one tenant's failure.
  */
 import type pg from 'pg';
-import { InvalidStateError, TenantToolkitError, messageOf, toToolkitError } from '../errors.js';
+import { InvalidStateError, TenantToolkitError, toToolkitError } from '../errors.js';
 import { withAdminConnection } from '../pg/admin-connection.js';
 import { roleIdent } from '../pg/identifiers.js';
 import { serverKey } from '../pg/server-key.js';
@@ -32,6 +32,10 @@ import type { TenantSecretStore } from '../secrets/tenant-secret-store.js';
 import { notifyTenantChange, type TenantRegistry } from '../tenants/tenant-registry.js';
 import type { Tenant } from '../tenants/tenant.js';
 import { runWorkQueue } from '../migrate/work-queue.js';
+import { errorOf as fleetErrorOf, type FleetTenantError } from '../migrate/fleet-result.js';
+import { advisoryKey } from '../pg/identifiers.js';
+import { withTryLock } from './database-admin.js';
+import { CONVERTIBLE } from './credential-isolation.js';
 
 /** A Runtime has all of these. */
 export interface CredentialDeps {
@@ -48,11 +52,8 @@ export interface CredentialDeps {
 
 export type RotationStatus = 'rotated' | 'failed' | 'skipped';
 
-export interface CredentialError {
-  code: string;
-  message: string;
-  hint?: string;
-}
+/** A tenant's failure in a result: the fleet's shape (code, redacted message, hint). */
+export type CredentialError = FleetTenantError;
 
 export interface RotationResult {
   tenantId: string;
@@ -124,7 +125,7 @@ export async function rotateTenantCredentials(
 
 /** Tenants `--all` looks at: every one that is not deleted or being created. */
 export async function credentialTargets(registry: TenantRegistry): Promise<Tenant[]> {
-  return registry.list({ status: ['active', 'suspended', 'migration_failed'] });
+  return registry.list({ status: [...CONVERTIBLE] });
 }
 
 /** Each ref resolved (throws TenantNotFoundError before anything is done), duplicates once. */
@@ -144,8 +145,7 @@ export function countBy<S extends string>(results: readonly { status: S }[]): Re
 }
 
 export function errorOf(err: unknown): CredentialError {
-  const known = toToolkitError(err);
-  return { code: known.code, message: messageOf(known), ...(known.hint ? { hint: known.hint } : {}) };
+  return fleetErrorOf(toToolkitError(err));
 }
 
 async function rotateOne(deps: CredentialDeps, tenant: Tenant, options: RotateOptions, all: boolean): Promise<RotationResult> {
@@ -222,15 +222,13 @@ export async function setRolePassword(adminUrl: string, tenant: Tenant, role: st
  */
 export async function withCredentialLock<T>(metaUrl: string, tenant: Tenant, fn: () => Promise<T>): Promise<T> {
   return withConnection({ connectionString: metaUrl, application_name: 'metapus-tenant:credentials' }, async (client) => {
-    const key = `${LOCK_PREFIX}${tenant.id}`;
-    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [key]);
-    if (!rows[0]?.locked) {
+    const held = await withTryLock(client, advisoryKey(`${LOCK_PREFIX}${tenant.id}`), fn);
+    if (!held.locked) {
       throw new InvalidStateError(`the credentials of tenant "${tenant.slug}" are being changed by another command`, {
         hint: 'wait for it to finish, then run the command again',
       });
     }
-    // Closing the connection releases the lock.
-    return fn();
+    return held.value;
   });
 }
 
