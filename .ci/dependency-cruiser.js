@@ -12,6 +12,7 @@ const layers = [
   ['tenants', '^src/tenants/'],
   ['local', '^src/local/'],
   ['secrets', '^src/secrets/'],
+  ['servers', '^src/servers/'],
   ['pools, context, runtime', '^src/(pools|context|runtime)/'],
   ['server, worker, provision, migrate', '^src/(server|worker|provision|migrate)/'],
   ['cli, reference', '^src/(cli|reference)/'],

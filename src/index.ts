@@ -14,6 +14,7 @@
  *   cli, reference                      applications and entry points
  *   server, worker, provision, migrate  library pieces for applications
  *   pools, context, runtime             pools and leases, request scope, wiring
+ *   servers                             server registry, placement, admin logins per server
  *   secrets                             sealed tenant passwords, the secret key
  *   local                               the embedded PostgreSQL
  *   tenants                             tenant model, registry, lifecycle

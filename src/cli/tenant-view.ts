@@ -21,6 +21,7 @@ export function statusLabel(c: ChalkInstance, status: TenantStatus): string {
     case 'migration_failed':
       return c.red(status);
     case 'provisioning':
+    case 'moving':
       return c.cyan(status);
     case 'deleted':
       return c.dim(status);

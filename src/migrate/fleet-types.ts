@@ -1,7 +1,7 @@
 /** The fleet runner's public shapes: dependencies, options, events and outcome. */
 import os from 'node:os';
 import type pg from 'pg';
-import type { TenantCredentials } from '../pg/connection-settings.js';
+import type { AdminAccess, TenantCredentials } from '../pg/connection-settings.js';
 import type { Tenant } from '../tenants/tenant.js';
 import type { TenantRegistry } from '../tenants/tenant-registry.js';
 import type { MigrationDirection, MigrationEvent } from '../schema/migration-types.js';
@@ -15,7 +15,7 @@ export interface FleetMigrateDeps {
   /** Legacy tenants (ownerRole null) are migrated with these. */
   credentials: TenantCredentials;
   /** Admin login (POSTGRES_ADMIN_URL / embedded superuser): tenants with an owner role are migrated as it, SET ROLE owner. */
-  adminUrl: string;
+  adminUrl: AdminAccess;
 }
 
 export interface FleetMigrateOptions {

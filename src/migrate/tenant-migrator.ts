@@ -30,7 +30,7 @@
  * next run decides from the database's real state.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TenantCredentials } from '../pg/connection-settings.js';
+import type { AdminAccess, TenantCredentials } from '../pg/connection-settings.js';
 import { tenantClientConfig } from '../pg/connection-settings.js';
 import { withConnection } from '../pg/with-helpers.js';
 import { withOwnerConnection } from '../pg/admin-connection.js';
@@ -87,7 +87,7 @@ export interface TenantMigrateDeps {
   /** Legacy tenants (ownerRole null) are migrated with these, as before least privilege. */
   credentials: TenantCredentials;
   /** Tenants with an owner role are migrated by the admin login (on the tenant's server) acting as that role. */
-  adminUrl: string;
+  adminUrl: AdminAccess;
 }
 
 export async function migrateTenant(

@@ -47,6 +47,11 @@ export function assertServable(tenant: Tenant): void {
       throw new TenantUnavailableError(tenant.slug, tenant.status, 5);
     case 'migration_failed':
       throw new TenantUnavailableError(tenant.slug, tenant.status, 60);
+    case 'moving':
+      // A move's downtime is the copy of one database: seconds to minutes.
+      throw new TenantUnavailableError(tenant.slug, tenant.status, 10);
+    default:
+      throw new TenantUnavailableError(tenant.slug, String(tenant.status satisfies never), 30);
   }
 }
 

@@ -25,7 +25,7 @@
 import type pg from 'pg';
 import { runWorkQueue } from '../migrate/work-queue.js';
 import { serverKey } from '../pg/server-key.js';
-import type { ConnectionSettings } from '../pg/connection-settings.js';
+import { adminAccess, type ConnectionSettings } from '../pg/connection-settings.js';
 import { adminUrlFor, withAdminConnection } from '../pg/admin-connection.js';
 import { withConnection, withTransaction } from '../pg/with-helpers.js';
 import { advisoryKey, ident } from '../pg/identifiers.js';
@@ -122,7 +122,7 @@ async function isolateOne(deps: IsolationDeps, tenant: Tenant, options: IsolateO
       throw new InvalidStateError(`tenant "${tenant.slug}" is ${tenant.status}; only ${CONVERTIBLE.join(', ')} tenants are converted`);
     }
     const server = { host: tenant.dbHost, port: tenant.dbPort };
-    const done = await withAdminConnection(deps.connections.adminUrl, server, async (admin) => {
+    const done = await withAdminConnection(adminAccess(deps.connections), server, async (admin) => {
       const locked = await withTryLock(admin, advisoryKey(`metapus-tenant:isolate:${tenant.id}`), () => convert(deps, admin, tenant, options));
       if (!locked.locked) throw new ProvisionError(`tenant "${tenant.slug}" is being converted by another run`);
       return locked.value;
@@ -153,7 +153,7 @@ async function convert(deps: IsolationDeps, admin: pg.ClientBase, before: Tenant
   // 2. Inside the tenant database: re-own, grant the new app role and keep the old login working.
   const inDb = {
     application_name: 'metapus-tenant-admin',
-    connectionString: adminUrlFor(deps.connections.adminUrl, { host: tenant.dbHost, port: tenant.dbPort }, tenant.dbName),
+    connectionString: adminUrlFor(adminAccess(deps.connections), { host: tenant.dbHost, port: tenant.dbPort }, tenant.dbName),
   };
   let reowned = 0;
   if (!tenant.ownerRole || !tenant.appRole || state.dbOwner !== owner) {

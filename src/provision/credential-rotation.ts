@@ -22,7 +22,8 @@
  */
 import type pg from 'pg';
 import { InvalidStateError, TenantToolkitError, toToolkitError } from '../errors.js';
-import { withAdminConnection } from '../pg/admin-connection.js';
+import { withAdminConnection, type AdminAccess, type AdminUrls } from '../pg/admin-connection.js';
+import { adminAccess } from '../pg/connection-settings.js';
 import { roleIdent } from '../pg/identifiers.js';
 import { serverKey } from '../pg/server-key.js';
 import { withConnection } from '../pg/with-helpers.js';
@@ -47,6 +48,8 @@ export interface CredentialDeps {
     metaUrl: string;
     /** Admin login (POSTGRES_ADMIN_URL / embedded superuser); pointed at each tenant's server. */
     adminUrl: string;
+    /** Each registered server's own admin login, when the registry is loaded. */
+    admins?: AdminUrls;
   };
 }
 
@@ -189,7 +192,7 @@ async function rotate(
     const password = randomPassword();
     await deps.secrets.save(tenant.id, role, password);
     await step('staged');
-    await setRolePassword(deps.connections.adminUrl, tenant, role, password);
+    await setRolePassword(adminAccess(deps.connections), tenant, role, password);
     await step('altered');
     await deps.registry.audit(tenant, 'credentials.rotated', actor, { reset: true });
     await notifyTenantChange(deps.metaPool, tenant, tenant.status);
@@ -200,7 +203,7 @@ async function rotate(
   const next = secret.next ?? randomPassword();
   if (!resumed) await deps.secrets.stageNext(tenant.id, next);
   await step('staged');
-  await setRolePassword(deps.connections.adminUrl, tenant, role, next);
+  await setRolePassword(adminAccess(deps.connections), tenant, role, next);
   await step('altered');
   await deps.secrets.promoteNext(tenant, actor);
   await step('promoted');
@@ -208,7 +211,7 @@ async function rotate(
 }
 
 /** ALTER ROLE ... PASSWORD '<SCRAM verifier>': the server stores the verifier as given; the plaintext stays here. */
-export async function setRolePassword(adminUrl: string, tenant: Tenant, role: string, password: string): Promise<void> {
+export async function setRolePassword(adminUrl: AdminAccess, tenant: Tenant, role: string, password: string): Promise<void> {
   const verifier = scramSha256Verifier(password);
   await withAdminConnection(adminUrl, { host: tenant.dbHost, port: tenant.dbPort }, async (admin) => {
     await admin.query(`ALTER ROLE ${roleIdent(role)} PASSWORD ${admin.escapeLiteral(verifier)}`);

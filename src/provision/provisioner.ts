@@ -15,7 +15,7 @@
  * per-slug advisory lock tells a live create from an abandoned one.
  */
 import type pg from 'pg';
-import type { ConnectionSettings } from '../pg/connection-settings.js';
+import { adminAccess, type ConnectionSettings } from '../pg/connection-settings.js';
 import type { TenantSecretStore } from '../secrets/tenant-secret-store.js';
 import { databaseOf, parseConnectionUrl } from '../connection-url.js';
 import { adminUrlFor } from '../pg/admin-connection.js';
@@ -98,7 +98,7 @@ export class Provisioner {
   private readonly reservedDatabases: string[];
 
   constructor(private readonly deps: ProvisionerDeps) {
-    this.template = new TemplateDatabase(templateDatabaseName(deps.namePrefix), templateOwnerRole(deps.namePrefix), deps.connections.adminUrl);
+    this.template = new TemplateDatabase(templateDatabaseName(deps.namePrefix), templateOwnerRole(deps.namePrefix), adminAccess(deps.connections));
     this.reservedDatabases = [databaseOf(deps.connections.metaUrl), this.template.name];
   }
 
@@ -128,7 +128,7 @@ export class Provisioner {
     if (isolated) this.deps.secrets?.keyring.current();
     const ctx: CreationContext = {
       registry: this.deps.registry,
-      adminUrl: this.deps.connections.adminUrl,
+      adminUrl: adminAccess(this.deps.connections),
       sharedRole: this.deps.connections.tenant.user,
       protectedRoles: this.protectedRoles(),
       isolated,
@@ -260,7 +260,7 @@ export class Provisioner {
   private async withAdmin<T>(host: string, port: number, fn: (admin: pg.Client) => Promise<T>, connectTimeoutMs?: number): Promise<T> {
     return withConnection(
       {
-        connectionString: adminUrlFor(this.deps.connections.adminUrl, { host, port }),
+        connectionString: adminUrlFor(adminAccess(this.deps.connections), { host, port }),
         application_name: 'metapus-tenant-admin',
         ...(connectTimeoutMs !== undefined ? { connectionTimeoutMillis: connectTimeoutMs } : {}),
       },

@@ -19,7 +19,7 @@
  */
 import crypto from 'node:crypto';
 import type pg from 'pg';
-import { adminUrlFor } from '../pg/admin-connection.js';
+import { adminUrlFor, type AdminAccess } from '../pg/admin-connection.js';
 import { withConnection } from '../pg/with-helpers.js';
 import { advisoryKey, ident } from '../pg/identifiers.js';
 import { ProvisionError, messageOf, sqlStateOf } from '../errors.js';
@@ -70,7 +70,7 @@ export class TemplateDatabase {
     readonly name: string,
     /** The NOLOGIN role that owns the template's objects. */
     readonly ownerRole: string,
-    private readonly adminUrl: string,
+    private readonly adminUrl: AdminAccess,
   ) {}
 
   private lockKey(): string {

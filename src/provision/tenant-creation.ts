@@ -8,7 +8,7 @@
  * the slug's create lock.
  */
 import type pg from 'pg';
-import { adminUrlFor, withOwnerConnection } from '../pg/admin-connection.js';
+import { adminUrlFor, withOwnerConnection, type AdminAccess } from '../pg/admin-connection.js';
 import { withConnection } from '../pg/with-helpers.js';
 import { advisoryKey, ident } from '../pg/identifiers.js';
 import type { Tenant, TenantPlan } from '../tenants/tenant.js';
@@ -69,7 +69,7 @@ export interface ValidCreateInput {
 export interface CreationContext {
   registry: TenantRegistry;
   /** POSTGRES_ADMIN_URL (or the embedded superuser): migrations log in with it and SET ROLE to the owner. */
-  adminUrl: string;
+  adminUrl: AdminAccess;
   /** The shared tenant role (TENANT_DB_USER): the app role of tenants in shared mode. */
   sharedRole: string;
   /** Roles a cleanup never drops, whatever a row says (the shared role, the admin). */

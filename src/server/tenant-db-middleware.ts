@@ -8,6 +8,7 @@
  *   unknown tenant               404 TENANT_NOT_FOUND
  *   suspended / deleted          403 TENANT_SUSPENDED / TENANT_DELETED
  *   provisioning / migr. failed  503 TENANT_UNAVAILABLE + Retry-After
+ *   moving (tenant move)         503 TENANT_UNAVAILABLE + Retry-After
  *   pool table full, DB down     503 POOL_EXHAUSTED / DATABASE_UNAVAILABLE
  *
  * By default it answers these itself (`{ code, message }` JSON). With

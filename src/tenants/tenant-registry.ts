@@ -2,16 +2,29 @@
  * The tenant registry over the meta database: lookups, filtered lists,
  * compare-and-set status changes (audited and NOTIFYed), schema versions.
  */
-import type pg from 'pg';
-import { InvalidStateError, TenantExistsError, TenantNotFoundError, isUniqueViolation } from '../errors.js';
-import { withClient, withTransaction } from '../pg/with-helpers.js';
-import { isUuid, tenantFromRow, type Tenant, type TenantPlan, type TenantRow, type TenantStatus } from './tenant.js';
+import type pg from "pg";
+import {
+  InvalidStateError,
+  TenantExistsError,
+  TenantNotFoundError,
+  isUniqueViolation,
+} from "../errors.js";
+import { withClient, withTransaction } from "../pg/with-helpers.js";
+import { canonicalHost } from "../pg/server-key.js";
+import {
+  isUuid,
+  tenantFromRow,
+  type Tenant,
+  type TenantPlan,
+  type TenantRow,
+  type TenantStatus,
+} from "./tenant.js";
 
 /** Audit action recorded when a deleted tenant's database is dropped. */
-export const DATABASE_DROPPED_ACTION = 'delete.database_dropped';
+export const DATABASE_DROPPED_ACTION = "delete.database_dropped";
 
 /** Channel of the NOTIFY sent on every status change; payload: TenantStatusNotification as JSON. */
-export const TENANT_STATUS_CHANNEL = 'metapus_tenant_status';
+export const TENANT_STATUS_CHANNEL = "metapus_tenant_status";
 
 export interface TenantStatusNotification {
   id: string;
@@ -27,6 +40,8 @@ export interface NewTenant {
   dbName: string;
   dbHost: string;
   dbPort: number;
+  /** The registered server it goes on; without it, the server registered at dbHost:dbPort. */
+  serverName?: string;
   plan: TenantPlan;
   settings?: Record<string, unknown>;
   /** Roles the create will make (recorded first, so an abandoned create's roles can be found and dropped). */
@@ -73,25 +88,33 @@ export interface RecordedMigration {
   durationMs: number;
 }
 
-export type Queryable = Pick<pg.ClientBase, 'query'>;
+export type Queryable = Pick<pg.ClientBase, "query">;
 
 export class TenantRegistry {
   constructor(private readonly pool: pg.Pool) {}
 
   async getById(id: string): Promise<Tenant | undefined> {
     if (!isUuid(id)) return undefined;
-    const { rows } = await this.pool.query<TenantRow>('SELECT * FROM tenants WHERE id = $1', [id]);
+    const { rows } = await this.pool.query<TenantRow>(
+      "SELECT * FROM tenants WHERE id = $1",
+      [id],
+    );
     return rows[0] ? tenantFromRow(rows[0]) : undefined;
   }
 
   async getBySlug(slug: string): Promise<Tenant | undefined> {
-    const { rows } = await this.pool.query<TenantRow>('SELECT * FROM tenants WHERE lower(slug) = lower($1)', [slug]);
+    const { rows } = await this.pool.query<TenantRow>(
+      "SELECT * FROM tenants WHERE lower(slug) = lower($1)",
+      [slug],
+    );
     return rows[0] ? tenantFromRow(rows[0]) : undefined;
   }
 
   /** A UUID or a slug; throws TenantNotFoundError. */
   async resolve(ref: string): Promise<Tenant> {
-    const tenant = isUuid(ref) ? await this.getById(ref) : await this.getBySlug(ref);
+    const tenant = isUuid(ref)
+      ? await this.getById(ref)
+      : await this.getBySlug(ref);
     if (!tenant) throw new TenantNotFoundError(ref);
     return tenant;
   }
@@ -101,18 +124,20 @@ export class TenantRegistry {
     const params: unknown[] = [];
     const add = (sql: string, value: unknown) => {
       params.push(value);
-      where.push(sql.replace('?', `$${params.length}`));
+      where.push(sql.replace("?", `$${params.length}`));
     };
-    if (filter.status?.length) add('status = ANY(?)', filter.status);
-    if (filter.plan?.length) add('plan = ANY(?)', filter.plan);
+    if (filter.status?.length) add("status = ANY(?)", filter.status);
+    if (filter.plan?.length) add("plan = ANY(?)", filter.plan);
     if (filter.ids?.length || filter.slugs?.length) {
       params.push(
         filter.ids ?? [],
         (filter.slugs ?? []).map((s) => s.toLowerCase()),
       );
-      where.push(`(id = ANY($${params.length - 1}::uuid[]) OR lower(slug) = ANY($${params.length}))`);
+      where.push(
+        `(id = ANY($${params.length - 1}::uuid[]) OR lower(slug) = ANY($${params.length}))`,
+      );
     }
-    const sql = `SELECT * FROM tenants ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, slug`;
+    const sql = `SELECT * FROM tenants ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at, slug`;
     const { rows } = await this.pool.query<TenantRow>(sql, params);
     return rows.map(tenantFromRow);
   }
@@ -124,8 +149,9 @@ export class TenantRegistry {
         let row: TenantRow | undefined;
         try {
           const result = await client.query<TenantRow>(
-            `INSERT INTO tenants (slug, display_name, db_name, db_host, db_port, plan, settings, owner_role, app_role, status)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'provisioning') RETURNING *`,
+            `INSERT INTO tenants (slug, display_name, db_name, db_host, db_port, plan, settings, owner_role, app_role, status, server_name)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'provisioning',
+                     coalesce($10, (SELECT name FROM servers WHERE host = $11 AND port = $5))) RETURNING *`,
             [
               input.slug,
               input.name,
@@ -136,40 +162,62 @@ export class TenantRegistry {
               input.settings ?? {},
               input.ownerRole ?? null,
               input.appRole ?? null,
+              input.serverName ?? null,
+              canonicalHost(input.dbHost),
             ],
           );
           row = result.rows[0];
         } catch (err) {
-          if (isUniqueViolation(err)) throw new TenantExistsError(input.slug, { cause: err });
+          if (isUniqueViolation(err))
+            throw new TenantExistsError(input.slug, { cause: err });
           throw err;
         }
         const tenant = tenantFromRow(row as TenantRow);
-        await insertAudit(client, tenant, 'create.started', actor, { plan: input.plan, dbName: input.dbName });
+        await insertAudit(client, tenant, "create.started", actor, {
+          plan: input.plan,
+          dbName: input.dbName,
+        });
         return tenant;
       }),
     );
   }
 
   /** Compare-and-set status change, audited and NOTIFYed in one transaction. */
-  async changeStatus(tenantId: string, change: StatusChange, extra: { schemaVersion?: string | null } = {}): Promise<StatusChangeResult> {
+  async changeStatus(
+    tenantId: string,
+    change: StatusChange,
+    extra: { schemaVersion?: string | null } = {},
+  ): Promise<StatusChangeResult> {
     return withClient(this.pool, (client) =>
       withTransaction(client, async () => {
-        const current = await client.query<TenantRow>('SELECT * FROM tenants WHERE id = $1 FOR UPDATE', [tenantId]);
+        const current = await client.query<TenantRow>(
+          "SELECT * FROM tenants WHERE id = $1 FOR UPDATE",
+          [tenantId],
+        );
         const before = current.rows[0];
         if (!before) throw new TenantNotFoundError(tenantId);
         if (before.status === change.to && extra.schemaVersion === undefined) {
-          return { tenant: tenantFromRow(before), changed: false, previousStatus: before.status };
+          return {
+            tenant: tenantFromRow(before),
+            changed: false,
+            previousStatus: before.status,
+          };
         }
-        if (before.status !== change.to && !change.from.includes(before.status)) {
+        if (
+          before.status !== change.to &&
+          !change.from.includes(before.status)
+        ) {
           throw new InvalidStateError(
-            `tenant "${before.slug}" is ${before.status}; it cannot become ${change.to} (allowed from: ${change.from.join(', ')})`,
+            `tenant "${before.slug}" is ${before.status}; it cannot become ${change.to} (allowed from: ${change.from.join(", ")})`,
           );
         }
         const setVersion = extra.schemaVersion !== undefined;
         const { rows } = await client.query<TenantRow>(
-          `UPDATE tenants SET status = $2, updated_at = now()${setVersion ? ', schema_version = $3' : ''}
+          `UPDATE tenants SET status = $2, updated_at = now()${setVersion ? ", schema_version = $3" : ""}
            WHERE id = $1 RETURNING *`,
-          setVersion ? [tenantId, change.to, extra.schemaVersion] : [tenantId, change.to],
+          setVersion
+            ? [tenantId, change.to, extra.schemaVersion]
+            : [tenantId, change.to],
         );
         const tenant = tenantFromRow(rows[0] as TenantRow);
         await insertAudit(client, tenant, change.action, change.actor, {
@@ -177,8 +225,13 @@ export class TenantRegistry {
           to: change.to,
           ...change.details,
         });
-        if (before.status !== change.to) await notifyTenantChange(client, tenant, before.status);
-        return { tenant, changed: before.status !== change.to, previousStatus: before.status };
+        if (before.status !== change.to)
+          await notifyTenantChange(client, tenant, before.status);
+        return {
+          tenant,
+          changed: before.status !== change.to,
+          previousStatus: before.status,
+        };
       }),
     );
   }
@@ -198,12 +251,16 @@ export class TenantRegistry {
     return withClient(this.pool, (client) =>
       withTransaction(client, async () => {
         const { rows } = await client.query<TenantRow>(
-          'UPDATE tenants SET owner_role = $2, app_role = $3, updated_at = now() WHERE id = $1 RETURNING *',
+          "UPDATE tenants SET owner_role = $2, app_role = $3, updated_at = now() WHERE id = $1 RETURNING *",
           [tenantId, roles.ownerRole, roles.appRole],
         );
         if (!rows[0]) throw new TenantNotFoundError(tenantId);
         const tenant = tenantFromRow(rows[0]);
-        await insertAudit(client, tenant, action, actor, { ...details, ownerRole: roles.ownerRole, appRole: roles.appRole });
+        await insertAudit(client, tenant, action, actor, {
+          ...details,
+          ownerRole: roles.ownerRole,
+          appRole: roles.appRole,
+        });
         await notifyTenantChange(client, tenant, tenant.status);
         return tenant;
       }),
@@ -211,11 +268,21 @@ export class TenantRegistry {
   }
 
   /** Mirrors a tenant database's bookkeeping into the meta database. */
-  async recordSchema(tenantId: string, version: string | null, applied: readonly RecordedMigration[]): Promise<void> {
+  async recordSchema(
+    tenantId: string,
+    version: string | null,
+    applied: readonly RecordedMigration[],
+  ): Promise<void> {
     await withClient(this.pool, (client) =>
       withTransaction(client, async () => {
-        await client.query('UPDATE tenants SET schema_version = $2, updated_at = now() WHERE id = $1', [tenantId, version]);
-        await client.query('DELETE FROM tenant_migrations WHERE tenant_id = $1', [tenantId]);
+        await client.query(
+          "UPDATE tenants SET schema_version = $2, updated_at = now() WHERE id = $1",
+          [tenantId, version],
+        );
+        await client.query(
+          "DELETE FROM tenant_migrations WHERE tenant_id = $1",
+          [tenantId],
+        );
         if (applied.length > 0) {
           await client.query(
             `INSERT INTO tenant_migrations (tenant_id, name, checksum, applied_at, duration_ms)
@@ -234,14 +301,29 @@ export class TenantRegistry {
   }
 
   async recordedMigrations(tenantId: string): Promise<RecordedMigration[]> {
-    const { rows } = await this.pool.query<{ name: string; checksum: string; applied_at: Date; duration_ms: number }>(
-      'SELECT name, checksum, applied_at, duration_ms FROM tenant_migrations WHERE tenant_id = $1 ORDER BY name',
+    const { rows } = await this.pool.query<{
+      name: string;
+      checksum: string;
+      applied_at: Date;
+      duration_ms: number;
+    }>(
+      "SELECT name, checksum, applied_at, duration_ms FROM tenant_migrations WHERE tenant_id = $1 ORDER BY name",
       [tenantId],
     );
-    return rows.map((r) => ({ name: r.name, checksum: r.checksum, appliedAt: r.applied_at, durationMs: r.duration_ms }));
+    return rows.map((r) => ({
+      name: r.name,
+      checksum: r.checksum,
+      appliedAt: r.applied_at,
+      durationMs: r.duration_ms,
+    }));
   }
 
-  async audit(tenant: Pick<Tenant, 'id' | 'slug'>, action: string, actor: string, details: Record<string, unknown> = {}): Promise<void> {
+  async audit(
+    tenant: Pick<Tenant, "id" | "slug">,
+    action: string,
+    actor: string,
+    details: Record<string, unknown> = {},
+  ): Promise<void> {
     await insertAudit(this.pool, tenant, action, actor, details);
   }
 
@@ -254,7 +336,10 @@ export class TenantRegistry {
       actor: string;
       details: Record<string, unknown>;
       at: Date;
-    }>('SELECT * FROM tenant_audit WHERE tenant_id = $1 ORDER BY at DESC, id DESC LIMIT $2', [tenantId, limit]);
+    }>(
+      "SELECT * FROM tenant_audit WHERE tenant_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
+      [tenantId, limit],
+    );
     return rows.map((r) => ({
       id: Number(r.id),
       tenantId: r.tenant_id,
@@ -277,12 +362,26 @@ export class TenantRegistry {
   }
 
   /** Removes a row that never became a usable tenant (failed or abandoned provisioning). */
-  async removeProvisioning(tenant: Pick<Tenant, 'id' | 'slug'>, actor: string, details: Record<string, unknown>): Promise<boolean> {
+  async removeProvisioning(
+    tenant: Pick<Tenant, "id" | "slug">,
+    actor: string,
+    details: Record<string, unknown>,
+  ): Promise<boolean> {
     return withClient(this.pool, (client) =>
       withTransaction(client, async () => {
-        const { rowCount } = await client.query("DELETE FROM tenants WHERE id = $1 AND status = 'provisioning'", [tenant.id]);
+        const { rowCount } = await client.query(
+          "DELETE FROM tenants WHERE id = $1 AND status = 'provisioning'",
+          [tenant.id],
+        );
         // The audit row outlives the tenant row (tenant_id becomes NULL, the slug stays).
-        if (rowCount) await insertAudit(client, { id: null, slug: tenant.slug }, 'create.rolled_back', actor, details);
+        if (rowCount)
+          await insertAudit(
+            client,
+            { id: null, slug: tenant.slug },
+            "create.rolled_back",
+            actor,
+            details,
+          );
         return (rowCount ?? 0) > 0;
       }),
     );
@@ -297,13 +396,10 @@ export async function insertAudit(
   actor: string,
   details: Record<string, unknown>,
 ): Promise<void> {
-  await db.query('INSERT INTO tenant_audit (tenant_id, tenant_slug, action, actor, details) VALUES ($1, $2, $3, $4, $5)', [
-    tenant.id,
-    tenant.slug,
-    action,
-    actor,
-    details,
-  ]);
+  await db.query(
+    "INSERT INTO tenant_audit (tenant_id, tenant_slug, action, actor, details) VALUES ($1, $2, $3, $4, $5)",
+    [tenant.id, tenant.slug, action, actor, details],
+  );
 }
 
 /**
@@ -311,7 +407,11 @@ export async function insertAudit(
  * the payload is only a hint. Sent on the caller's connection, so inside a
  * transaction it is delivered at commit.
  */
-export async function notifyTenantChange(db: Queryable, tenant: Tenant, previous: TenantStatus | null): Promise<void> {
+export async function notifyTenantChange(
+  db: Queryable,
+  tenant: Tenant,
+  previous: TenantStatus | null,
+): Promise<void> {
   const payload: TenantStatusNotification = {
     id: tenant.id,
     slug: tenant.slug,
@@ -319,5 +419,8 @@ export async function notifyTenantChange(db: Queryable, tenant: Tenant, previous
     previousStatus: previous,
     at: new Date().toISOString(),
   };
-  await db.query('SELECT pg_notify($1, $2)', [TENANT_STATUS_CHANNEL, JSON.stringify(payload)]);
+  await db.query("SELECT pg_notify($1, $2)", [
+    TENANT_STATUS_CHANNEL,
+    JSON.stringify(payload),
+  ]);
 }

@@ -1,12 +1,25 @@
 /** The tenant model as the meta database records it. */
-import { UsageError } from '../errors.js';
+import { UsageError } from "../errors.js";
 
-export const TENANT_STATUSES = ['provisioning', 'active', 'suspended', 'migration_failed', 'deleted'] as const;
+/** `moving`: its database is being copied to another server (`tenant move`); not served meanwhile. */
+export const TENANT_STATUSES = [
+  "provisioning",
+  "active",
+  "suspended",
+  "migration_failed",
+  "moving",
+  "deleted",
+] as const;
 export type TenantStatus = (typeof TENANT_STATUSES)[number];
 
-export const TENANT_PLANS = ['free', 'standard', 'premium', 'enterprise'] as const;
+export const TENANT_PLANS = [
+  "free",
+  "standard",
+  "premium",
+  "enterprise",
+] as const;
 export type TenantPlan = (typeof TENANT_PLANS)[number];
-export const DEFAULT_PLAN: TenantPlan = 'standard';
+export const DEFAULT_PLAN: TenantPlan = "standard";
 
 export interface Tenant {
   id: string;
@@ -15,6 +28,8 @@ export interface Tenant {
   dbName: string;
   dbHost: string;
   dbPort: number;
+  /** The registered server the database lives on (servers table); dbHost/dbPort are its address. */
+  serverName: string;
   status: TenantStatus;
   plan: TenantPlan;
   schemaVersion: string | null;
@@ -34,6 +49,7 @@ export interface TenantRow {
   db_name: string;
   db_host: string;
   db_port: number;
+  server_name: string;
   status: TenantStatus;
   plan: TenantPlan;
   schema_version: string | null;
@@ -52,6 +68,7 @@ export function tenantFromRow(row: TenantRow): Tenant {
     dbName: row.db_name,
     dbHost: row.db_host,
     dbPort: row.db_port,
+    serverName: row.server_name,
     status: row.status,
     plan: row.plan,
     schemaVersion: row.schema_version,
@@ -66,12 +83,17 @@ export function tenantFromRow(row: TenantRow): Tenant {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (value: string): boolean => UUID.test(value);
 
-export const isTenantStatus = (value: string): value is TenantStatus => (TENANT_STATUSES as readonly string[]).includes(value);
-export const isTenantPlan = (value: string): value is TenantPlan => (TENANT_PLANS as readonly string[]).includes(value);
+export const isTenantStatus = (value: string): value is TenantStatus =>
+  (TENANT_STATUSES as readonly string[]).includes(value);
+export const isTenantPlan = (value: string): value is TenantPlan =>
+  (TENANT_PLANS as readonly string[]).includes(value);
 
 /** A plan typed by someone, checked against the one list of plans. */
 export function validatePlan(value: string): TenantPlan {
-  if (!isTenantPlan(value)) throw new UsageError(`plan must be one of ${TENANT_PLANS.join(', ')}, got "${value}"`);
+  if (!isTenantPlan(value))
+    throw new UsageError(
+      `plan must be one of ${TENANT_PLANS.join(", ")}, got "${value}"`,
+    );
   return value;
 }
 
@@ -86,6 +108,7 @@ export function tenantToJson(t: Tenant): Record<string, unknown> {
     dbName: t.dbName,
     dbHost: t.dbHost,
     dbPort: t.dbPort,
+    server: t.serverName,
     schemaVersion: t.schemaVersion,
     ownerRole: t.ownerRole,
     appRole: t.appRole,

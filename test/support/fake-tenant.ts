@@ -10,6 +10,7 @@ export function fakeTenant(overrides: Partial<Tenant> = {}): Tenant {
     dbName: 'mt_acme',
     dbHost: '127.0.0.1',
     dbPort: 5432,
+    serverName: 'default',
     status: 'active',
     plan: 'standard',
     schemaVersion: null,

@@ -10,6 +10,7 @@ import { parseDuration } from '../../duration.js';
 import { EXIT } from '../../errors.js';
 import { DEFAULT_RETRIES, defaultConcurrency, type FleetMigrateDeps, type FleetMigrateOptions } from '../../migrate/fleet-types.js';
 import type { Runtime } from '../../runtime/runtime.js';
+import { adminAccess } from '../../pg/connection-settings.js';
 import { isUuid, type TenantStatus } from '../../tenants/tenant.js';
 import { integerOption, repeatable } from '../options.js';
 import type { Session } from '../session.js';
@@ -109,8 +110,12 @@ export function toFleetOptions(opts: FleetCliOptions, direction: 'up' | 'down'):
 }
 
 export function fleetDeps(runtime: Runtime): FleetMigrateDeps {
-  const { tenant: credentials, adminUrl } = runtime.connections;
-  return { registry: runtime.registry, metaPool: runtime.metaPool, credentials, adminUrl };
+  return {
+    registry: runtime.registry,
+    metaPool: runtime.metaPool,
+    credentials: runtime.connections.tenant,
+    adminUrl: adminAccess(runtime.connections),
+  };
 }
 
 /** Runs the fleet migration and renders it; returns the exit code. */
