@@ -70,15 +70,8 @@ export class TenantToolkitError extends Error {
   readonly hint: string | undefined;
   readonly details: Record<string, unknown>;
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    options: TenantErrorOptions = {},
-  ) {
-    super(
-      message,
-      options.cause === undefined ? undefined : { cause: options.cause },
-    );
+  constructor(code: ErrorCode, message: string, options: TenantErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.hint = options.hint;
@@ -96,15 +89,15 @@ export class TenantToolkitError extends Error {
 
 export class UsageError extends TenantToolkitError {
   constructor(message: string, options?: TenantErrorOptions) {
-    super("USAGE", message, options);
+    super('USAGE', message, options);
   }
 }
 
 export class ConfigError extends TenantToolkitError {
   readonly problems: string[];
   constructor(problems: string[]) {
-    super("CONFIG_INVALID", problems.join("; "), {
-      hint: "fix the values in the environment or .env (see .env.example)",
+    super('CONFIG_INVALID', problems.join('; '), {
+      hint: 'fix the values in the environment or .env (see .env.example)',
     });
     this.problems = problems;
   }
@@ -113,28 +106,28 @@ export class ConfigError extends TenantToolkitError {
 /** TENANT_SECRET_KEY missing, malformed, or not the key a stored secret was sealed with. */
 export class SecretKeyError extends TenantToolkitError {
   constructor(message: string, options?: TenantErrorOptions) {
-    super("SECRET_KEY", message, options);
+    super('SECRET_KEY', message, options);
   }
 }
 
 export class InvalidSlugError extends TenantToolkitError {
   constructor(message: string) {
-    super("INVALID_SLUG", message, {
-      hint: "a slug is 3-40 characters: lower-case letters, digits and hyphens, starting with a letter",
+    super('INVALID_SLUG', message, {
+      hint: 'a slug is 3-40 characters: lower-case letters, digits and hyphens, starting with a letter',
     });
   }
 }
 
 export class InvalidIdentifierError extends TenantToolkitError {
   constructor(message: string) {
-    super("INVALID_IDENTIFIER", message);
+    super('INVALID_IDENTIFIER', message);
   }
 }
 
 export class TenantNotFoundError extends TenantToolkitError {
   constructor(ref: string) {
-    super("TENANT_NOT_FOUND", `tenant "${ref}" not found`, {
-      hint: "run `tenant list` to see the tenants",
+    super('TENANT_NOT_FOUND', `tenant "${ref}" not found`, {
+      hint: 'run `tenant list` to see the tenants',
       details: { tenant: ref },
     });
   }
@@ -142,8 +135,8 @@ export class TenantNotFoundError extends TenantToolkitError {
 
 export class ServerNotFoundError extends TenantToolkitError {
   constructor(ref: string, options?: TenantErrorOptions) {
-    super("SERVER_NOT_FOUND", `server "${ref}" is not registered`, {
-      hint: "run `tenant server list` to see the servers, or `tenant server add` to register one",
+    super('SERVER_NOT_FOUND', `server "${ref}" is not registered`, {
+      hint: 'run `tenant server list` to see the servers, or `tenant server add` to register one',
       ...options,
       details: { server: ref },
     });
@@ -152,12 +145,9 @@ export class ServerNotFoundError extends TenantToolkitError {
 
 /** No active server has room for another tenant (placement). */
 export class NoCapacityError extends TenantToolkitError {
-  constructor(
-    message = "no active server has room for another tenant",
-    options?: TenantErrorOptions,
-  ) {
-    super("NO_CAPACITY", message, {
-      hint: "register another server (`tenant server add`) or raise a capacity (`tenant server set <name> --capacity N`)",
+  constructor(message = 'no active server has room for another tenant', options?: TenantErrorOptions) {
+    super('NO_CAPACITY', message, {
+      hint: 'register another server (`tenant server add`) or raise a capacity (`tenant server set <name> --capacity N`)',
       ...options,
     });
   }
@@ -166,13 +156,13 @@ export class NoCapacityError extends TenantToolkitError {
 /** A move or clone that failed (and was rolled back or left resumable, as the message says). */
 export class MoveError extends TenantToolkitError {
   constructor(message: string, options?: TenantErrorOptions) {
-    super("MOVE_FAILED", message, options);
+    super('MOVE_FAILED', message, options);
   }
 }
 
 export class TenantExistsError extends TenantToolkitError {
   constructor(slug: string, options?: TenantErrorOptions) {
-    super("TENANT_EXISTS", `tenant "${slug}" already exists`, {
+    super('TENANT_EXISTS', `tenant "${slug}" already exists`, {
       ...options,
       details: { slug },
     });
@@ -181,13 +171,13 @@ export class TenantExistsError extends TenantToolkitError {
 
 export class InvalidStateError extends TenantToolkitError {
   constructor(message: string, options?: TenantErrorOptions) {
-    super("INVALID_STATE", message, options);
+    super('INVALID_STATE', message, options);
   }
 }
 
 export class TenantSuspendedError extends TenantToolkitError {
   constructor(slug: string) {
-    super("TENANT_SUSPENDED", `tenant "${slug}" is suspended`, {
+    super('TENANT_SUSPENDED', `tenant "${slug}" is suspended`, {
       details: { slug },
     });
   }
@@ -195,7 +185,7 @@ export class TenantSuspendedError extends TenantToolkitError {
 
 export class TenantDeletedError extends TenantToolkitError {
   constructor(slug: string) {
-    super("TENANT_DELETED", `tenant "${slug}" is deleted`, {
+    super('TENANT_DELETED', `tenant "${slug}" is deleted`, {
       details: { slug },
     });
   }
@@ -204,21 +194,17 @@ export class TenantDeletedError extends TenantToolkitError {
 export class TenantUnavailableError extends TenantToolkitError {
   readonly retryAfterSeconds: number;
   constructor(slug: string, status: string, retryAfterSeconds = 30) {
-    super(
-      "TENANT_UNAVAILABLE",
-      `tenant "${slug}" is not available (status ${status})`,
-      {
-        details: { slug, status },
-      },
-    );
+    super('TENANT_UNAVAILABLE', `tenant "${slug}" is not available (status ${status})`, {
+      details: { slug, status },
+    });
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
 export class LockTimeoutError extends TenantToolkitError {
   constructor(what: string, options?: TenantErrorOptions) {
-    super("LOCK_TIMEOUT", `timed out waiting for the lock on ${what}`, {
-      hint: "another migrator holds it; retry later or raise --lock-timeout",
+    super('LOCK_TIMEOUT', `timed out waiting for the lock on ${what}`, {
+      hint: 'another migrator holds it; retry later or raise --lock-timeout',
       ...options,
     });
   }
@@ -226,13 +212,13 @@ export class LockTimeoutError extends TenantToolkitError {
 
 export class PoolExhaustedError extends TenantToolkitError {
   constructor(message: string) {
-    super("POOL_EXHAUSTED", message);
+    super('POOL_EXHAUSTED', message);
   }
 }
 
 export class DatabaseUnavailableError extends TenantToolkitError {
   constructor(message: string, options?: TenantErrorOptions) {
-    super("DATABASE_UNAVAILABLE", message, options);
+    super('DATABASE_UNAVAILABLE', message, options);
   }
 }
 
@@ -243,14 +229,11 @@ export class DatabaseUnavailableError extends TenantToolkitError {
  */
 export class AuthenticationFailedError extends TenantToolkitError {
   readonly role: string | undefined;
-  constructor(
-    message: string,
-    options: TenantErrorOptions & { role?: string } = {},
-  ) {
-    super("AUTH_FAILED", message, {
+  constructor(message: string, options: TenantErrorOptions & { role?: string } = {}) {
+    super('AUTH_FAILED', message, {
       hint:
         options.role === undefined
-          ? "check the user name and password in META_DATABASE_URL / POSTGRES_ADMIN_URL / TENANT_DB_PASSWORD, and pg_hba.conf"
+          ? 'check the user name and password in META_DATABASE_URL / POSTGRES_ADMIN_URL / TENANT_DB_PASSWORD, and pg_hba.conf'
           : `check the password of role "${options.role}" (META_DATABASE_URL, POSTGRES_ADMIN_URL or TENANT_DB_PASSWORD, whichever uses it) and pg_hba.conf`,
       ...options,
       details: {
@@ -264,78 +247,63 @@ export class AuthenticationFailedError extends TenantToolkitError {
 
 export class LocalClusterError extends TenantToolkitError {
   constructor(message: string, options?: TenantErrorOptions) {
-    super("LOCAL_CLUSTER", message, options);
+    super('LOCAL_CLUSTER', message, options);
   }
 }
 
 export class ProvisionError extends TenantToolkitError {
   constructor(message: string, options?: TenantErrorOptions) {
-    super("PROVISION_FAILED", message, options);
+    super('PROVISION_FAILED', message, options);
   }
 }
 
 export class MigrationError extends TenantToolkitError {
   readonly migration: string | undefined;
-  constructor(
-    message: string,
-    options: TenantErrorOptions & { migration?: string } = {},
-  ) {
-    super("MIGRATION_FAILED", message, options);
+  constructor(message: string, options: TenantErrorOptions & { migration?: string } = {}) {
+    super('MIGRATION_FAILED', message, options);
     this.migration = options.migration;
   }
 }
 
 export class ChecksumMismatchError extends TenantToolkitError {
   constructor(migration: string) {
-    super(
-      "CHECKSUM_MISMATCH",
-      `migration ${migration} was changed after it was applied (checksum drift)`,
-      {
-        hint: "restore the original file and add a new migration for the change",
-        details: { migration },
-      },
-    );
+    super('CHECKSUM_MISMATCH', `migration ${migration} was changed after it was applied (checksum drift)`, {
+      hint: 'restore the original file and add a new migration for the change',
+      details: { migration },
+    });
   }
 }
 
 export class MigrationMissingError extends TenantToolkitError {
   constructor(migration: string) {
-    super(
-      "MIGRATION_MISSING",
-      `applied migration ${migration} is missing from the migrations folder`,
-      {
-        hint: "restore the file; applied migrations must never be deleted",
-        details: { migration },
-      },
-    );
+    super('MIGRATION_MISSING', `applied migration ${migration} is missing from the migrations folder`, {
+      hint: 'restore the file; applied migrations must never be deleted',
+      details: { migration },
+    });
   }
 }
 
 export class MigrationOrderError extends TenantToolkitError {
   constructor(migration: string, appliedAfter: string) {
-    super(
-      "MIGRATION_ORDER",
-      `migration ${migration} is not applied, but ${appliedAfter}, which comes after it, is (out of order)`,
-      {
-        hint: `renumber ${migration} so it sorts after the last applied migration`,
-        details: { migration, appliedAfter },
-      },
-    );
+    super('MIGRATION_ORDER', `migration ${migration} is not applied, but ${appliedAfter}, which comes after it, is (out of order)`, {
+      hint: `renumber ${migration} so it sorts after the last applied migration`,
+      details: { migration, appliedAfter },
+    });
   }
 }
 
 export class RunNotFoundError extends TenantToolkitError {
   constructor(runId: string) {
-    super("RUN_NOT_FOUND", `migration run "${runId}" not found`, {
-      hint: "run `tenant migrate history` to see recent runs",
+    super('RUN_NOT_FOUND', `migration run "${runId}" not found`, {
+      hint: 'run `tenant migrate history` to see recent runs',
       details: { runId },
     });
   }
 }
 
 export class ShuttingDownError extends TenantToolkitError {
-  constructor(what = "the pool manager") {
-    super("SHUTTING_DOWN", `${what} is shutting down`);
+  constructor(what = 'the pool manager') {
+    super('SHUTTING_DOWN', `${what} is shutting down`);
   }
 }
 
@@ -343,77 +311,64 @@ export class ShuttingDownError extends TenantToolkitError {
 
 export class TenantScopeError extends TenantToolkitError {
   constructor(what: string) {
-    super("NO_TENANT_SCOPE", `${what} was called outside a tenant scope`, {
-      hint: "call it from a request behind the TenantDB middleware, or inside runWithTenant()/withTenant()",
+    super('NO_TENANT_SCOPE', `${what} was called outside a tenant scope`, {
+      hint: 'call it from a request behind the TenantDB middleware, or inside runWithTenant()/withTenant()',
     });
   }
 }
 
 export class QueryTimeoutError extends TenantToolkitError {
   constructor(message: string, options?: TenantErrorOptions) {
-    super("QUERY_TIMEOUT", message, options);
+    super('QUERY_TIMEOUT', message, options);
   }
 }
 
 /** Bad input with one message per field (`details.fields`). */
 export class ValidationError extends TenantToolkitError {
   readonly fields: Record<string, string>;
-  constructor(
-    fields: Record<string, string>,
-    message = "the request is invalid",
-  ) {
-    super("VALIDATION_FAILED", message, { details: { fields } });
+  constructor(fields: Record<string, string>, message = 'the request is invalid') {
+    super('VALIDATION_FAILED', message, { details: { fields } });
     this.fields = fields;
   }
 }
 
 export class NotFoundError extends TenantToolkitError {
   constructor(message: string) {
-    super("NOT_FOUND", message);
+    super('NOT_FOUND', message);
   }
 }
 
 export class ConflictError extends TenantToolkitError {
   constructor(message: string, options?: TenantErrorOptions) {
-    super("CONFLICT", message, options);
+    super('CONFLICT', message, options);
   }
 }
 
 /** PostgreSQL SQLSTATEs that mean "the server is not reachable / not accepting". */
-const UNAVAILABLE_SQLSTATES = new Set([
-  "57P01",
-  "57P02",
-  "57P03",
-  "53300",
-  "08000",
-  "08001",
-  "08003",
-  "08004",
-  "08006",
-]);
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006']);
 /** Socket-level failures: the peer, the route or the name lookup is gone (or the socket already is). */
 const UNAVAILABLE_SYSCALL_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ECONNABORTED",
-  "ETIMEDOUT",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EAI_NONAME",
-  "EAI_FAIL",
-  "EHOSTUNREACH",
-  "EHOSTDOWN",
-  "ENETUNREACH",
-  "ENETDOWN",
-  "EPIPE",
-  "ERR_STREAM_DESTROYED",
-  "ERR_STREAM_WRITE_AFTER_END",
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_NONAME',
+  'EAI_FAIL',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EPIPE',
+  'ERR_STREAM_DESTROYED',
+  'ERR_STREAM_WRITE_AFTER_END',
 ]);
 /** pg reports a dead socket with plain messages and no code. */
 const UNAVAILABLE_MESSAGE =
   /Connection terminated unexpectedly|Connection terminated|connection timeout|timeout expired|Client has encountered a connection error|Client was closed and is not queryable/i;
 /** invalid_password, invalid_authorization_specification (unknown role, pg_hba.conf rejects). */
-const AUTH_SQLSTATES = new Set(["28P01", "28000"]);
+const AUTH_SQLSTATES = new Set(['28P01', '28000']);
 
 /**
  * The one place that decides whether an error means "the database cannot be
@@ -425,13 +380,9 @@ export function isConnectionError(err: unknown): boolean {
     if (e instanceof DatabaseUnavailableError) return true;
     if (e instanceof TenantToolkitError) return false;
     const code = (e as { code?: unknown }).code;
-    if (
-      typeof code === "string" &&
-      (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_SYSCALL_CODES.has(code))
-    )
-      return true;
+    if (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_SYSCALL_CODES.has(code))) return true;
     const message = (e as { message?: unknown }).message;
-    return typeof message === "string" && UNAVAILABLE_MESSAGE.test(message);
+    return typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message);
   });
 }
 
@@ -440,7 +391,7 @@ export function isAuthenticationError(err: unknown): boolean {
   return someInChain(err, (e) => {
     if (e instanceof AuthenticationFailedError) return true;
     const code = (e as { code?: unknown }).code;
-    return typeof code === "string" && AUTH_SQLSTATES.has(code);
+    return typeof code === 'string' && AUTH_SQLSTATES.has(code);
   });
 }
 
@@ -449,29 +400,26 @@ export function isAuthenticationError(err: unknown): boolean {
  * them, so what a code means is decided here and nowhere else.
  */
 export const SQLSTATE = {
-  uniqueViolation: "23505",
-  duplicateDatabase: "42P04",
-  insufficientPrivilege: "42501",
-  queryCanceled: "57014",
-  lockNotAvailable: "55P03",
-  internalError: "XX000",
-  characterNotInRepertoire: "22021",
-  untranslatableCharacter: "22P05",
+  uniqueViolation: '23505',
+  duplicateDatabase: '42P04',
+  insufficientPrivilege: '42501',
+  queryCanceled: '57014',
+  lockNotAvailable: '55P03',
+  internalError: 'XX000',
+  characterNotInRepertoire: '22021',
+  untranslatableCharacter: '22P05',
 } as const;
 
 /** The SQLSTATE of a pg error (its own, not a cause's). */
 export function sqlStateOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null | undefined)?.code;
-  return typeof code === "string" ? code : undefined;
+  return typeof code === 'string' ? code : undefined;
 }
 
 /** A unique constraint refused the row (optionally: that named constraint). */
 export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   if (sqlStateOf(err) !== SQLSTATE.uniqueViolation) return false;
-  return (
-    constraint === undefined ||
-    (err as { constraint?: unknown }).constraint === constraint
-  );
+  return constraint === undefined || (err as { constraint?: unknown }).constraint === constraint;
 }
 
 /**
@@ -480,9 +428,7 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
  */
 export function isDuplicateDatabase(err: unknown): boolean {
   const code = sqlStateOf(err);
-  return (
-    code === SQLSTATE.duplicateDatabase || code === SQLSTATE.uniqueViolation
-  );
+  return code === SQLSTATE.duplicateDatabase || code === SQLSTATE.uniqueViolation;
 }
 
 /** The role lacks the privilege (e.g. on a database someone else manages). */
@@ -501,11 +447,7 @@ export function isConcurrentCatalogUpdate(err: unknown): boolean {
 /** The statement ran past statement_timeout (57014 is also a user cancel, told apart by the message). */
 export function isStatementTimeout(err: unknown): boolean {
   const message = (err as { message?: unknown } | null | undefined)?.message;
-  return (
-    sqlStateOf(err) === SQLSTATE.queryCanceled &&
-    typeof message === "string" &&
-    /statement timeout/i.test(message)
-  );
+  return sqlStateOf(err) === SQLSTATE.queryCanceled && typeof message === 'string' && /statement timeout/i.test(message);
 }
 
 /** lock_timeout ran out waiting for a lock (advisory locks included). */
@@ -513,10 +455,7 @@ export function isLockNotAvailable(err: unknown): boolean {
   return sqlStateOf(err) === SQLSTATE.lockNotAvailable;
 }
 
-const UNSTORABLE_TEXT_SQLSTATES = new Set<string>([
-  SQLSTATE.characterNotInRepertoire,
-  SQLSTATE.untranslatableCharacter,
-]);
+const UNSTORABLE_TEXT_SQLSTATES = new Set<string>([SQLSTATE.characterNotInRepertoire, SQLSTATE.untranslatableCharacter]);
 
 /**
  * Text PostgreSQL refused to store: 22021 character_not_in_repertoire (a NUL,
@@ -536,28 +475,19 @@ export interface ErrorContext {
 }
 
 /** Normalises anything thrown into a TenantToolkitError (keeping the original as cause). */
-export function toToolkitError(
-  err: unknown,
-  context: ErrorContext = {},
-): TenantToolkitError {
+export function toToolkitError(err: unknown, context: ErrorContext = {}): TenantToolkitError {
   if (err instanceof TenantToolkitError) return err;
   if (isAuthenticationError(err)) {
     const role = context.role ?? roleInMessage(messageOf(err));
-    return new AuthenticationFailedError(
-      `authentication failed${role === undefined ? "" : ` for role "${role}"`}: ${messageOf(err)}`,
-      {
-        cause: err,
-        ...(role === undefined ? {} : { role }),
-      },
-    );
+    return new AuthenticationFailedError(`authentication failed${role === undefined ? '' : ` for role "${role}"`}: ${messageOf(err)}`, {
+      cause: err,
+      ...(role === undefined ? {} : { role }),
+    });
   }
   if (isConnectionError(err)) {
-    return new DatabaseUnavailableError(
-      `database unavailable: ${messageOf(err)}`,
-      { cause: err },
-    );
+    return new DatabaseUnavailableError(`database unavailable: ${messageOf(err)}`, { cause: err });
   }
-  return new TenantToolkitError("INTERNAL", messageOf(err), { cause: err });
+  return new TenantToolkitError('INTERNAL', messageOf(err), { cause: err });
 }
 
 /** pg names the role in its authentication errors: `... for user "app"`, `role "app" does not exist`. */
@@ -565,24 +495,16 @@ function roleInMessage(message: string): string | undefined {
   return /(?:for user|user|role) "([^"]+)"/.exec(message)?.[1];
 }
 
-function someInChain(
-  err: unknown,
-  test: (e: object) => boolean,
-  depth = 0,
-): boolean {
-  if (!err || typeof err !== "object" || depth > 8) return false;
+function someInChain(err: unknown, test: (e: object) => boolean, depth = 0): boolean {
+  if (!err || typeof err !== 'object' || depth > 8) return false;
   if (test(err)) return true;
-  if (
-    err instanceof AggregateError &&
-    err.errors.some((e) => someInChain(e, test, depth + 1))
-  )
-    return true;
+  if (err instanceof AggregateError && err.errors.some((e) => someInChain(e, test, depth + 1))) return true;
   return someInChain((err as { cause?: unknown }).cause, test, depth + 1);
 }
 
 export function messageOf(err: unknown): string {
   if (err instanceof AggregateError && err.errors.length > 0) {
-    return err.errors.map(messageOf).join("; ");
+    return err.errors.map(messageOf).join('; ');
   }
   if (err instanceof Error) return err.message || err.name;
   return String(err);

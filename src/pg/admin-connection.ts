@@ -5,42 +5,25 @@
  * cannot log in, so DDL runs as `admin` + `SET ROLE <owner>` and every object
  * it creates belongs to the owner; the app login never runs DDL.
  */
-import type pg from "pg";
-import {
-  parseConnectionUrl,
-  withDatabase,
-  withServer,
-} from "../connection-url.js";
-import { serverKey } from "./server-key.js";
-import { roleIdent } from "./identifiers.js";
-import { withConnection } from "./with-helpers.js";
-import type { AdminAccess, DatabaseAddress } from "./connection-settings.js";
+import type pg from 'pg';
+import { parseConnectionUrl, withDatabase, withServer } from '../connection-url.js';
+import { serverKey } from './server-key.js';
+import { roleIdent } from './identifiers.js';
+import { withConnection } from './with-helpers.js';
+import type { AdminAccess, DatabaseAddress } from './connection-settings.js';
 
-export type { AdminAccess, AdminUrls } from "./connection-settings.js";
+export type { AdminAccess, AdminUrls } from './connection-settings.js';
 
 /** The admin URL pointed at another server (one URL's credentials kept), optionally at a database there. */
-export function adminUrlFor(
-  admin: AdminAccess,
-  server: { host: string; port: number },
-  database?: string,
-): string {
-  const onServer =
-    typeof admin === "string"
-      ? sameCredentialsOn(admin, server)
-      : admin.urlFor(server);
+export function adminUrlFor(admin: AdminAccess, server: { host: string; port: number }, database?: string): string {
+  const onServer = typeof admin === 'string' ? sameCredentialsOn(admin, server) : admin.urlFor(server);
   return database === undefined ? onServer : withDatabase(onServer, database);
 }
 
 /** `adminUrl`'s credentials on `server`: unchanged when it already names that server. */
-export function sameCredentialsOn(
-  adminUrl: string,
-  server: { host: string; port: number },
-): string {
+export function sameCredentialsOn(adminUrl: string, server: { host: string; port: number }): string {
   const admin = parseConnectionUrl(adminUrl);
-  return serverKey(admin.host, admin.port) ===
-    serverKey(server.host, server.port)
-    ? adminUrl
-    : withServer(adminUrl, server.host, server.port);
+  return serverKey(admin.host, admin.port) === serverKey(server.host, server.port) ? adminUrl : withServer(adminUrl, server.host, server.port);
 }
 
 /** An admin connection to the server of `server` (database `postgres` unless the URL names another). */
@@ -52,7 +35,7 @@ export function withAdminConnection<T>(
 ): Promise<T> {
   return withConnection(
     {
-      application_name: "metapus-tenant-admin",
+      application_name: 'metapus-tenant-admin',
       ...extra,
       connectionString: adminUrlFor(adminUrl, server),
     },
@@ -68,14 +51,10 @@ export function withOwnerConnection<T>(
   fn: (client: pg.Client) => Promise<T>,
   extra: Partial<pg.ClientConfig> = {},
 ): Promise<T> {
-  const url = adminUrlFor(
-    adminUrl,
-    { host: database.dbHost, port: database.dbPort },
-    database.dbName,
-  );
+  const url = adminUrlFor(adminUrl, { host: database.dbHost, port: database.dbPort }, database.dbName);
   return withConnection(
     {
-      application_name: "metapus-tenant-admin",
+      application_name: 'metapus-tenant-admin',
       ...extra,
       connectionString: url,
     },

@@ -3,9 +3,9 @@
  * DATABASE) and tenant DBs. Tenant passwords go into pg config as fields,
  * never into URLs that could be printed.
  */
-import type pg from "pg";
-import type { SslMode } from "../config.js";
-import { isLoopbackHost } from "./server-key.js";
+import type pg from 'pg';
+import type { SslMode } from '../config.js';
+import { isLoopbackHost } from './server-key.js';
 
 export interface TenantCredentials {
   user: string;
@@ -30,7 +30,7 @@ export type AdminAccess = string | AdminUrls;
 
 export interface ConnectionSettings {
   /** `embedded`: our local cluster; `configured`: META_DATABASE_URL. */
-  source: "embedded" | "configured";
+  source: 'embedded' | 'configured';
   metaUrl: string;
   /** The configured admin URL: the `default` server's admin login, and the meta database's setup. */
   adminUrl: string;
@@ -43,20 +43,15 @@ export interface ConnectionSettings {
 }
 
 /** pg's `ssl` option for a mode; loopback hosts default to no TLS, others require it. */
-export function sslFor(
-  mode: SslMode | undefined,
-  host: string,
-): pg.ClientConfig["ssl"] {
-  const effective =
-    mode ??
-    (isLoopbackHost(host) || host.startsWith("/") ? "disable" : "require");
+export function sslFor(mode: SslMode | undefined, host: string): pg.ClientConfig['ssl'] {
+  const effective = mode ?? (isLoopbackHost(host) || host.startsWith('/') ? 'disable' : 'require');
   switch (effective) {
-    case "disable":
+    case 'disable':
       return false;
-    case "prefer":
-    case "require":
+    case 'prefer':
+    case 'require':
       return { rejectUnauthorized: false };
-    case "verify-full":
+    case 'verify-full':
       return { rejectUnauthorized: true };
   }
 }
@@ -68,11 +63,7 @@ export interface DatabaseAddress {
   dbPort: number;
 }
 
-export function tenantClientConfig(
-  tenant: DatabaseAddress,
-  creds: TenantCredentials,
-  extra: Partial<pg.PoolConfig> = {},
-): pg.PoolConfig {
+export function tenantClientConfig(tenant: DatabaseAddress, creds: TenantCredentials, extra: Partial<pg.PoolConfig> = {}): pg.PoolConfig {
   return {
     host: tenant.dbHost,
     port: tenant.dbPort,
@@ -80,14 +71,12 @@ export function tenantClientConfig(
     user: creds.user,
     ...(creds.password !== undefined ? { password: creds.password } : {}),
     ssl: sslFor(creds.sslMode, tenant.dbHost),
-    application_name: "metapus-tenant",
+    application_name: 'metapus-tenant',
     ...extra,
   };
 }
 
 /** The admin logins to use for tenant databases: per server when the registry is loaded. */
-export function adminAccess(
-  connections: Pick<ConnectionSettings, "adminUrl" | "admins">,
-): AdminAccess {
+export function adminAccess(connections: Pick<ConnectionSettings, 'adminUrl' | 'admins'>): AdminAccess {
   return connections.admins ?? connections.adminUrl;
 }

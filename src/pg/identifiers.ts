@@ -5,23 +5,19 @@
  * names we only pass through (a channel, the operator's meta database) are
  * quoted (`quoteIdent`). Nothing else calls pg's escapeIdentifier.
  */
-import { InvalidIdentifierError } from "../errors.js";
-import { isRoleName } from "../validators.js";
+import { InvalidIdentifierError } from '../errors.js';
+import { isRoleName } from '../validators.js';
 
 const SAFE_IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 const MAX_IDENTIFIER_BYTES = 63;
 
 /** Validates a database/table/role name we generate or accept, and returns it. */
-export function assertIdentifier(name: string, what = "identifier"): string {
+export function assertIdentifier(name: string, what = 'identifier'): string {
   if (!SAFE_IDENTIFIER.test(name)) {
-    throw new InvalidIdentifierError(
-      `${what} "${name}" may only contain lower-case letters, digits and underscores`,
-    );
+    throw new InvalidIdentifierError(`${what} "${name}" may only contain lower-case letters, digits and underscores`);
   }
   if (Buffer.byteLength(name) > MAX_IDENTIFIER_BYTES) {
-    throw new InvalidIdentifierError(
-      `${what} "${name}" is longer than ${MAX_IDENTIFIER_BYTES} bytes`,
-    );
+    throw new InvalidIdentifierError(`${what} "${name}" is longer than ${MAX_IDENTIFIER_BYTES} bytes`);
   }
   return name;
 }

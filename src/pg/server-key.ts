@@ -5,20 +5,19 @@
  * folders are paths: kept exactly as written.
  */
 
-const LOOPBACK_NAMES = new Set(["localhost", "127.0.0.1", "::1"]);
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1']);
 
 /** The canonical spelling of a host: loopback as `127.0.0.1`, names lower-case, `[::1]` without brackets. */
 export function canonicalHost(host: string): string {
-  if (host.startsWith("/")) return host;
-  const bare =
-    host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  if (host.startsWith('/')) return host;
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
   const lower = bare.toLowerCase();
-  return LOOPBACK_NAMES.has(lower) ? "127.0.0.1" : lower;
+  return LOOPBACK_NAMES.has(lower) ? '127.0.0.1' : lower;
 }
 
 /** Whether the host is this machine's loopback interface (not a socket folder). */
 export function isLoopbackHost(host: string): boolean {
-  return canonicalHost(host) === "127.0.0.1";
+  return canonicalHost(host) === '127.0.0.1';
 }
 
 /** `host:port` naming one server: equal keys mean the same server. */

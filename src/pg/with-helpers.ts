@@ -1,6 +1,6 @@
 /** Resource helpers: whatever they take, they release in `finally`. */
-import pg from "pg";
-import { isConnectionError } from "../errors.js";
+import pg from 'pg';
+import { isConnectionError } from '../errors.js';
 
 /** Socket failures seen on each guarded client; a client listed here is never reused. */
 const failures = new WeakMap<pg.ClientBase, Error>();
@@ -12,11 +12,8 @@ const failures = new WeakMap<pg.ClientBase, Error>();
  * with no listener Node ends the process, and every tenant with it. The
  * failure is remembered so the client is released as broken.
  */
-export function guardClient(
-  client: pg.ClientBase,
-  onError?: (err: Error) => void,
-): void {
-  client.on("error", (err: Error) => {
+export function guardClient(client: pg.ClientBase, onError?: (err: Error) => void): void {
+  client.on('error', (err: Error) => {
     // A dead client can emit twice ('error', then 'end'); report it once.
     if (failures.has(client)) return;
     failures.set(client, err);
@@ -25,13 +22,10 @@ export function guardClient(
 }
 
 /** Guards every client the pool opens (see guardClient). Call right after creating the pool. */
-export function guardPool(
-  pool: pg.Pool,
-  onError?: (err: Error) => void,
-): pg.Pool {
-  pool.on("connect", (client) => guardClient(client, onError));
+export function guardPool(pool: pg.Pool, onError?: (err: Error) => void): pg.Pool {
+  pool.on('connect', (client) => guardClient(client, onError));
   // The pool re-emits errors of idle clients; guardClient already saw them.
-  pool.on("error", () => undefined);
+  pool.on('error', () => undefined);
   return pool;
 }
 
@@ -40,10 +34,7 @@ export function clientFailure(client: pg.ClientBase): Error | undefined {
   return failures.get(client);
 }
 
-export async function withClient<T>(
-  source: pg.Pool,
-  fn: (client: pg.PoolClient) => Promise<T>,
-): Promise<T> {
+export async function withClient<T>(source: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await source.connect();
   let broken: Error | undefined;
   try {
@@ -58,10 +49,7 @@ export async function withClient<T>(
 }
 
 /** Opens a single dedicated connection (not pooled) and closes it afterwards. */
-export async function withConnection<T>(
-  config: pg.ClientConfig,
-  fn: (client: pg.Client) => Promise<T>,
-): Promise<T> {
+export async function withConnection<T>(config: pg.ClientConfig, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client(config);
   // A connection that the server drops must not crash the process.
   guardClient(client);
@@ -73,17 +61,14 @@ export async function withConnection<T>(
   }
 }
 
-export async function withTransaction<T>(
-  client: pg.ClientBase,
-  fn: () => Promise<T>,
-): Promise<T> {
-  await client.query("BEGIN");
+export async function withTransaction<T>(client: pg.ClientBase, fn: () => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
   try {
     const result = await fn();
-    await client.query("COMMIT");
+    await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query("ROLLBACK").catch(() => undefined);
+    await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   }
 }

@@ -98,7 +98,11 @@ export class Provisioner {
   private readonly reservedDatabases: string[];
 
   constructor(private readonly deps: ProvisionerDeps) {
-    this.template = new TemplateDatabase(templateDatabaseName(deps.namePrefix), templateOwnerRole(deps.namePrefix), adminAccess(deps.connections));
+    this.template = new TemplateDatabase(
+      templateDatabaseName(deps.namePrefix),
+      templateOwnerRole(deps.namePrefix),
+      adminAccess(deps.connections),
+    );
     this.reservedDatabases = [databaseOf(deps.connections.metaUrl), this.template.name];
   }
 

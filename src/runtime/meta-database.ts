@@ -3,7 +3,7 @@
  * migrations, under an advisory lock, so two first runs at once are safe.
  * A meta database that is already set up is recognised with one query.
  */
-import pg from "pg";
+import pg from 'pg';
 import {
   DatabaseUnavailableError,
   isConcurrentCatalogUpdate,
@@ -11,17 +11,14 @@ import {
   isInsufficientPrivilege,
   messageOf,
   toToolkitError,
-} from "../errors.js";
-import {
-  loadMigrationFiles,
-  type MigrationFile,
-} from "../schema/migration-files.js";
-import { databaseOf, parseConnectionUrl } from "../connection-url.js";
-import { guardPool, withConnection } from "../pg/with-helpers.js";
-import { ident, quoteIdent, roleIdent } from "../pg/identifiers.js";
-import { canonicalHost } from "../pg/server-key.js";
+} from '../errors.js';
+import { loadMigrationFiles, type MigrationFile } from '../schema/migration-files.js';
+import { databaseOf, parseConnectionUrl } from '../connection-url.js';
+import { guardPool, withConnection } from '../pg/with-helpers.js';
+import { ident, quoteIdent, roleIdent } from '../pg/identifiers.js';
+import { canonicalHost } from '../pg/server-key.js';
 
-export const META_STORAGE_TABLE = "meta_migrations";
+export const META_STORAGE_TABLE = 'meta_migrations';
 
 /**
  * The server today's configuration points at: the meta migration that
@@ -40,12 +37,7 @@ export async function ensureMetaDatabase(
   metaMigrationsDir: string,
   defaultServer?: DefaultServerAddress,
 ): Promise<void> {
-  await setUpMetaDatabase(
-    adminUrl,
-    metaUrl,
-    await loadMigrationFiles(metaMigrationsDir),
-    defaultServer,
-  );
+  await setUpMetaDatabase(adminUrl, metaUrl, await loadMigrationFiles(metaMigrationsDir), defaultServer);
 }
 
 /**
@@ -73,29 +65,22 @@ async function setUpMetaDatabase(
 ): Promise<void> {
   const name = databaseOf(metaUrl);
   await ensureDatabaseExists(adminUrl, name);
-  await restrictMetaDatabase(
-    adminUrl,
-    name,
-    parseConnectionUrl(metaUrl).user || undefined,
-  );
+  await restrictMetaDatabase(adminUrl, name, parseConnectionUrl(metaUrl).user || undefined);
   // The migration engine (and Umzug) is loaded only when there may be something to migrate.
-  const { migrateDatabase } = await import("../schema/database-migrator.js");
-  const outcome = await withConnection(
-    { connectionString: metaUrl },
-    async (client) => {
-      if (defaultServer) {
-        // Read by the server-registry migration (values as parameters, never spliced into SQL).
-        await client.query(
-          `SELECT set_config('metapus.default_server_host', $1, false), set_config('metapus.default_server_port', $2, false)`,
-          [canonicalHost(defaultServer.host), String(defaultServer.port)],
-        );
-      }
-      return migrateDatabase(client, files, {
-        storageTable: META_STORAGE_TABLE,
-        lockLabel: "metapus-tenant:meta",
-      });
-    },
-  );
+  const { migrateDatabase } = await import('../schema/database-migrator.js');
+  const outcome = await withConnection({ connectionString: metaUrl }, async (client) => {
+    if (defaultServer) {
+      // Read by the server-registry migration (values as parameters, never spliced into SQL).
+      await client.query(`SELECT set_config('metapus.default_server_host', $1, false), set_config('metapus.default_server_port', $2, false)`, [
+        canonicalHost(defaultServer.host),
+        String(defaultServer.port),
+      ]);
+    }
+    return migrateDatabase(client, files, {
+      storageTable: META_STORAGE_TABLE,
+      lockLabel: 'metapus-tenant:meta',
+    });
+  });
   if (outcome.error) throw outcome.error;
 }
 
@@ -107,10 +92,7 @@ async function setUpMetaDatabase(
  * unreachable), answers false: the full setup then decides, and reports
  * errors as it always has.
  */
-export async function metaDatabaseIsCurrent(
-  pool: pg.Pool,
-  files: readonly MigrationFile[],
-): Promise<boolean> {
+export async function metaDatabaseIsCurrent(pool: pg.Pool, files: readonly MigrationFile[]): Promise<boolean> {
   let row: { open: boolean; applied: [string, string][] } | undefined;
   try {
     const result = await pool.query<{
@@ -119,7 +101,7 @@ export async function metaDatabaseIsCurrent(
     }>(
       `SELECT has_database_privilege('public', current_database(), 'CONNECT') AS open,
               (SELECT coalesce(json_agg(json_build_array(name, checksum)), '[]'::json)
-                 FROM public.${ident(META_STORAGE_TABLE, "storage table")}) AS applied`,
+                 FROM public.${ident(META_STORAGE_TABLE, 'storage table')}) AS applied`,
     );
     row = result.rows[0];
   } catch {
@@ -127,48 +109,33 @@ export async function metaDatabaseIsCurrent(
   }
   if (!row || row.open) return false;
   const applied = new Map(row.applied);
-  return (
-    applied.size === files.length &&
-    files.every((file) => applied.get(file.name) === file.checksum)
-  );
+  return applied.size === files.length && files.every((file) => applied.get(file.name) === file.checksum);
 }
 
 /** CREATE DATABASE if missing; a concurrent creator winning the race is fine. */
-export async function ensureDatabaseExists(
-  adminUrl: string,
-  name: string,
-): Promise<boolean> {
+export async function ensureDatabaseExists(adminUrl: string, name: string): Promise<boolean> {
   try {
-    return await withConnection(
-      { connectionString: adminUrl },
-      async (client) => {
-        const { rowCount } = await client.query(
-          "SELECT 1 FROM pg_database WHERE datname = $1",
-          [name],
-        );
-        if (rowCount) return false;
-        try {
-          // The name comes from the operator's own META_DATABASE_URL; it is quoted, never spliced.
-          await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
-          return true;
-        } catch (err) {
-          if (isDuplicateDatabase(err)) return false;
-          throw err;
-        }
-      },
-    );
+    return await withConnection({ connectionString: adminUrl }, async (client) => {
+      const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+      if (rowCount) return false;
+      try {
+        // The name comes from the operator's own META_DATABASE_URL; it is quoted, never spliced.
+        await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
+        return true;
+      } catch (err) {
+        if (isDuplicateDatabase(err)) return false;
+        throw err;
+      }
+    });
   } catch (err) {
     const known = toToolkitError(err, {
       role: parseConnectionUrl(adminUrl).user || undefined,
     });
-    if (known.code === "DATABASE_UNAVAILABLE") {
-      throw new DatabaseUnavailableError(
-        `cannot reach PostgreSQL to prepare the meta database: ${messageOf(err)}`,
-        {
-          cause: err,
-          hint: "check META_DATABASE_URL / POSTGRES_ADMIN_URL and that the server is running",
-        },
-      );
+    if (known.code === 'DATABASE_UNAVAILABLE') {
+      throw new DatabaseUnavailableError(`cannot reach PostgreSQL to prepare the meta database: ${messageOf(err)}`, {
+        cause: err,
+        hint: 'check META_DATABASE_URL / POSTGRES_ADMIN_URL and that the server is running',
+      });
     }
     throw known;
   }
@@ -182,11 +149,7 @@ export async function ensureDatabaseExists(
  * Done only while PUBLIC still has CONNECT, so servers starting together do
  * not race on the same catalog row at every start.
  */
-export async function restrictMetaDatabase(
-  adminUrl: string,
-  name: string,
-  metaRole: string | undefined,
-): Promise<void> {
+export async function restrictMetaDatabase(adminUrl: string, name: string, metaRole: string | undefined): Promise<void> {
   await withConnection({ connectionString: adminUrl }, async (client) => {
     const { rows } = await client.query<{
       open: boolean;
@@ -194,22 +157,16 @@ export async function restrictMetaDatabase(
     }>(
       `SELECT has_database_privilege('public', $1, 'CONNECT') AS open,
               EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $2) AS role_exists`,
-      [name, metaRole ?? ""],
+      [name, metaRole ?? ''],
     );
     if (!rows[0]?.open) return;
     const db = quoteIdent(name);
     try {
-      if (metaRole && rows[0].role_exists)
-        await client.query(
-          `GRANT CONNECT, TEMPORARY ON DATABASE ${db} TO ${roleIdent(metaRole)}`,
-        );
-      await client.query(
-        `REVOKE CONNECT, TEMPORARY ON DATABASE ${db} FROM PUBLIC`,
-      );
+      if (metaRole && rows[0].role_exists) await client.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${db} TO ${roleIdent(metaRole)}`);
+      await client.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${db} FROM PUBLIC`);
     } catch (err) {
       // Not ours to change (a meta database managed by someone else), or another server just did it.
-      if (isInsufficientPrivilege(err) || isConcurrentCatalogUpdate(err))
-        return;
+      if (isInsufficientPrivilege(err) || isConcurrentCatalogUpdate(err)) return;
       throw err;
     }
   });
@@ -222,7 +179,7 @@ export function createMetaPool(metaUrl: string, max = 5): pg.Pool {
     new pg.Pool({
       connectionString: metaUrl,
       max,
-      application_name: "metapus-tenant-meta",
+      application_name: 'metapus-tenant-meta',
     }),
   );
 }

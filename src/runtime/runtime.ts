@@ -3,22 +3,22 @@
  * the embedded local cluster, prepares the meta database, and hands out the
  * registry. The CLI, the server and the worker all start here.
  */
-import path from "node:path";
-import type pg from "pg";
-import type { Config } from "../config.js";
-import type { ConnectionSettings } from "../pg/connection-settings.js";
-import { parseConnectionUrl, withDatabase } from "../connection-url.js";
-import { createMetaPool, prepareMetaDatabase } from "./meta-database.js";
-import { TenantRegistry } from "../tenants/tenant-registry.js";
-import type { ClusterLease } from "../local/local-cluster.js";
-import { redactUrl } from "../redact.js";
-import { loadKeyring } from "../secrets/keyring-loader.js";
-import { TenantSecretStore } from "../secrets/tenant-secret-store.js";
-import { ServerDirectory } from "../servers/server-directory.js";
+import path from 'node:path';
+import type pg from 'pg';
+import type { Config } from '../config.js';
+import type { ConnectionSettings } from '../pg/connection-settings.js';
+import { parseConnectionUrl, withDatabase } from '../connection-url.js';
+import { createMetaPool, prepareMetaDatabase } from './meta-database.js';
+import { TenantRegistry } from '../tenants/tenant-registry.js';
+import type { ClusterLease } from '../local/local-cluster.js';
+import { redactUrl } from '../redact.js';
+import { loadKeyring } from '../secrets/keyring-loader.js';
+import { TenantSecretStore } from '../secrets/tenant-secret-store.js';
+import { ServerDirectory } from '../servers/server-directory.js';
 
-export const EMBEDDED_META_DATABASE = "metapus_meta";
+export const EMBEDDED_META_DATABASE = 'metapus_meta';
 /** The embedded cluster's secret key, in TENANT_HOME. */
-export const EMBEDDED_KEY_FILE = "secret.key";
+export const EMBEDDED_KEY_FILE = 'secret.key';
 
 export interface Runtime {
   config: Config;
@@ -49,19 +49,16 @@ export async function resolveConnections(
 }> {
   if (config.metaDatabaseUrl) {
     const metaUrl = config.metaDatabaseUrl;
-    const adminUrl =
-      config.adminDatabaseUrl ?? withDatabase(metaUrl, "postgres");
+    const adminUrl = config.adminDatabaseUrl ?? withDatabase(metaUrl, 'postgres');
     const admin = parseConnectionUrl(adminUrl);
-    const adminUser = admin.user || process.env.PGUSER || "postgres";
+    const adminUser = admin.user || process.env.PGUSER || 'postgres';
     const user = config.tenantDb.user ?? adminUser;
-    const password =
-      config.tenantDb.password ??
-      (user === adminUser ? admin.password : undefined);
+    const password = config.tenantDb.password ?? (user === adminUser ? admin.password : undefined);
     onNotice(`using PostgreSQL at ${redactUrl(metaUrl)}`);
     return {
       lease: undefined,
       connections: {
-        source: "configured",
+        source: 'configured',
         metaUrl,
         adminUrl,
         isolateNewTenants: config.tenantDb.user === undefined,
@@ -72,36 +69,28 @@ export async function resolveConnections(
           host: config.tenantDb.host ?? admin.host,
           port: config.tenantDb.port ?? admin.port,
           // sslmode in the URL applies to tenant connections unless TENANT_DB_SSLMODE says otherwise.
-          sslMode:
-            config.tenantDb.sslMode ??
-            admin.sslMode ??
-            parseConnectionUrl(metaUrl).sslMode,
+          sslMode: config.tenantDb.sslMode ?? admin.sslMode ?? parseConnectionUrl(metaUrl).sslMode,
         },
       },
     };
   }
   // The embedded cluster's code is loaded only when it is the one used.
-  const { LocalCluster, clusterUrl } =
-    await import("../local/local-cluster.js");
+  const { LocalCluster, clusterUrl } = await import('../local/local-cluster.js');
   const cluster = new LocalCluster({ home: config.tenantHome });
   const lease = await cluster.acquire();
   const creds = lease.credentials;
-  onNotice(
-    `using the embedded PostgreSQL in ${config.tenantHome} (127.0.0.1:${creds.port}); set META_DATABASE_URL to use your own server`,
-  );
+  onNotice(`using the embedded PostgreSQL in ${config.tenantHome} (127.0.0.1:${creds.port}); set META_DATABASE_URL to use your own server`);
   return {
     lease,
     connections: {
-      source: "embedded",
+      source: 'embedded',
       metaUrl: clusterUrl(creds, EMBEDDED_META_DATABASE),
       adminUrl: lease.adminUrl,
       isolateNewTenants: config.tenantDb.user === undefined,
       tenant: {
         user: config.tenantDb.user ?? creds.appUser,
-        password:
-          config.tenantDb.password ??
-          (config.tenantDb.user ? undefined : creds.appPassword),
-        host: config.tenantDb.host ?? "127.0.0.1",
+        password: config.tenantDb.password ?? (config.tenantDb.user ? undefined : creds.appPassword),
+        host: config.tenantDb.host ?? '127.0.0.1',
         port: config.tenantDb.port ?? creds.port,
         sslMode: config.tenantDb.sslMode,
       },
@@ -109,21 +98,12 @@ export async function resolveConnections(
   };
 }
 
-export async function openRuntime(
-  config: Config,
-  options: OpenRuntimeOptions = {},
-): Promise<Runtime> {
-  const { connections, lease } = await resolveConnections(
-    config,
-    options.onNotice,
-  );
+export async function openRuntime(config: Config, options: OpenRuntimeOptions = {}): Promise<Runtime> {
+  const { connections, lease } = await resolveConnections(config, options.onNotice);
   let keyring;
   try {
     // The embedded cluster keeps its own key beside its data unless one is configured.
-    const defaultKeyFile =
-      connections.source === "embedded"
-        ? path.join(config.tenantHome, EMBEDDED_KEY_FILE)
-        : undefined;
+    const defaultKeyFile = connections.source === 'embedded' ? path.join(config.tenantHome, EMBEDDED_KEY_FILE) : undefined;
     keyring = loadKeyring(config.secrets, {
       ...(defaultKeyFile ? { defaultKeyFile } : {}),
       ...(options.onNotice ? { onNotice: options.onNotice } : {}),
@@ -141,16 +121,10 @@ export async function openRuntime(
   );
   try {
     if (!options.skipMetaSetup) {
-      await prepareMetaDatabase(
-        metaPool,
-        connections.adminUrl,
-        connections.metaUrl,
-        config.metaMigrationsDir,
-        {
-          host: connections.tenant.host,
-          port: connections.tenant.port,
-        },
-      );
+      await prepareMetaDatabase(metaPool, connections.adminUrl, connections.metaUrl, config.metaMigrationsDir, {
+        host: connections.tenant.host,
+        port: connections.tenant.port,
+      });
       await servers.refresh();
       connections.admins = servers;
     }

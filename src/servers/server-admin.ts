@@ -11,18 +11,13 @@
  *   5. nothing registered: the configured admin URL's credentials on this
  *      server's address (the behaviour before servers were registered).
  */
-import { parseConnectionUrl } from "../connection-url.js";
-import { sameCredentialsOn } from "../pg/admin-connection.js";
-import { openSecret } from "../secrets/secret-box.js";
-import { SecretKeyring } from "../secrets/secret-keyring.js";
-import {
-  DEFAULT_SERVER,
-  adminSecretContext,
-  adminUrlVariable,
-  type Server,
-} from "./server.js";
+import { parseConnectionUrl } from '../connection-url.js';
+import { sameCredentialsOn } from '../pg/admin-connection.js';
+import { openSecret } from '../secrets/secret-box.js';
+import { SecretKeyring } from '../secrets/secret-keyring.js';
+import { DEFAULT_SERVER, adminSecretContext, adminUrlVariable, type Server } from './server.js';
 
-export type AdminSource = "environment" | "configured" | "sealed" | "pgpass";
+export type AdminSource = 'environment' | 'configured' | 'sealed' | 'pgpass';
 
 export interface ServerAdmin {
   /** The admin URL (database `postgres`); may hold a password: never print it unredacted. */
@@ -41,17 +36,14 @@ export interface AdminSources {
   keyring?: SecretKeyring | undefined;
 }
 
-export function resolveServerAdmin(
-  server: Server,
-  sources: AdminSources,
-): ServerAdmin {
+export function resolveServerAdmin(server: Server, sources: AdminSources): ServerAdmin {
   const variable = adminUrlVariable(server.name);
   const fromEnv = sources.env[variable]?.trim();
-  if (fromEnv) return { url: fromEnv, source: "environment", variable };
+  if (fromEnv) return { url: fromEnv, source: 'environment', variable };
   if (server.name === DEFAULT_SERVER || !server.adminUser) {
     return {
       url: sameCredentialsOn(sources.defaultAdminUrl, server),
-      source: "configured",
+      source: 'configured',
     };
   }
   const password =
@@ -65,28 +57,24 @@ export function resolveServerAdmin(
         );
   return {
     url: buildAdminUrl(server, server.adminUser, password),
-    source: password === undefined ? "pgpass" : "sealed",
+    source: password === undefined ? 'pgpass' : 'sealed',
   };
 }
 
 /** A postgres:// URL for the admin login on the server (socket folders as `?host=`), with its options. */
-export function buildAdminUrl(
-  server: Pick<Server, "host" | "port" | "adminOptions">,
-  user: string,
-  password: string | undefined,
-): string {
+export function buildAdminUrl(server: Pick<Server, 'host' | 'port' | 'adminOptions'>, user: string, password: string | undefined): string {
   const query = new URLSearchParams(server.adminOptions);
-  const credentials = `${encodeURIComponent(user)}${password === undefined ? "" : `:${encodeURIComponent(password)}`}@`;
+  const credentials = `${encodeURIComponent(user)}${password === undefined ? '' : `:${encodeURIComponent(password)}`}@`;
   let authority: string;
-  if (server.host.startsWith("/")) {
+  if (server.host.startsWith('/')) {
     authority = credentials;
-    query.set("host", server.host);
-    query.set("port", String(server.port));
+    query.set('host', server.host);
+    query.set('port', String(server.port));
   } else {
-    authority = `${credentials}${server.host.includes(":") ? `[${server.host}]` : server.host}:${server.port}`;
+    authority = `${credentials}${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.port}`;
   }
   const rest = query.toString();
-  const url = `postgres://${authority}/postgres${rest ? `?${rest}` : ""}`;
+  const url = `postgres://${authority}/postgres${rest ? `?${rest}` : ''}`;
   parseConnectionUrl(url); // what we build must be what we parse
   return url;
 }

@@ -9,21 +9,12 @@
  * (a meta database set up before the registry, by hand), the configured
  * server is registered as `default`.
  */
-import type pg from "pg";
-import { ServerNotFoundError } from "../errors.js";
-import { sameCredentialsOn, type AdminUrls } from "../pg/admin-connection.js";
-import { canonicalHost, serverKey } from "../pg/server-key.js";
-import {
-  DEFAULT_SERVER,
-  serverFromRow,
-  type Server,
-  type ServerRow,
-} from "./server.js";
-import {
-  resolveServerAdmin,
-  type AdminSources,
-  type ServerAdmin,
-} from "./server-admin.js";
+import type pg from 'pg';
+import { ServerNotFoundError } from '../errors.js';
+import { sameCredentialsOn, type AdminUrls } from '../pg/admin-connection.js';
+import { canonicalHost, serverKey } from '../pg/server-key.js';
+import { DEFAULT_SERVER, serverFromRow, type Server, type ServerRow } from './server.js';
+import { resolveServerAdmin, type AdminSources, type ServerAdmin } from './server-admin.js';
 
 export class ServerDirectory implements AdminUrls {
   private byName = new Map<string, Server>();
@@ -31,7 +22,7 @@ export class ServerDirectory implements AdminUrls {
   private readonly admins = new Map<string, ServerAdmin>();
 
   constructor(
-    private readonly pool: Pick<pg.Pool, "query">,
+    private readonly pool: Pick<pg.Pool, 'query'>,
     private readonly sources: AdminSources,
     /** The configured server (registered as `default` when the registry is empty). */
     private readonly configured: { host: string; port: number },
@@ -39,21 +30,14 @@ export class ServerDirectory implements AdminUrls {
 
   /** Reads the registry again; registers the configured server as `default` if none is registered. */
   async refresh(): Promise<this> {
-    let { rows } = await this.pool.query<ServerRow>(
-      "SELECT * FROM servers ORDER BY name",
-    );
+    let { rows } = await this.pool.query<ServerRow>('SELECT * FROM servers ORDER BY name');
     if (rows.length === 0) {
-      await this.pool.query(
-        `INSERT INTO servers (name, host, port) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-        [
-          DEFAULT_SERVER,
-          canonicalHost(this.configured.host),
-          this.configured.port,
-        ],
-      );
-      ({ rows } = await this.pool.query<ServerRow>(
-        "SELECT * FROM servers ORDER BY name",
-      ));
+      await this.pool.query(`INSERT INTO servers (name, host, port) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [
+        DEFAULT_SERVER,
+        canonicalHost(this.configured.host),
+        this.configured.port,
+      ]);
+      ({ rows } = await this.pool.query<ServerRow>('SELECT * FROM servers ORDER BY name'));
     }
     this.byName = new Map();
     this.byKey = new Map();
@@ -103,8 +87,6 @@ export class ServerDirectory implements AdminUrls {
    */
   urlFor(address: { host: string; port: number }): string {
     const server = this.at(address);
-    return server
-      ? this.admin(server).url
-      : sameCredentialsOn(this.sources.defaultAdminUrl, address);
+    return server ? this.admin(server).url : sameCredentialsOn(this.sources.defaultAdminUrl, address);
   }
 }

@@ -1,12 +1,12 @@
 /** A PostgreSQL server tenant databases live on, as the meta database's `servers` table records it. */
-import { UsageError } from "../errors.js";
+import { UsageError } from '../errors.js';
 
-export const SERVER_STATUSES = ["active", "draining"] as const;
+export const SERVER_STATUSES = ['active', 'draining'] as const;
 /** `active`: placement may put new tenants here; `draining`: no new tenants, existing ones stay. */
 export type ServerStatus = (typeof SERVER_STATUSES)[number];
 
 /** The server today's configuration points at, registered by the server-registry meta migration. */
-export const DEFAULT_SERVER = "default";
+export const DEFAULT_SERVER = 'default';
 
 export interface Server {
   name: string;
@@ -63,7 +63,7 @@ const SERVER_NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 /** A server name typed by someone: 2-40 characters, lower-case letters, digits and `-`, starting with a letter. */
 export function validateServerName(value: string): string {
   const name = value.trim();
-  if (!SERVER_NAME.test(name) || name.includes("--")) {
+  if (!SERVER_NAME.test(name) || name.includes('--')) {
     throw new UsageError(
       `server name must be 2-40 characters of a-z, 0-9 and single "-", starting with a letter and not ending with "-", got "${value}"`,
     );
@@ -71,8 +71,7 @@ export function validateServerName(value: string): string {
   return name;
 }
 
-export const isServerStatus = (value: string): value is ServerStatus =>
-  (SERVER_STATUSES as readonly string[]).includes(value);
+export const isServerStatus = (value: string): value is ServerStatus => (SERVER_STATUSES as readonly string[]).includes(value);
 
 /**
  * The environment variable that holds a server's admin URL:
@@ -80,7 +79,7 @@ export const isServerStatus = (value: string): value is ServerStatus =>
  * (server `eu-2` reads TENANT_SERVER_EU_2_ADMIN_URL).
  */
 export function adminUrlVariable(serverName: string): string {
-  return `TENANT_SERVER_${serverName.toUpperCase().replace(/-/g, "_")}_ADMIN_URL`;
+  return `TENANT_SERVER_${serverName.toUpperCase().replace(/-/g, '_')}_ADMIN_URL`;
 }
 
 /** The authenticated context an admin password is sealed under: a sealed value moved to another server's row does not open. */

@@ -2,25 +2,21 @@
  * Status changes a DBA or support engineer makes: suspend and activate.
  * Both are compare-and-set, idempotent, audited and NOTIFYed (registry).
  */
-import { InvalidStateError } from "../errors.js";
-import type { StatusChangeResult, TenantRegistry } from "./tenant-registry.js";
+import { InvalidStateError } from '../errors.js';
+import type { StatusChangeResult, TenantRegistry } from './tenant-registry.js';
 
 export interface SuspendOptions {
   actor: string;
   reason?: string;
 }
 
-export async function suspendTenant(
-  registry: TenantRegistry,
-  ref: string,
-  options: SuspendOptions,
-): Promise<StatusChangeResult> {
+export async function suspendTenant(registry: TenantRegistry, ref: string, options: SuspendOptions): Promise<StatusChangeResult> {
   const tenant = await registry.resolve(ref);
   return registry.changeStatus(tenant.id, {
-    from: ["active", "migration_failed"],
-    to: "suspended",
+    from: ['active', 'migration_failed'],
+    to: 'suspended',
     actor: options.actor,
-    action: "suspend",
+    action: 'suspend',
     details: options.reason ? { reason: options.reason } : {},
   });
 }
@@ -34,25 +30,17 @@ export interface ActivateOptions {
   reason?: string;
 }
 
-export async function activateTenant(
-  registry: TenantRegistry,
-  ref: string,
-  options: ActivateOptions,
-): Promise<StatusChangeResult> {
+export async function activateTenant(registry: TenantRegistry, ref: string, options: ActivateOptions): Promise<StatusChangeResult> {
   const tenant = await registry.resolve(ref);
-  if (tenant.status === "active")
-    return { tenant, changed: false, previousStatus: "active" };
-  if (
-    (tenant.status === "suspended" || tenant.status === "migration_failed") &&
-    tenant.schemaVersion !== options.latestVersion
-  ) {
+  if (tenant.status === 'active') return { tenant, changed: false, previousStatus: 'active' };
+  if ((tenant.status === 'suspended' || tenant.status === 'migration_failed') && tenant.schemaVersion !== options.latestVersion) {
     if (isAhead(tenant.schemaVersion, options.latestVersion)) {
       // Migrating cannot help here: the migrations this tenant has are not in this folder.
-      const folder = options.migrationsDir ? ` (${options.migrationsDir})` : "";
+      const folder = options.migrationsDir ? ` (${options.migrationsDir})` : '';
       throw new InvalidStateError(
-        `tenant "${tenant.slug}" is at schema ${tenant.schemaVersion}, newer than the latest migration in this migrations folder${folder}: ${options.latestVersion ?? "none"}`,
+        `tenant "${tenant.slug}" is at schema ${tenant.schemaVersion}, newer than the latest migration in this migrations folder${folder}: ${options.latestVersion ?? 'none'}`,
         {
-          hint: "this is likely an older checkout of the migrations, or TENANT_MIGRATIONS_DIR points at the wrong folder; run from the checkout that migrated the tenant",
+          hint: 'this is likely an older checkout of the migrations, or TENANT_MIGRATIONS_DIR points at the wrong folder; run from the checkout that migrated the tenant',
           details: {
             slug: tenant.slug,
             schemaVersion: tenant.schemaVersion,
@@ -62,17 +50,17 @@ export async function activateTenant(
       );
     }
     throw new InvalidStateError(
-      `tenant "${tenant.slug}" is at schema ${tenant.schemaVersion ?? "none"}, not the latest (${options.latestVersion ?? "none"}); it cannot be activated yet`,
+      `tenant "${tenant.slug}" is at schema ${tenant.schemaVersion ?? 'none'}, not the latest (${options.latestVersion ?? 'none'}); it cannot be activated yet`,
       {
         hint: `run \`tenant migrate --slug ${tenant.slug} --include-suspended\` first`,
       },
     );
   }
   return registry.changeStatus(tenant.id, {
-    from: ["suspended", "migration_failed"],
-    to: "active",
+    from: ['suspended', 'migration_failed'],
+    to: 'active',
     actor: options.actor,
-    action: "activate",
+    action: 'activate',
     details: options.reason ? { reason: options.reason } : {},
   });
 }
@@ -83,17 +71,13 @@ export interface DeleteOptions {
 }
 
 /** Marks a tenant deleted (servers refuse it at once); the database is kept unless the caller drops it. */
-export async function markTenantDeleted(
-  registry: TenantRegistry,
-  ref: string,
-  options: DeleteOptions,
-): Promise<StatusChangeResult> {
+export async function markTenantDeleted(registry: TenantRegistry, ref: string, options: DeleteOptions): Promise<StatusChangeResult> {
   const tenant = await registry.resolve(ref);
   return registry.changeStatus(tenant.id, {
-    from: ["active", "suspended", "migration_failed"],
-    to: "deleted",
+    from: ['active', 'suspended', 'migration_failed'],
+    to: 'deleted',
     actor: options.actor,
-    action: "delete",
+    action: 'delete',
     details: options.reason ? { reason: options.reason } : {},
   });
 }

@@ -2,29 +2,17 @@
  * The tenant registry over the meta database: lookups, filtered lists,
  * compare-and-set status changes (audited and NOTIFYed), schema versions.
  */
-import type pg from "pg";
-import {
-  InvalidStateError,
-  TenantExistsError,
-  TenantNotFoundError,
-  isUniqueViolation,
-} from "../errors.js";
-import { withClient, withTransaction } from "../pg/with-helpers.js";
-import { canonicalHost } from "../pg/server-key.js";
-import {
-  isUuid,
-  tenantFromRow,
-  type Tenant,
-  type TenantPlan,
-  type TenantRow,
-  type TenantStatus,
-} from "./tenant.js";
+import type pg from 'pg';
+import { InvalidStateError, TenantExistsError, TenantNotFoundError, isUniqueViolation } from '../errors.js';
+import { withClient, withTransaction } from '../pg/with-helpers.js';
+import { canonicalHost } from '../pg/server-key.js';
+import { isUuid, tenantFromRow, type Tenant, type TenantPlan, type TenantRow, type TenantStatus } from './tenant.js';
 
 /** Audit action recorded when a deleted tenant's database is dropped. */
-export const DATABASE_DROPPED_ACTION = "delete.database_dropped";
+export const DATABASE_DROPPED_ACTION = 'delete.database_dropped';
 
 /** Channel of the NOTIFY sent on every status change; payload: TenantStatusNotification as JSON. */
-export const TENANT_STATUS_CHANNEL = "metapus_tenant_status";
+export const TENANT_STATUS_CHANNEL = 'metapus_tenant_status';
 
 export interface TenantStatusNotification {
   id: string;
@@ -88,33 +76,25 @@ export interface RecordedMigration {
   durationMs: number;
 }
 
-export type Queryable = Pick<pg.ClientBase, "query">;
+export type Queryable = Pick<pg.ClientBase, 'query'>;
 
 export class TenantRegistry {
   constructor(private readonly pool: pg.Pool) {}
 
   async getById(id: string): Promise<Tenant | undefined> {
     if (!isUuid(id)) return undefined;
-    const { rows } = await this.pool.query<TenantRow>(
-      "SELECT * FROM tenants WHERE id = $1",
-      [id],
-    );
+    const { rows } = await this.pool.query<TenantRow>('SELECT * FROM tenants WHERE id = $1', [id]);
     return rows[0] ? tenantFromRow(rows[0]) : undefined;
   }
 
   async getBySlug(slug: string): Promise<Tenant | undefined> {
-    const { rows } = await this.pool.query<TenantRow>(
-      "SELECT * FROM tenants WHERE lower(slug) = lower($1)",
-      [slug],
-    );
+    const { rows } = await this.pool.query<TenantRow>('SELECT * FROM tenants WHERE lower(slug) = lower($1)', [slug]);
     return rows[0] ? tenantFromRow(rows[0]) : undefined;
   }
 
   /** A UUID or a slug; throws TenantNotFoundError. */
   async resolve(ref: string): Promise<Tenant> {
-    const tenant = isUuid(ref)
-      ? await this.getById(ref)
-      : await this.getBySlug(ref);
+    const tenant = isUuid(ref) ? await this.getById(ref) : await this.getBySlug(ref);
     if (!tenant) throw new TenantNotFoundError(ref);
     return tenant;
   }
@@ -124,20 +104,18 @@ export class TenantRegistry {
     const params: unknown[] = [];
     const add = (sql: string, value: unknown) => {
       params.push(value);
-      where.push(sql.replace("?", `$${params.length}`));
+      where.push(sql.replace('?', `$${params.length}`));
     };
-    if (filter.status?.length) add("status = ANY(?)", filter.status);
-    if (filter.plan?.length) add("plan = ANY(?)", filter.plan);
+    if (filter.status?.length) add('status = ANY(?)', filter.status);
+    if (filter.plan?.length) add('plan = ANY(?)', filter.plan);
     if (filter.ids?.length || filter.slugs?.length) {
       params.push(
         filter.ids ?? [],
         (filter.slugs ?? []).map((s) => s.toLowerCase()),
       );
-      where.push(
-        `(id = ANY($${params.length - 1}::uuid[]) OR lower(slug) = ANY($${params.length}))`,
-      );
+      where.push(`(id = ANY($${params.length - 1}::uuid[]) OR lower(slug) = ANY($${params.length}))`);
     }
-    const sql = `SELECT * FROM tenants ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at, slug`;
+    const sql = `SELECT * FROM tenants ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, slug`;
     const { rows } = await this.pool.query<TenantRow>(sql, params);
     return rows.map(tenantFromRow);
   }
@@ -168,12 +146,11 @@ export class TenantRegistry {
           );
           row = result.rows[0];
         } catch (err) {
-          if (isUniqueViolation(err))
-            throw new TenantExistsError(input.slug, { cause: err });
+          if (isUniqueViolation(err)) throw new TenantExistsError(input.slug, { cause: err });
           throw err;
         }
         const tenant = tenantFromRow(row as TenantRow);
-        await insertAudit(client, tenant, "create.started", actor, {
+        await insertAudit(client, tenant, 'create.started', actor, {
           plan: input.plan,
           dbName: input.dbName,
         });
@@ -183,17 +160,10 @@ export class TenantRegistry {
   }
 
   /** Compare-and-set status change, audited and NOTIFYed in one transaction. */
-  async changeStatus(
-    tenantId: string,
-    change: StatusChange,
-    extra: { schemaVersion?: string | null } = {},
-  ): Promise<StatusChangeResult> {
+  async changeStatus(tenantId: string, change: StatusChange, extra: { schemaVersion?: string | null } = {}): Promise<StatusChangeResult> {
     return withClient(this.pool, (client) =>
       withTransaction(client, async () => {
-        const current = await client.query<TenantRow>(
-          "SELECT * FROM tenants WHERE id = $1 FOR UPDATE",
-          [tenantId],
-        );
+        const current = await client.query<TenantRow>('SELECT * FROM tenants WHERE id = $1 FOR UPDATE', [tenantId]);
         const before = current.rows[0];
         if (!before) throw new TenantNotFoundError(tenantId);
         if (before.status === change.to && extra.schemaVersion === undefined) {
@@ -203,21 +173,16 @@ export class TenantRegistry {
             previousStatus: before.status,
           };
         }
-        if (
-          before.status !== change.to &&
-          !change.from.includes(before.status)
-        ) {
+        if (before.status !== change.to && !change.from.includes(before.status)) {
           throw new InvalidStateError(
-            `tenant "${before.slug}" is ${before.status}; it cannot become ${change.to} (allowed from: ${change.from.join(", ")})`,
+            `tenant "${before.slug}" is ${before.status}; it cannot become ${change.to} (allowed from: ${change.from.join(', ')})`,
           );
         }
         const setVersion = extra.schemaVersion !== undefined;
         const { rows } = await client.query<TenantRow>(
-          `UPDATE tenants SET status = $2, updated_at = now()${setVersion ? ", schema_version = $3" : ""}
+          `UPDATE tenants SET status = $2, updated_at = now()${setVersion ? ', schema_version = $3' : ''}
            WHERE id = $1 RETURNING *`,
-          setVersion
-            ? [tenantId, change.to, extra.schemaVersion]
-            : [tenantId, change.to],
+          setVersion ? [tenantId, change.to, extra.schemaVersion] : [tenantId, change.to],
         );
         const tenant = tenantFromRow(rows[0] as TenantRow);
         await insertAudit(client, tenant, change.action, change.actor, {
@@ -225,8 +190,7 @@ export class TenantRegistry {
           to: change.to,
           ...change.details,
         });
-        if (before.status !== change.to)
-          await notifyTenantChange(client, tenant, before.status);
+        if (before.status !== change.to) await notifyTenantChange(client, tenant, before.status);
         return {
           tenant,
           changed: before.status !== change.to,
@@ -251,7 +215,7 @@ export class TenantRegistry {
     return withClient(this.pool, (client) =>
       withTransaction(client, async () => {
         const { rows } = await client.query<TenantRow>(
-          "UPDATE tenants SET owner_role = $2, app_role = $3, updated_at = now() WHERE id = $1 RETURNING *",
+          'UPDATE tenants SET owner_role = $2, app_role = $3, updated_at = now() WHERE id = $1 RETURNING *',
           [tenantId, roles.ownerRole, roles.appRole],
         );
         if (!rows[0]) throw new TenantNotFoundError(tenantId);
@@ -268,21 +232,11 @@ export class TenantRegistry {
   }
 
   /** Mirrors a tenant database's bookkeeping into the meta database. */
-  async recordSchema(
-    tenantId: string,
-    version: string | null,
-    applied: readonly RecordedMigration[],
-  ): Promise<void> {
+  async recordSchema(tenantId: string, version: string | null, applied: readonly RecordedMigration[]): Promise<void> {
     await withClient(this.pool, (client) =>
       withTransaction(client, async () => {
-        await client.query(
-          "UPDATE tenants SET schema_version = $2, updated_at = now() WHERE id = $1",
-          [tenantId, version],
-        );
-        await client.query(
-          "DELETE FROM tenant_migrations WHERE tenant_id = $1",
-          [tenantId],
-        );
+        await client.query('UPDATE tenants SET schema_version = $2, updated_at = now() WHERE id = $1', [tenantId, version]);
+        await client.query('DELETE FROM tenant_migrations WHERE tenant_id = $1', [tenantId]);
         if (applied.length > 0) {
           await client.query(
             `INSERT INTO tenant_migrations (tenant_id, name, checksum, applied_at, duration_ms)
@@ -306,10 +260,7 @@ export class TenantRegistry {
       checksum: string;
       applied_at: Date;
       duration_ms: number;
-    }>(
-      "SELECT name, checksum, applied_at, duration_ms FROM tenant_migrations WHERE tenant_id = $1 ORDER BY name",
-      [tenantId],
-    );
+    }>('SELECT name, checksum, applied_at, duration_ms FROM tenant_migrations WHERE tenant_id = $1 ORDER BY name', [tenantId]);
     return rows.map((r) => ({
       name: r.name,
       checksum: r.checksum,
@@ -318,12 +269,7 @@ export class TenantRegistry {
     }));
   }
 
-  async audit(
-    tenant: Pick<Tenant, "id" | "slug">,
-    action: string,
-    actor: string,
-    details: Record<string, unknown> = {},
-  ): Promise<void> {
+  async audit(tenant: Pick<Tenant, 'id' | 'slug'>, action: string, actor: string, details: Record<string, unknown> = {}): Promise<void> {
     await insertAudit(this.pool, tenant, action, actor, details);
   }
 
@@ -336,10 +282,7 @@ export class TenantRegistry {
       actor: string;
       details: Record<string, unknown>;
       at: Date;
-    }>(
-      "SELECT * FROM tenant_audit WHERE tenant_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
-      [tenantId, limit],
-    );
+    }>('SELECT * FROM tenant_audit WHERE tenant_id = $1 ORDER BY at DESC, id DESC LIMIT $2', [tenantId, limit]);
     return rows.map((r) => ({
       id: Number(r.id),
       tenantId: r.tenant_id,
@@ -362,26 +305,12 @@ export class TenantRegistry {
   }
 
   /** Removes a row that never became a usable tenant (failed or abandoned provisioning). */
-  async removeProvisioning(
-    tenant: Pick<Tenant, "id" | "slug">,
-    actor: string,
-    details: Record<string, unknown>,
-  ): Promise<boolean> {
+  async removeProvisioning(tenant: Pick<Tenant, 'id' | 'slug'>, actor: string, details: Record<string, unknown>): Promise<boolean> {
     return withClient(this.pool, (client) =>
       withTransaction(client, async () => {
-        const { rowCount } = await client.query(
-          "DELETE FROM tenants WHERE id = $1 AND status = 'provisioning'",
-          [tenant.id],
-        );
+        const { rowCount } = await client.query("DELETE FROM tenants WHERE id = $1 AND status = 'provisioning'", [tenant.id]);
         // The audit row outlives the tenant row (tenant_id becomes NULL, the slug stays).
-        if (rowCount)
-          await insertAudit(
-            client,
-            { id: null, slug: tenant.slug },
-            "create.rolled_back",
-            actor,
-            details,
-          );
+        if (rowCount) await insertAudit(client, { id: null, slug: tenant.slug }, 'create.rolled_back', actor, details);
         return (rowCount ?? 0) > 0;
       }),
     );
@@ -396,10 +325,13 @@ export async function insertAudit(
   actor: string,
   details: Record<string, unknown>,
 ): Promise<void> {
-  await db.query(
-    "INSERT INTO tenant_audit (tenant_id, tenant_slug, action, actor, details) VALUES ($1, $2, $3, $4, $5)",
-    [tenant.id, tenant.slug, action, actor, details],
-  );
+  await db.query('INSERT INTO tenant_audit (tenant_id, tenant_slug, action, actor, details) VALUES ($1, $2, $3, $4, $5)', [
+    tenant.id,
+    tenant.slug,
+    action,
+    actor,
+    details,
+  ]);
 }
 
 /**
@@ -407,11 +339,7 @@ export async function insertAudit(
  * the payload is only a hint. Sent on the caller's connection, so inside a
  * transaction it is delivered at commit.
  */
-export async function notifyTenantChange(
-  db: Queryable,
-  tenant: Tenant,
-  previous: TenantStatus | null,
-): Promise<void> {
+export async function notifyTenantChange(db: Queryable, tenant: Tenant, previous: TenantStatus | null): Promise<void> {
   const payload: TenantStatusNotification = {
     id: tenant.id,
     slug: tenant.slug,
@@ -419,8 +347,5 @@ export async function notifyTenantChange(
     previousStatus: previous,
     at: new Date().toISOString(),
   };
-  await db.query("SELECT pg_notify($1, $2)", [
-    TENANT_STATUS_CHANNEL,
-    JSON.stringify(payload),
-  ]);
+  await db.query('SELECT pg_notify($1, $2)', [TENANT_STATUS_CHANNEL, JSON.stringify(payload)]);
 }

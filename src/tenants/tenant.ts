@@ -1,25 +1,13 @@
 /** The tenant model as the meta database records it. */
-import { UsageError } from "../errors.js";
+import { UsageError } from '../errors.js';
 
 /** `moving`: its database is being copied to another server (`tenant move`); not served meanwhile. */
-export const TENANT_STATUSES = [
-  "provisioning",
-  "active",
-  "suspended",
-  "migration_failed",
-  "moving",
-  "deleted",
-] as const;
+export const TENANT_STATUSES = ['provisioning', 'active', 'suspended', 'migration_failed', 'moving', 'deleted'] as const;
 export type TenantStatus = (typeof TENANT_STATUSES)[number];
 
-export const TENANT_PLANS = [
-  "free",
-  "standard",
-  "premium",
-  "enterprise",
-] as const;
+export const TENANT_PLANS = ['free', 'standard', 'premium', 'enterprise'] as const;
 export type TenantPlan = (typeof TENANT_PLANS)[number];
-export const DEFAULT_PLAN: TenantPlan = "standard";
+export const DEFAULT_PLAN: TenantPlan = 'standard';
 
 export interface Tenant {
   id: string;
@@ -83,17 +71,12 @@ export function tenantFromRow(row: TenantRow): Tenant {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (value: string): boolean => UUID.test(value);
 
-export const isTenantStatus = (value: string): value is TenantStatus =>
-  (TENANT_STATUSES as readonly string[]).includes(value);
-export const isTenantPlan = (value: string): value is TenantPlan =>
-  (TENANT_PLANS as readonly string[]).includes(value);
+export const isTenantStatus = (value: string): value is TenantStatus => (TENANT_STATUSES as readonly string[]).includes(value);
+export const isTenantPlan = (value: string): value is TenantPlan => (TENANT_PLANS as readonly string[]).includes(value);
 
 /** A plan typed by someone, checked against the one list of plans. */
 export function validatePlan(value: string): TenantPlan {
-  if (!isTenantPlan(value))
-    throw new UsageError(
-      `plan must be one of ${TENANT_PLANS.join(", ")}, got "${value}"`,
-    );
+  if (!isTenantPlan(value)) throw new UsageError(`plan must be one of ${TENANT_PLANS.join(', ')}, got "${value}"`);
   return value;
 }
 

@@ -4,28 +4,14 @@
  * without a real, empty database behind them. No vitest imports, so the
  * bench can use it too.
  */
-import pg from "pg";
-import {
-  tenantClientConfig,
-  type TenantCredentials,
-} from "../../src/pg/connection-settings.js";
-import { withConnection } from "../../src/pg/with-helpers.js";
-import { canonicalHost } from "../../src/pg/server-key.js";
-import {
-  adminUrlFor,
-  withOwnerConnection,
-} from "../../src/pg/admin-connection.js";
-import {
-  tenantFromRow,
-  type Tenant,
-  type TenantRow,
-  type TenantStatus,
-} from "../../src/tenants/tenant.js";
-import type { MigrationFile } from "../../src/schema/migration-files.js";
-import {
-  createDatabase,
-  restrictConnect,
-} from "../../src/provision/database-admin.js";
+import pg from 'pg';
+import { tenantClientConfig, type TenantCredentials } from '../../src/pg/connection-settings.js';
+import { withConnection } from '../../src/pg/with-helpers.js';
+import { canonicalHost } from '../../src/pg/server-key.js';
+import { adminUrlFor, withOwnerConnection } from '../../src/pg/admin-connection.js';
+import { tenantFromRow, type Tenant, type TenantRow, type TenantStatus } from '../../src/tenants/tenant.js';
+import type { MigrationFile } from '../../src/schema/migration-files.js';
+import { createDatabase, restrictConnect } from '../../src/provision/database-admin.js';
 
 export interface RegisteredTenant {
   slug: string;
@@ -64,7 +50,7 @@ export async function registerTenants(
         server.port,
         tenants.map((t) => t.slug),
         tenants.map((t) => t.dbName),
-        tenants.map((t) => t.status ?? "active"),
+        tenants.map((t) => t.status ?? 'active'),
         tenants.map((t) => t.schemaVersion ?? null),
         canonicalHost(server.host),
       ],
@@ -74,11 +60,7 @@ export async function registerTenants(
        SELECT t.id, f.name, f.checksum, now() FROM tenants t
          JOIN unnest($2::text[], $3::text[]) AS f(name, checksum) ON f.name <= t.schema_version
         WHERE t.id = ANY($1::uuid[])`,
-      [
-        rows.map((r) => r.id),
-        files.map((f) => f.name),
-        files.map((f) => f.checksum),
-      ],
+      [rows.map((r) => r.id), files.map((f) => f.name), files.map((f) => f.checksum)],
     );
     return rows.map(tenantFromRow).sort((a, b) => a.slug.localeCompare(b.slug));
   } finally {
@@ -87,11 +69,7 @@ export async function registerTenants(
 }
 
 /** Fresh, empty databases owned by the tenant role, as the provisioner makes them (before migrating). */
-export async function createEmptyDatabases(
-  admin: pg.ClientBase,
-  names: readonly string[],
-  owner: string,
-): Promise<void> {
+export async function createEmptyDatabases(admin: pg.ClientBase, names: readonly string[], owner: string): Promise<void> {
   for (const name of names) {
     await createDatabase(admin, name, { owner });
     await restrictConnect(admin, name, owner);
@@ -99,11 +77,7 @@ export async function createEmptyDatabases(
 }
 
 /** Runs fn on a connection to the tenant's own database, as the tenant role. */
-export function inTenantDb<T>(
-  tenant: Tenant,
-  credentials: TenantCredentials,
-  fn: (client: pg.Client) => Promise<T>,
-): Promise<T> {
+export function inTenantDb<T>(tenant: Tenant, credentials: TenantCredentials, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   return withConnection(tenantClientConfig(tenant, credentials), fn);
 }
 
@@ -117,13 +91,7 @@ export function asOwner<T>(
   tenant: Tenant,
   fn: (client: pg.Client) => Promise<T>,
 ): Promise<T> {
-  if (tenant.ownerRole !== null)
-    return withOwnerConnection(
-      connections.adminUrl,
-      tenant,
-      tenant.ownerRole,
-      fn,
-    );
+  if (tenant.ownerRole !== null) return withOwnerConnection(connections.adminUrl, tenant, tenant.ownerRole, fn);
   return inTenantDb(tenant, connections.tenant, fn);
 }
 
@@ -139,50 +107,28 @@ export async function ownerClient(
   const client =
     tenant.ownerRole !== null
       ? new pg.Client({
-          connectionString: adminUrlFor(
-            connections.adminUrl,
-            via,
-            tenant.dbName,
-          ),
+          connectionString: adminUrlFor(connections.adminUrl, via, tenant.dbName),
         })
-      : new pg.Client(
-          tenantClientConfig(
-            { ...tenant, dbHost: via.host, dbPort: via.port },
-            connections.tenant,
-          ),
-        );
+      : new pg.Client(tenantClientConfig({ ...tenant, dbHost: via.host, dbPort: via.port }, connections.tenant));
   await client.connect();
-  if (tenant.ownerRole !== null)
-    await client.query(`SET ROLE ${pg.escapeIdentifier(tenant.ownerRole)}`);
+  if (tenant.ownerRole !== null) await client.query(`SET ROLE ${pg.escapeIdentifier(tenant.ownerRole)}`);
   return client;
 }
 
 /** Names in the tenant database's own bookkeeping table. */
-export function appliedInDb(
-  tenant: Tenant,
-  credentials: TenantCredentials,
-): Promise<string[]> {
+export function appliedInDb(tenant: Tenant, credentials: TenantCredentials): Promise<string[]> {
   return inTenantDb(tenant, credentials, async (client) => {
-    const { rows } = await client.query<{ name: string }>(
-      "SELECT name FROM schema_migrations ORDER BY name",
-    );
+    const { rows } = await client.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name');
     return rows.map((r) => r.name);
   }).catch(async (err: unknown) => {
-    if ((err as { code?: string }).code === "42P01") return [];
+    if ((err as { code?: string }).code === '42P01') return [];
     throw err;
   });
 }
 
-export async function tableExists(
-  tenant: Tenant,
-  credentials: TenantCredentials,
-  table: string,
-): Promise<boolean> {
+export async function tableExists(tenant: Tenant, credentials: TenantCredentials, table: string): Promise<boolean> {
   return inTenantDb(tenant, credentials, async (client) => {
-    const { rows } = await client.query<{ ok: boolean }>(
-      "SELECT to_regclass($1) IS NOT NULL AS ok",
-      [`public.${table}`],
-    );
+    const { rows } = await client.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [`public.${table}`]);
     return rows[0]?.ok === true;
   });
 }
