@@ -41,19 +41,13 @@ export async function activateTenant(registry: TenantRegistry, ref: string, opti
         `tenant "${tenant.slug}" is at schema ${tenant.schemaVersion}, newer than the latest migration in this migrations folder${folder}: ${options.latestVersion ?? 'none'}`,
         {
           hint: 'this is likely an older checkout of the migrations, or TENANT_MIGRATIONS_DIR points at the wrong folder; run from the checkout that migrated the tenant',
-          details: {
-            slug: tenant.slug,
-            schemaVersion: tenant.schemaVersion,
-            latestVersion: options.latestVersion,
-          },
+          details: { slug: tenant.slug, schemaVersion: tenant.schemaVersion, latestVersion: options.latestVersion },
         },
       );
     }
     throw new InvalidStateError(
       `tenant "${tenant.slug}" is at schema ${tenant.schemaVersion ?? 'none'}, not the latest (${options.latestVersion ?? 'none'}); it cannot be activated yet`,
-      {
-        hint: `run \`tenant migrate --slug ${tenant.slug} --include-suspended\` first`,
-      },
+      { hint: `run \`tenant migrate --slug ${tenant.slug} --include-suspended\` first` },
     );
   }
   return registry.changeStatus(tenant.id, {
