@@ -56,6 +56,9 @@ export {
   NotFoundError,
   ConflictError,
   SecretKeyError,
+  ServerNotFoundError,
+  NoCapacityError,
+  MoveError,
 } from './errors.js';
 export type { ErrorCode, TenantErrorOptions } from './errors.js';
 export { redact } from './redact.js';
@@ -64,6 +67,11 @@ export { redact } from './redact.js';
 export { openRuntime } from './runtime/runtime.js';
 export type { Runtime, OpenRuntimeOptions } from './runtime/runtime.js';
 export type { ConnectionSettings, TenantCredentials } from './pg/connection-settings.js';
+
+// servers: the registry of PostgreSQL servers and each one's admin login
+export { ServerDirectory } from './servers/server-directory.js';
+export type { Server, ServerStatus } from './servers/server.js';
+export type { ServerAdmin, AdminSource } from './servers/server-admin.js';
 
 // tenants: model, registry, lifecycle
 export type { Tenant, TenantStatus, TenantPlan } from './tenants/tenant.js';
