@@ -42,7 +42,11 @@ export const CONFIG_VARIABLES = [
 ] as const;
 
 export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
-export type RawConfig = Partial<Record<ConfigVariable, string | undefined>>;
+/** A registered server's admin URL: `TENANT_SERVER_<NAME>_ADMIN_URL` (servers/server.ts adminUrlVariable). */
+export type ServerAdminVariable = `TENANT_SERVER_${string}_ADMIN_URL`;
+export const SERVER_ADMIN_VARIABLE = /^TENANT_SERVER_[A-Z0-9_]+_ADMIN_URL$/;
+
+export type RawConfig = Partial<Record<ConfigVariable, string | undefined>> & Partial<Record<ServerAdminVariable, string | undefined>>;
 
 type Reading<T> = { ok: true; value: T } | { ok: false; problem: string };
 /** Reads one variable's text (never undefined: defaults are applied first). */

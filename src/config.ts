@@ -7,7 +7,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dotenv from 'dotenv';
 import { ConfigError, UsageError } from './errors.js';
-import { CONFIG_VARIABLES, readVariables, type ConfigValues, type RawConfig } from './config-variables.js';
+import {
+  CONFIG_VARIABLES,
+  SERVER_ADMIN_VARIABLE,
+  readVariables,
+  type ConfigValues,
+  type RawConfig,
+  type ServerAdminVariable,
+} from './config-variables.js';
+import { connectionUrlProblem } from './connection-url.js';
 import type { SslMode } from './connection-url.js';
 
 export { CONFIG_VARIABLES, defaultTenantHome, type ConfigVariable, type RawConfig } from './config-variables.js';
@@ -50,6 +58,8 @@ export interface Config {
     /** TENANT_SECRET_PREVIOUS_KEYS: keys that still open secrets sealed before `tenant secrets rekey`. */
     previousKeys: string[];
   };
+  /** Per-server admin URLs, by variable name (`TENANT_SERVER_<NAME>_ADMIN_URL`); each a valid URL. */
+  serverAdminUrls: Record<string, string>;
   /** Reference server (PORT, HOST). */
   server: { port: number; host: string | undefined };
   /** Reference worker (WORKER_CONCURRENCY, WORKER_INTERVAL). */
@@ -84,6 +94,12 @@ export function readRawConfig(options: LoadConfigOptions = {}): RawConfig {
     const value = options.overrides?.[name] ?? nonEmpty(env[name]) ?? nonEmpty(fromFile[name]);
     if (value !== undefined) raw[name] = value;
   }
+  // Per-server admin URLs: their names depend on the servers registered, so they are matched by pattern.
+  for (const source of [fromFile, env, options.overrides ?? {}] as Record<string, string | undefined>[]) {
+    for (const [name, value] of Object.entries(source)) {
+      if (SERVER_ADMIN_VARIABLE.test(name) && nonEmpty(value) !== undefined) raw[name as ServerAdminVariable] = value;
+    }
+  }
   return raw;
 }
 
@@ -100,12 +116,25 @@ export function parseConfig(raw: RawConfig): Config {
   if (raw.TENANT_SECRET_KEY && raw.TENANT_SECRET_KEY_FILE) {
     problems.push('TENANT_SECRET_KEY and TENANT_SECRET_KEY_FILE are both set; set one');
   }
+  const serverAdminUrls = readServerAdminUrls(raw, problems);
   if (problems.length > 0) throw new ConfigError(problems);
-  return configFrom(values);
+  return { ...configFrom(values), serverAdminUrls };
+}
+
+/** Every TENANT_SERVER_<NAME>_ADMIN_URL, each checked as a URL (the problem is named, never the URL's password). */
+function readServerAdminUrls(raw: RawConfig, problems: string[]): Record<string, string> {
+  const urls: Record<string, string> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (!SERVER_ADMIN_VARIABLE.test(name) || value === undefined || value.trim() === '') continue;
+    const problem = connectionUrlProblem(value.trim());
+    if (problem) problems.push(`${name}: ${problem}`);
+    else urls[name] = value.trim();
+  }
+  return urls;
 }
 
 /** The typed Config from variables that all passed their parsers. */
-function configFrom(v: ConfigValues): Config {
+function configFrom(v: ConfigValues): Omit<Config, 'serverAdminUrls'> {
   return {
     metaDatabaseUrl: v.META_DATABASE_URL,
     adminDatabaseUrl: v.POSTGRES_ADMIN_URL,

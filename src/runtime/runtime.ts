@@ -116,7 +116,7 @@ export async function openRuntime(config: Config, options: OpenRuntimeOptions = 
   const metaPool = createMetaPool(connections.metaUrl, options.metaPoolSize);
   const servers = new ServerDirectory(
     metaPool,
-    { env: process.env, defaultAdminUrl: connections.adminUrl, keyring },
+    { env: config.serverAdminUrls, defaultAdminUrl: connections.adminUrl, keyring },
     { host: connections.tenant.host, port: connections.tenant.port },
   );
   try {

@@ -42,6 +42,36 @@ describe('parseConfig', () => {
     }
   });
 
+  it('reads per-server admin URLs by their pattern and reports a bad one by name, never its password', () => {
+    const config = parseConfig({ TENANT_SERVER_EU_2_ADMIN_URL: 'postgres://admin:pw@db-eu-2.internal:5432/postgres' });
+    expect(config.serverAdminUrls).toEqual({ TENANT_SERVER_EU_2_ADMIN_URL: 'postgres://admin:pw@db-eu-2.internal:5432/postgres' });
+    expect(parseConfig({}).serverAdminUrls).toEqual({});
+    let error: unknown;
+    try {
+      parseConfig({ TENANT_SERVER_EU_3_ADMIN_URL: 'mysql://admin:hunter2@x/y' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([expect.stringMatching(/^TENANT_SERVER_EU_3_ADMIN_URL: /)]);
+    expect(String((error as ConfigError).problems)).not.toContain('hunter2');
+  });
+
+  it('takes per-server admin URLs from the environment and the .env file, the environment first', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'metapus-config-'));
+    try {
+      const file = path.join(dir, '.env');
+      fs.writeFileSync(file, 'TENANT_SERVER_A_ADMIN_URL=postgres://file@a/postgres\nTENANT_SERVER_B_ADMIN_URL=postgres://file@b/postgres\n');
+      const config = loadConfig({ env: { TENANT_SERVER_A_ADMIN_URL: 'postgres://env@a/postgres' }, envFile: file });
+      expect(config.serverAdminUrls).toEqual({
+        TENANT_SERVER_A_ADMIN_URL: 'postgres://env@a/postgres',
+        TENANT_SERVER_B_ADMIN_URL: 'postgres://file@b/postgres',
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reads the server and worker settings', () => {
     const config = parseConfig({ PORT: '0', HOST: '127.0.0.1', WORKER_CONCURRENCY: '2', WORKER_INTERVAL: '1h' });
     expect(config.server).toEqual({ port: 0, host: '127.0.0.1' });
