@@ -28,7 +28,15 @@ let seq = 0;
 async function tenantRow(): Promise<Tenant> {
   seq += 1;
   return rt.registry.insertProvisioning(
-    { slug: `sec-${seq}-x`, name: 'Secrets', dbName: `${env.prefix}sec_${seq}`, dbHost: '127.0.0.1', dbPort: 5432, plan: 'standard' },
+    {
+      slug: `sec-${seq}-x`,
+      name: 'Secrets',
+      dbName: `${env.prefix}sec_${seq}`,
+      dbHost: '127.0.0.1',
+      dbPort: 5432,
+      serverName: 'default',
+      plan: 'standard',
+    },
     'test',
   );
 }
