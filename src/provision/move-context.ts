@@ -1,0 +1,69 @@
+/**
+ * What a move, a clone and their recovery work with: the registry and meta
+ * pool, the servers and each one's admin login, the sealed secrets, the
+ * migration files and the template. Built from a Runtime and its Provisioner.
+ */
+import type pg from 'pg';
+import { parseConnectionUrl } from '../connection-url.js';
+import { MoveError, NoCapacityError } from '../errors.js';
+import { adminAccess, type ConnectionSettings } from '../pg/connection-settings.js';
+import type { AdminAccess } from '../pg/admin-connection.js';
+import type { MigrationFile } from '../schema/migration-files.js';
+import type { TenantSecretStore } from '../secrets/tenant-secret-store.js';
+import type { ServerDirectory } from '../servers/server-directory.js';
+import type { Server } from '../servers/server.js';
+import type { TenantRegistry } from '../tenants/tenant-registry.js';
+import type { Tenant } from '../tenants/tenant.js';
+import type { TemplateDatabase } from './template-database.js';
+import type { TargetContext } from './move-target.js';
+
+export interface MoveDeps {
+  registry: TenantRegistry;
+  metaPool: pg.Pool;
+  secrets: TenantSecretStore | undefined;
+  servers: ServerDirectory;
+  connections: ConnectionSettings;
+  files: readonly MigrationFile[];
+  template: TemplateDatabase;
+  namePrefix: string;
+}
+
+export function adminOf(deps: MoveDeps): AdminAccess {
+  return adminAccess(deps.connections);
+}
+
+export function targetContext(deps: MoveDeps): TargetContext {
+  return { admin: adminOf(deps), template: deps.template, files: deps.files, sharedRole: deps.connections.tenant.user };
+}
+
+/** Roles no cleanup may drop: the shared tenant login and the admin login. */
+export function protectedRoles(deps: MoveDeps): string[] {
+  const admin = parseConnectionUrl(deps.connections.adminUrl).user;
+  return [deps.connections.tenant.user, ...(admin ? [admin] : [])];
+}
+
+/** The logins that connect to a tenant's database: its own app role, or the shared one. */
+export function tenantLogins(deps: MoveDeps, tenant: Tenant): string[] {
+  return [tenant.appRole ?? deps.connections.tenant.user];
+}
+
+/** The server a move or clone writes to: registered (fresh read), active, with room. */
+export async function usableTarget(deps: MoveDeps, name: string): Promise<Server> {
+  await deps.servers.refresh();
+  const server = deps.servers.get(name);
+  if (server.status !== 'active') {
+    throw new MoveError(`server "${name}" is ${server.status}: it takes no more tenants`, {
+      hint: `choose an active server (\`tenant server list\`), or \`tenant server activate ${name}\``,
+    });
+  }
+  if (server.capacity !== null) {
+    const { rows } = await deps.metaPool.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM tenants WHERE server_name = $1 AND status <> 'deleted'",
+      [name],
+    );
+    if ((rows[0]?.n ?? 0) >= server.capacity) {
+      throw new NoCapacityError(`server "${name}" is full (${rows[0]?.n ?? 0} of ${server.capacity} tenants)`);
+    }
+  }
+  return server;
+}
