@@ -49,19 +49,29 @@ function asOwner<T>(tenant: Tenant, fn: (client: import('pg').Client) => Promise
 async function asApp<T>(tenant: Tenant, fn: (client: import('pg').Client) => Promise<T>): Promise<T> {
   const secret = await rt.secrets.read(tenant.id);
   return withConnection(
-    tenantClientConfig(tenant, { user: tenant.appRole as string, password: secret?.current, host: tenant.dbHost, port: tenant.dbPort, sslMode: undefined }),
+    tenantClientConfig(tenant, {
+      user: tenant.appRole as string,
+      password: secret?.current,
+      host: tenant.dbHost,
+      port: tenant.dbPort,
+      sslMode: undefined,
+    }),
     fn,
   );
 }
 
 async function databasesOn(server: string): Promise<string[]> {
   const url = server === 'default' ? env.adminUrl : servers.clusters[server as 'pg-embedded' | 'pg-system'].adminUrl;
-  return withAdmin(url, async (c) => (await c.query<{ datname: string }>('SELECT datname FROM pg_database ORDER BY 1')).rows.map((r) => r.datname));
+  return withAdmin(url, async (c) =>
+    (await c.query<{ datname: string }>('SELECT datname FROM pg_database ORDER BY 1')).rows.map((r) => r.datname),
+  );
 }
 
 async function rolesOn(server: string, roles: (string | null)[]): Promise<string[]> {
   const url = server === 'default' ? env.adminUrl : servers.clusters[server as 'pg-embedded' | 'pg-system'].adminUrl;
-  return withAdmin(url, async (c) => (await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1) ORDER BY 1', [roles])).rows.map((r) => r.rolname));
+  return withAdmin(url, async (c) =>
+    (await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1) ORDER BY 1', [roles])).rows.map((r) => r.rolname),
+  );
 }
 
 describe('tenant move', () => {
@@ -77,7 +87,10 @@ describe('tenant move', () => {
     expect(before['"public"."stock_movements"']).toMatch(/^200:/);
 
     const events: string[] = [];
-    const first = await moveTenant(deps, 'stock', 'pg-system', { actor: 'test', onEvent: (e) => void (e.type === 'step' && events.push(e.step)) });
+    const first = await moveTenant(deps, 'stock', 'pg-system', {
+      actor: 'test',
+      onEvent: (e) => void (e.type === 'step' && events.push(e.step)),
+    });
     expect(events).toEqual(['locked', 'moving', 'fenced', 'roles', 'database', 'copy', 'switched', 'kept']);
     expect(first.tenant).toMatchObject({ serverName: 'pg-system', status: 'active', dbPort: servers.clusters['pg-system'].credentials.port });
     expect(first.rows).toBeGreaterThan(200);
@@ -126,7 +139,7 @@ describe('tenant move', () => {
     expect(await keptDatabases(rt.metaPool, { tenantId: tenant.id })).toEqual([]);
   });
 
-  it('refuses an unknown server (exit 3), a draining one and the tenant\'s own (exit 1, 4), leaving the tenant as it was', async () => {
+  it("refuses an unknown server (exit 3), a draining one and the tenant's own (exit 1, 4), leaving the tenant as it was", async () => {
     const unknown = await runCli(['move', 'stock', '--to', 'nowhere'], cliEnvironment);
     expect(unknown.code).toBe(3);
     expect(unknown.stderr).toContain('server "nowhere" is not registered');
@@ -166,14 +179,15 @@ describe('tenant clone', () => {
 
     await asApp(copy, (c) => c.query("INSERT INTO units (code, name) VALUES ('only-in-copy', 'x')"));
     await asOwner(source, (c) => c.query("INSERT INTO units (code, name) VALUES ('only-in-source', 'x')"));
-    const codes = (t: Tenant) => asOwner(t, async (c) => (await c.query<{ code: string }>('SELECT code FROM units ORDER BY code')).rows.map((r) => r.code));
+    const codes = (t: Tenant) =>
+      asOwner(t, async (c) => (await c.query<{ code: string }>('SELECT code FROM units ORDER BY code')).rows.map((r) => r.code));
     expect(await codes(copy)).toContain('only-in-copy');
     expect(await codes(copy)).not.toContain('only-in-source');
     expect(await codes(source)).not.toContain('only-in-copy');
     expect(copy.schemaVersion).toBe(source.schemaVersion);
   });
 
-  it('clones through the CLI onto the source\'s server by default', async () => {
+  it("clones through the CLI onto the source's server by default", async () => {
     const result = await runCli(['clone', 'stock', '--slug', 'stock-two', '--name', 'Two', '--json'], cliEnvironment);
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ source: 'stock', tenant: { slug: 'stock-two', status: 'active' }, server: 'default' });
