@@ -17,7 +17,9 @@ import { openRuntime, type Runtime } from '../../src/runtime/runtime.js';
 import type { Tenant } from '../../src/tenants/tenant.js';
 import { databaseContents, seedStock } from '../support/move-fixtures.js';
 import { startMoveServers, withAdmin, type MoveServers } from '../support/move-servers.js';
+import { eventually } from '../support/eventually.js';
 import { runCli } from '../support/run-cli.js';
+import { startServerProcess } from '../support/server-process.js';
 import { provisionerFor } from '../support/tenant-fixtures.js';
 import { createTestEnvironment } from '../support/test-environment.js';
 
@@ -167,6 +169,45 @@ describe('tenant move', () => {
   });
 });
 
+describe('the reference server during a move', () => {
+  it('answers 503 Retry-After while the tenant is moving, then serves it from the new server without a restart', async () => {
+    const served = (await provisionerFor(rt).create({ slug: 'served', name: 'Served' }, { actor: 'test' })).tenant;
+    const server = await startServerProcess(cliEnvironment);
+    const api = async (method: string, body?: unknown) => {
+      const response = await fetch(`${server.base}/api/v1/catalogs/currencies`, {
+        method,
+        headers: { 'x-tenant-id': served.id, ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      return { status: response.status, retryAfter: response.headers.get('retry-after'), body: (await response.json()) as Record<string, any> };
+    };
+    try {
+      expect((await api('POST', { code: 'EUR', name: 'Euro' })).status).toBe(201);
+      let during: Awaited<ReturnType<typeof api>> | undefined;
+      await moveTenant(deps, 'served', 'pg-system', {
+        actor: 'test',
+        onEvent: async (e) => {
+          if (e.type !== 'step' || e.step !== 'copy') return;
+          await eventually('the server sees the tenant moving', async () => (during = await api('GET')).status === 503);
+        },
+      });
+      expect(during).toMatchObject({ status: 503, retryAfter: '10', body: { code: 'TENANT_UNAVAILABLE' } });
+      // The NOTIFY of the switch makes the server re-read the row and open a pool on the new server.
+      await eventually('the server serves the moved tenant', async () => (await api('GET')).status === 200);
+      expect((await api('GET')).body.items.map((c: { code: string }) => c.code)).toEqual(['EUR']);
+      expect((await api('POST', { code: 'USD', name: 'Dollar' })).status).toBe(201);
+      const moved = await rt.registry.resolve('served');
+      const codes = await asOwner(moved, async (c) =>
+        (await c.query<{ code: string }>('SELECT code FROM currencies ORDER BY code')).rows.map((r) => r.code),
+      );
+      expect(codes).toEqual(['EUR', 'USD']);
+      expect(server.alive).toBe(true);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('tenant clone', () => {
   it('gives an independent copy on another server while the source keeps its status', async () => {
     const source = await rt.registry.resolve('stock');
@@ -199,7 +240,7 @@ describe('tenant clone', () => {
 describe('repair', () => {
   it('drops what moves kept, once', async () => {
     const kept = await keptDatabases(rt.metaPool);
-    expect(kept.map((k) => k.serverName)).toEqual(['pg-embedded']);
+    expect(kept.map((k) => k.serverName).sort()).toEqual(['default', 'pg-embedded']);
     expect((await dropMovedDatabases(deps, 'test')).map((k) => k.dbName)).toEqual(kept.map((k) => k.dbName));
     expect(await databasesOn('pg-embedded')).not.toContain(kept[0]?.dbName);
     expect(await dropMovedDatabases(deps, 'test')).toEqual([]);
