@@ -33,10 +33,15 @@ export interface RecoveryOutcome {
 const DATABASE_STEPS = new Set(['database', 'copy']);
 const ROLE_STEPS = new Set(['roles', 'database', 'copy']);
 
-export async function recoverMove(deps: MoveDeps, move: MoveRecord, actor: string): Promise<RecoveryOutcome> {
+export async function recoverMove(
+  deps: MoveDeps,
+  move: MoveRecord,
+  actor: string,
+  options: { dropSource?: boolean } = {},
+): Promise<RecoveryOutcome> {
   if (move.kind === 'move' && move.step === 'switched') {
     const tenant = await deps.registry.resolve(move.tenantId);
-    const kept = await finishSwitched(deps, tenant, move.id, false, actor);
+    const kept = await finishSwitched(deps, tenant, move.id, options.dropSource === true, actor);
     return { moveId: move.id, kind: move.kind, tenantId: move.tenantId, action: 'finished', step: move.step, report: kept.report };
   }
   if (move.kind === 'clone') await rollBackClone(deps, move, actor);

@@ -9,6 +9,7 @@
  * activated. A journal row (kind `clone`) records it.
  */
 import { databaseOf } from '../connection-url.js';
+import { redact } from '../redact.js';
 import { InvalidStateError, MoveError, TenantExistsError, TenantToolkitError, messageOf } from '../errors.js';
 import { withAdminConnection } from '../pg/admin-connection.js';
 import { randomPassword } from '../secrets/random-password.js';
@@ -153,7 +154,7 @@ export async function cloneTenant(deps: MoveDeps, ref: string, input: CloneInput
           await finishJournal(deps.metaPool, move.id, 'succeeded', { step: 'activated', report });
           return { moveId: move.id, source, tenant, server: target.name, via, ...copy, durationMs: performance.now() - started };
         } catch (err) {
-          await rollBackClone(deps, move, options.actor, { failed: messageOf(err) }).catch(() => undefined);
+          await rollBackClone(deps, move, options.actor, { failed: redact(messageOf(err)) }).catch(() => undefined);
           if (err instanceof TenantToolkitError) throw err;
           throw new MoveError(`cloning tenant "${source.slug}" failed: ${messageOf(err)}; nothing was kept`, { cause: err });
         }

@@ -21,6 +21,7 @@
  * status restored); after it, the move is done and a rerun finishes step 7.
  */
 import type pg from 'pg';
+import { redact } from '../redact.js';
 import { InvalidStateError, MoveError, TenantToolkitError, messageOf } from '../errors.js';
 import { withAdminConnection, withOwnerConnection } from '../pg/admin-connection.js';
 import { advisoryKey } from '../pg/identifiers.js';
@@ -31,7 +32,7 @@ import { withCredentialLock } from './credential-rotation.js';
 import { copyFromSession } from './database-copy.js';
 import { withTryLock } from './database-admin.js';
 import { adminOf, targetContext, tenantLogins, usableTarget, type MoveDeps } from './move-context.js';
-import { MOVABLE_STATUSES, moveLockKey, runningMoves, setStep, startMove, switchTenant, type MoveRecord } from './move-journal.js';
+import { MOVABLE_STATUSES, getMove, moveLockKey, runningMoves, setStep, startMove, switchTenant, type MoveRecord } from './move-journal.js';
 import { finishSwitched, recoverMove, rollBackMove, type RecoveryOutcome } from './move-recovery.js';
 import { assertTargetFree, buildTargetDatabase, prepareTargetRoles, type TargetServer } from './move-target.js';
 import { fenceSource, keptSourceName } from './source-fence.js';
@@ -74,9 +75,10 @@ export async function moveTenant(deps: MoveDeps, ref: string, targetName: string
   return withMoveLock(deps, tenant, async () => {
     const recovered = await recoverRunning(deps, tenant, options);
     tenant = await deps.registry.resolve(tenant.id);
+    // A rerun of a move killed after its switch: finishing it was the whole job.
     if (recovered?.action === 'finished' && tenant.serverName === targetName) {
-      const report = recovered.report as MoveReport | undefined;
-      if (report) return { ...report, tenant, recovered };
+      const move = await getMove(deps.metaPool, recovered.moveId);
+      if (move) return { ...journalReport(move, tenant, started), recovered };
     }
     const target = await validate(deps, tenant, targetName);
     const report = await withCredentialLock(deps.connections.metaUrl, tenant, () => run(deps, tenant, target, options, started));
@@ -100,10 +102,41 @@ export async function withMoveLock<T>(deps: MoveDeps, tenant: Tenant, fn: () => 
 async function recoverRunning(deps: MoveDeps, tenant: Tenant, options: MoveOptions): Promise<RecoveryOutcome | undefined> {
   let last: RecoveryOutcome | undefined;
   for (const move of await runningMoves(deps.metaPool, tenant.id)) {
-    last = await recoverMove(deps, move, options.actor);
+    last = await recoverMove(deps, move, options.actor, { dropSource: options.dropSource === true });
     await options.onEvent?.({ type: 'recovered', outcome: last });
   }
   return last;
+}
+
+/** The report of a move finished from its journal (a rerun after a kill past the switch). */
+function journalReport(move: MoveRecord, tenant: Tenant, started: number): MoveReport {
+  const r = move.report as {
+    keptAs?: string;
+    via?: 'template' | 'migrations';
+    tables?: Omit<TableCopied, 'checksum'>[];
+    rows?: number;
+    bytes?: number;
+    sequences?: number;
+    downtimeMs?: number;
+    sourceDropped?: boolean;
+  };
+  return {
+    moveId: move.id,
+    tenant,
+    source: {
+      server: move.sourceServer,
+      dbName: move.sourceDb,
+      keptAs: r.sourceDropped ? null : (r.keptAs ?? null),
+      dropped: r.sourceDropped === true,
+    },
+    target: { server: move.targetServer, dbName: move.targetDb, via: r.via ?? 'migrations' },
+    tables: (r.tables ?? []).map((t) => ({ ...t, checksum: '' })),
+    rows: r.rows ?? 0,
+    bytes: r.bytes ?? 0,
+    sequences: r.sequences ?? 0,
+    durationMs: performance.now() - started,
+    downtimeMs: r.downtimeMs ?? 0,
+  };
 }
 
 async function validate(deps: MoveDeps, tenant: Tenant, targetName: string): Promise<TargetServer> {
@@ -149,7 +182,7 @@ async function run(deps: MoveDeps, tenant: Tenant, target: TargetServer, options
         return { ...(await copyPhase(deps, move, moving, target, source, options, movingSince)), move };
       } catch (err) {
         await step(options, 'rollback', messageOf(err)).catch(() => undefined);
-        await rollBackMove(deps, move, options.actor, { failed: messageOf(err) }).catch(() => undefined);
+        await rollBackMove(deps, move, options.actor, { failed: redact(messageOf(err)) }).catch(() => undefined);
         if (err instanceof TenantToolkitError) throw err;
         throw new MoveError(`moving tenant "${tenant.slug}" failed: ${messageOf(err)}; it stays on server "${tenant.serverName}"`, {
           cause: err,
