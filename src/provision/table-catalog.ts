@@ -35,21 +35,28 @@ const USER_SCHEMAS = `n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_
 
 /** The tables to copy, referenced tables first; `skip` names tables in `public` left out (the migration bookkeeping). */
 export async function listTables(client: pg.ClientBase, skip: readonly string[]): Promise<CopiedTable[]> {
-  const { rows } = await client.query<{ schema: string; name: string; columns: string[]; refs: string[] | null }>(
+  const { rows } = await client.query<{ schema: string; name: string; columns: string[]; ref_schemas: string[]; ref_names: string[] }>(
     `SELECT n.nspname AS schema, c.relname AS name,
             array(SELECT a.attname FROM pg_attribute a
                    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
                    ORDER BY a.attnum)::text[] AS columns,
-            array(SELECT DISTINCT quote_ident(rn.nspname) || '.' || quote_ident(rc.relname)
-                    FROM pg_constraint k JOIN pg_class rc ON rc.oid = k.confrelid JOIN pg_namespace rn ON rn.oid = rc.relnamespace
-                   WHERE k.conrelid = c.oid AND k.contype = 'f' AND k.confrelid <> c.oid)::text[] AS refs
+            array(SELECT rn.nspname FROM pg_constraint k JOIN pg_class rc ON rc.oid = k.confrelid JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+                   WHERE k.conrelid = c.oid AND k.contype = 'f' AND k.confrelid <> c.oid ORDER BY k.oid)::text[] AS ref_schemas,
+            array(SELECT rc.relname FROM pg_constraint k JOIN pg_class rc ON rc.oid = k.confrelid
+                   WHERE k.conrelid = c.oid AND k.contype = 'f' AND k.confrelid <> c.oid ORDER BY k.oid)::text[] AS ref_names
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind = 'r' AND ${USER_SCHEMAS}
         AND NOT (n.nspname = 'public' AND c.relname = ANY($1))
       ORDER BY n.nspname, c.relname`,
     [skip],
   );
-  return dependencyOrder(rows.map((r) => ({ schema: r.schema, name: r.name, columns: r.columns, references: r.refs ?? [] })));
+  const tables = rows.map((r) => ({
+    schema: r.schema,
+    name: r.name,
+    columns: r.columns,
+    references: [...new Set(r.ref_names.map((name, i) => qualified({ schema: r.ref_schemas[i] as string, name })))],
+  }));
+  return dependencyOrder(tables);
 }
 
 /**

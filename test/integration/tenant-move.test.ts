@@ -12,6 +12,7 @@ import { withConnection } from '../../src/pg/with-helpers.js';
 import type { MoveDeps } from '../../src/provision/move-context.js';
 import { keptDatabases, dropMovedDatabases } from '../../src/provision/moved-databases.js';
 import { cloneTenant } from '../../src/provision/tenant-clone.js';
+import { beginSnapshot, copyTables } from '../../src/provision/table-copy.js';
 import { moveTenant } from '../../src/provision/tenant-move.js';
 import { openRuntime, type Runtime } from '../../src/runtime/runtime.js';
 import type { Tenant } from '../../src/tenants/tenant.js';
@@ -97,6 +98,9 @@ describe('tenant move', () => {
     expect(first.tenant).toMatchObject({ serverName: 'pg-system', status: 'active', dbPort: servers.clusters['pg-system'].credentials.port });
     expect(first.rows).toBeGreaterThan(200);
     expect(first.tables.find((t) => t.table === '"public"."stock_movements"')?.rows).toBe(200);
+    const order = first.tables.map((t) => t.table);
+    expect(order.indexOf('"public"."goods_receipt_lines"')).toBeGreaterThan(order.indexOf('"public"."goods_receipts"'));
+    expect(order.indexOf('"public"."goods_receipts"')).toBeGreaterThan(order.indexOf('"public"."warehouses"'));
     expect(first.downtimeMs).toBeGreaterThan(0);
     const moved = await rt.registry.resolve('stock');
     expect(moved.serverName).toBe('pg-system');
@@ -166,6 +170,31 @@ describe('tenant move', () => {
     expect(report.tables.length).toBeGreaterThan(5);
     expect(typeof report.downtimeMs).toBe('number');
     expect(result.stdout + result.stderr).not.toContain((await rt.secrets.read(tenant.id))?.current);
+  });
+});
+
+describe('the table copy without session_replication_role (an admin that is not a superuser)', () => {
+  it("copies in foreign-key order with the owner's triggers switched off, so posting triggers do not run twice", async () => {
+    const from = (await provisionerFor(rt).create({ slug: 'copy-from', name: 'From' }, { actor: 'test' })).tenant;
+    const into = (await provisionerFor(rt).create({ slug: 'copy-into', name: 'Into' }, { actor: 'test' })).tenant;
+    await asOwner(from, (c) => seedStock(c, { items: 20, receipts: 10, linesPerReceipt: 3 }));
+    const result = await asOwner(from, async (source) => {
+      await beginSnapshot(source);
+      try {
+        // As the owner only: session_replication_role is refused, so the copy falls back to DISABLE TRIGGER USER.
+        return await asOwner(into, (target) => copyTables(source, target, { skip: ['schema_migrations'] }));
+      } finally {
+        await source.query('ROLLBACK');
+      }
+    });
+    expect(result.tables.find((t) => t.table === '"public"."stock_movements"')?.rows).toBe(30);
+    expect(await asOwner(into, databaseContents)).toEqual(await asOwner(from, databaseContents));
+    const enabled = await asOwner(
+      into,
+      async (c) =>
+        (await c.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'D'")).rows[0]?.n,
+    );
+    expect(enabled).toBe(0);
   });
 });
 
