@@ -4,8 +4,11 @@
  * migration files and the template. Built from a Runtime and its Provisioner.
  */
 import type pg from 'pg';
+import { withConnection } from '../pg/with-helpers.js';
+import { withTryLock } from './database-admin.js';
+import { moveLockKey } from './move-journal.js';
 import { parseConnectionUrl } from '../connection-url.js';
-import { MoveError, NoCapacityError } from '../errors.js';
+import { InvalidStateError, MoveError, NoCapacityError } from '../errors.js';
 import { adminAccess, type ConnectionSettings } from '../pg/connection-settings.js';
 import type { AdminAccess } from '../pg/admin-connection.js';
 import type { MigrationFile } from '../schema/migration-files.js';
@@ -66,4 +69,17 @@ export async function usableTarget(deps: MoveDeps, name: string): Promise<Server
     }
   }
   return server;
+}
+
+/** Holds the tenant's move lock on a meta connection of its own for the whole move. */
+export async function withMoveLock<T>(deps: MoveDeps, tenant: Tenant, fn: () => Promise<T>): Promise<T> {
+  return withConnection({ connectionString: deps.connections.metaUrl, application_name: 'metapus-tenant:move' }, async (client) => {
+    const held = await withTryLock(client, moveLockKey(tenant.id), fn);
+    if (!held.locked) {
+      throw new InvalidStateError(`tenant "${tenant.slug}" is being moved or cloned by another command`, {
+        hint: 'wait for it to finish, then run the command again',
+      });
+    }
+    return held.value;
+  });
 }

@@ -17,13 +17,13 @@ import { scramSha256Verifier } from '../secrets/scram-verifier.js';
 import { DEFAULT_PLAN, validatePlan, type Tenant } from '../tenants/tenant.js';
 import { copyDatabase } from './database-copy.js';
 import { withTryLock } from './database-admin.js';
-import { adminOf, protectedRoles, targetContext, usableTarget, type MoveDeps } from './move-context.js';
+import { adminOf, protectedRoles, targetContext, usableTarget, withMoveLock, type MoveDeps } from './move-context.js';
 import { MOVABLE_STATUSES, finishJournal, insertJournal, setStep } from './move-journal.js';
 import { rollBackClone } from './move-recovery.js';
 import { assertTargetFree, buildTargetDatabase, type TargetServer } from './move-target.js';
 import type { TableCopied } from './table-copy.js';
 import { createLockKey, discardProvisioning } from './tenant-creation.js';
-import { withMoveLock, type MoveEvent, type MoveStep } from './tenant-move.js';
+import type { MoveEvent, MoveStep } from './tenant-move.js';
 import { tenantDatabaseName, tenantRoleNames, validateDisplayName, validateSlug } from './tenant-naming.js';
 import { createAppRole, createOwnerRole } from './tenant-roles.js';
 

@@ -25,18 +25,19 @@ import { redact } from '../redact.js';
 import { InvalidStateError, MoveError, TenantToolkitError, messageOf } from '../errors.js';
 import { withAdminConnection, withOwnerConnection } from '../pg/admin-connection.js';
 import { advisoryKey } from '../pg/identifiers.js';
-import { withConnection } from '../pg/with-helpers.js';
 import { DEFAULT_LOCK_LABEL, releaseLock, takeLock } from '../schema/migration-lock.js';
 import type { Tenant } from '../tenants/tenant.js';
 import { withCredentialLock } from './credential-rotation.js';
 import { copyFromSession } from './database-copy.js';
-import { withTryLock } from './database-admin.js';
-import { adminOf, targetContext, tenantLogins, usableTarget, type MoveDeps } from './move-context.js';
-import { MOVABLE_STATUSES, getMove, moveLockKey, runningMoves, setStep, startMove, switchTenant, type MoveRecord } from './move-journal.js';
+import { adminOf, targetContext, tenantLogins, usableTarget, withMoveLock, type MoveDeps } from './move-context.js';
+import { MOVABLE_STATUSES, getMove, runningMoves, setStep, startMove, switchTenant, type MoveRecord } from './move-journal.js';
 import { finishSwitched, recoverMove, rollBackMove, type RecoveryOutcome } from './move-recovery.js';
 import { assertTargetFree, buildTargetDatabase, prepareTargetRoles, type TargetServer } from './move-target.js';
 import { fenceSource, keptSourceName } from './source-fence.js';
-import type { CopyEvent, TableCopied } from './table-copy.js';
+import type { CopyEvent } from './table-copy.js';
+import { journalReport, type MoveReport } from './move-report.js';
+
+export type { MoveReport } from './move-report.js';
 import { existingRoles } from './tenant-roles.js';
 
 export type MoveStep = 'locked' | 'moving' | 'fenced' | 'roles' | 'database' | 'copy' | 'switched' | 'kept' | 'rollback';
@@ -51,22 +52,6 @@ export interface MoveOptions {
   lockWaitMs?: number;
   /** Told of each step and copy progress; awaited for steps (the kill tests stop there). */
   onEvent?: (event: MoveEvent) => void | Promise<void>;
-}
-
-export interface MoveReport {
-  moveId: string;
-  tenant: Tenant;
-  source: { server: string; dbName: string; keptAs: string | null; dropped: boolean };
-  target: { server: string; dbName: string; via: 'template' | 'migrations' };
-  tables: TableCopied[];
-  rows: number;
-  bytes: number;
-  sequences: number;
-  durationMs: number;
-  /** Time the tenant spent in `moving` (not served). */
-  downtimeMs: number;
-  /** An abandoned earlier move this run finished or rolled back first. */
-  recovered?: RecoveryOutcome;
 }
 
 export async function moveTenant(deps: MoveDeps, ref: string, targetName: string, options: MoveOptions): Promise<MoveReport> {
@@ -86,19 +71,6 @@ export async function moveTenant(deps: MoveDeps, ref: string, targetName: string
   });
 }
 
-/** Holds the tenant's move lock on a meta connection of its own for the whole move. */
-export async function withMoveLock<T>(deps: MoveDeps, tenant: Tenant, fn: () => Promise<T>): Promise<T> {
-  return withConnection({ connectionString: deps.connections.metaUrl, application_name: 'metapus-tenant:move' }, async (client) => {
-    const held = await withTryLock(client, moveLockKey(tenant.id), fn);
-    if (!held.locked) {
-      throw new InvalidStateError(`tenant "${tenant.slug}" is being moved or cloned by another command`, {
-        hint: 'wait for it to finish, then run the command again',
-      });
-    }
-    return held.value;
-  });
-}
-
 async function recoverRunning(deps: MoveDeps, tenant: Tenant, options: MoveOptions): Promise<RecoveryOutcome | undefined> {
   let last: RecoveryOutcome | undefined;
   for (const move of await runningMoves(deps.metaPool, tenant.id)) {
@@ -106,37 +78,6 @@ async function recoverRunning(deps: MoveDeps, tenant: Tenant, options: MoveOptio
     await options.onEvent?.({ type: 'recovered', outcome: last });
   }
   return last;
-}
-
-/** The report of a move finished from its journal (a rerun after a kill past the switch). */
-function journalReport(move: MoveRecord, tenant: Tenant, started: number): MoveReport {
-  const r = move.report as {
-    keptAs?: string;
-    via?: 'template' | 'migrations';
-    tables?: Omit<TableCopied, 'checksum'>[];
-    rows?: number;
-    bytes?: number;
-    sequences?: number;
-    downtimeMs?: number;
-    sourceDropped?: boolean;
-  };
-  return {
-    moveId: move.id,
-    tenant,
-    source: {
-      server: move.sourceServer,
-      dbName: move.sourceDb,
-      keptAs: r.sourceDropped ? null : (r.keptAs ?? null),
-      dropped: r.sourceDropped === true,
-    },
-    target: { server: move.targetServer, dbName: move.targetDb, via: r.via ?? 'migrations' },
-    tables: (r.tables ?? []).map((t) => ({ ...t, checksum: '' })),
-    rows: r.rows ?? 0,
-    bytes: r.bytes ?? 0,
-    sequences: r.sequences ?? 0,
-    durationMs: performance.now() - started,
-    downtimeMs: r.downtimeMs ?? 0,
-  };
 }
 
 async function validate(deps: MoveDeps, tenant: Tenant, targetName: string): Promise<TargetServer> {
@@ -182,7 +123,17 @@ async function run(deps: MoveDeps, tenant: Tenant, target: TargetServer, options
         return { ...(await copyPhase(deps, move, moving, target, source, options, movingSince)), move };
       } catch (err) {
         await step(options, 'rollback', messageOf(err)).catch(() => undefined);
-        await rollBackMove(deps, move, options.actor, { failed: redact(messageOf(err)) }).catch(() => undefined);
+        const undone = await rollBackMove(deps, move, options.actor, { failed: redact(messageOf(err)) }).then(
+          () => true,
+          () => false,
+        );
+        if (!undone) {
+          // The journal still says running: the tenant stays `moving` until a rerun or `tenant repair` rolls it back.
+          throw new MoveError(`moving tenant "${tenant.slug}" failed and could not be rolled back yet: ${messageOf(err)}`, {
+            cause: err,
+            hint: `run \`tenant repair\` (or this move again) once server "${target.name}" and "${tenant.serverName}" are reachable`,
+          });
+        }
         if (err instanceof TenantToolkitError) throw err;
         throw new MoveError(`moving tenant "${tenant.slug}" failed: ${messageOf(err)}; it stays on server "${tenant.serverName}"`, {
           cause: err,

@@ -5,11 +5,7 @@
  * the tenant is active on one server, its data is what it was, no move is
  * left running and no database belongs to nobody, on any of three servers.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { moveDepsFor } from '../../src/cli/commands/move.js';
-import { parseConfig } from '../../src/config.js';
 import { withOwnerConnection } from '../../src/pg/admin-connection.js';
 import { adminAccess } from '../../src/pg/connection-settings.js';
 import type { MoveDeps } from '../../src/provision/move-context.js';
@@ -18,14 +14,14 @@ import { repairMoves, type MoveRepairResult } from '../../src/provision/move-rec
 import { keptDatabases } from '../../src/provision/moved-databases.js';
 import { moveTenant } from '../../src/provision/tenant-move.js';
 import { cloneTenant } from '../../src/provision/tenant-clone.js';
-import { openRuntime, type Runtime } from '../../src/runtime/runtime.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import type { Tenant } from '../../src/tenants/tenant.js';
 import { eventually } from '../support/eventually.js';
 import { databaseContents, seedStock } from '../support/move-fixtures.js';
-import { startMoveServers, withAdmin, type MoveServers } from '../support/move-servers.js';
-import { cliEnv } from '../support/run-cli.js';
+import { openMoveRuntime, withAdmin, type MoveServers } from '../support/move-servers.js';
+import { runKilledChild } from '../support/killed-child.js';
 import { provisionerFor } from '../support/tenant-fixtures.js';
-import { REPO_ROOT, createTestEnvironment } from '../support/test-environment.js';
+import { createTestEnvironment } from '../support/test-environment.js';
 
 const env = createTestEnvironment();
 let servers: MoveServers;
@@ -35,11 +31,7 @@ let tenant: Tenant;
 let contents: Record<string, string>;
 
 beforeAll(async () => {
-  servers = await startMoveServers();
-  rt = await openRuntime(parseConfig({ ...env.isolatedEnv, ...servers.env }));
-  await servers.register(rt.connections.metaUrl);
-  await rt.servers.refresh();
-  deps = await moveDepsFor(rt);
+  ({ servers, rt, deps } = await openMoveRuntime(env.isolatedEnv));
   tenant = (await provisionerFor(rt).create({ slug: 'killed', name: 'Killed' }, { actor: 'test' })).tenant;
   await asOwner(tenant, (c) => seedStock(c, { items: 200, receipts: 100, linesPerReceipt: 10 }));
   contents = await asOwner(tenant, databaseContents);
@@ -58,19 +50,8 @@ function urlOf(server: string): string {
   return server === 'default' ? env.adminUrl : servers.clusters[server as 'pg-embedded' | 'pg-system'].adminUrl;
 }
 
-function moveKilledAt(to: string, killAt: string, extra: Record<string, string> = {}): Promise<{ signal: NodeJS.Signals | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'test/support/move-child.ts')], {
-      env: cliEnv({ ...env.isolatedEnv, ...servers.env, MOVE_TENANT: 'killed', MOVE_TO: to, KILL_AT: killAt, ...extra }),
-      cwd: path.join(REPO_ROOT, 'test'),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('error', reject);
-    child.on('close', (_code, signal) => resolve({ signal, out }));
-  });
+function moveKilledAt(to: string, killAt: string, extra: Record<string, string> = {}) {
+  return runKilledChild('move-child.ts', { ...env.isolatedEnv, ...servers.env, MOVE_TENANT: 'killed', MOVE_TO: to, KILL_AT: killAt, ...extra });
 }
 
 /** Repairs until the killed mover's session (and its lock) is gone. */

@@ -4,8 +4,6 @@
  * isolated mode (each tenant's roles exist only where they are created).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config.js';
-import { moveDepsFor } from '../../src/cli/commands/move.js';
 import { withOwnerConnection } from '../../src/pg/admin-connection.js';
 import { adminAccess, tenantClientConfig } from '../../src/pg/connection-settings.js';
 import { withConnection } from '../../src/pg/with-helpers.js';
@@ -14,10 +12,10 @@ import { keptDatabases, dropMovedDatabases } from '../../src/provision/moved-dat
 import { cloneTenant } from '../../src/provision/tenant-clone.js';
 import { beginSnapshot, copyTables } from '../../src/provision/table-copy.js';
 import { moveTenant } from '../../src/provision/tenant-move.js';
-import { openRuntime, type Runtime } from '../../src/runtime/runtime.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import type { Tenant } from '../../src/tenants/tenant.js';
 import { databaseContents, seedStock } from '../support/move-fixtures.js';
-import { startMoveServers, withAdmin, type MoveServers } from '../support/move-servers.js';
+import { openMoveRuntime, withAdmin, type MoveServers } from '../support/move-servers.js';
 import { eventually } from '../support/eventually.js';
 import { runCli } from '../support/run-cli.js';
 import { startServerProcess } from '../support/server-process.js';
@@ -31,12 +29,8 @@ let deps: MoveDeps;
 let cliEnvironment: Record<string, string>;
 
 beforeAll(async () => {
-  servers = await startMoveServers();
+  ({ servers, rt, deps } = await openMoveRuntime(env.isolatedEnv));
   cliEnvironment = { ...env.isolatedEnv, ...servers.env };
-  rt = await openRuntime(parseConfig(cliEnvironment));
-  await servers.register(rt.connections.metaUrl);
-  await rt.servers.refresh();
-  deps = await moveDepsFor(rt);
 }, 240_000);
 afterAll(async () => {
   await rt?.close();

@@ -8,6 +8,10 @@
  * reads it), and the servers are registered by inserting rows.
  */
 import pg from 'pg';
+import { moveDepsFor } from '../../src/cli/commands/move.js';
+import { parseConfig } from '../../src/config.js';
+import type { MoveDeps } from '../../src/provision/move-context.js';
+import { openRuntime, type Runtime } from '../../src/runtime/runtime.js';
 import { canonicalHost } from '../../src/pg/server-key.js';
 import { adminUrlVariable } from '../../src/servers/server.js';
 import { startPrivateCluster, systemPostgresBinDir, type PrivateCluster } from './private-cluster.js';
@@ -77,4 +81,13 @@ export async function withAdmin<T>(url: string, fn: (client: pg.Client) => Promi
   } finally {
     await client.end();
   }
+}
+
+/** The three servers, a runtime on the suite's server that knows all of them, and what moves need. */
+export async function openMoveRuntime(baseEnv: Record<string, string>): Promise<{ servers: MoveServers; rt: Runtime; deps: MoveDeps }> {
+  const servers = await startMoveServers();
+  const rt = await openRuntime(parseConfig({ ...baseEnv, ...servers.env }));
+  await servers.register(rt.connections.metaUrl);
+  await rt.servers.refresh();
+  return { servers, rt, deps: await moveDepsFor(rt) };
 }
