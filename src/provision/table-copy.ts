@@ -10,7 +10,8 @@
  * migrations may seed rows; the migration bookkeeping is never touched),
  * referenced tables copied first, triggers off (session_replication_role =
  * replica when the admin may set it, else each table's user triggers
- * disabled by its owner) so posting triggers do not run twice, sequences set
+ * disabled by its owner) so posting triggers do not run twice, secondary
+ * indexes built after the rows are in (deferred-indexes.ts), sequences set
  * from the source, and each table's rows and checksum compared before
  * COMMIT: a mismatch leaves the target empty and fails the copy.
  */
@@ -21,6 +22,7 @@ import copyStreams from 'pg-copy-streams';
 import { MoveError, sqlStateOf } from '../errors.js';
 import { columnList, listSequences, listTables, qualified, type CopiedTable } from './table-catalog.js';
 import { tableChecksum } from './table-checksum.js';
+import { dropSecondaryIndexes, rebuildIndexes } from './deferred-indexes.js';
 
 /** Output settings both sessions share, so text rows (and their checksums) are byte-identical. */
 const SESSION_SETTINGS = [
@@ -82,6 +84,7 @@ export async function copyTables(source: pg.ClientBase, target: pg.ClientBase, o
   try {
     const restoreTriggers = await triggersOff(target, tables);
     if (tables.length > 0) await target.query(`TRUNCATE ${tables.map(qualified).join(', ')}`);
+    const indexes = await dropSecondaryIndexes(target, tables.map(qualified));
     const copied: TableCopied[] = [];
     for (const [index, table] of tables.entries()) {
       options.onEvent?.({ type: 'table-start', table: qualified(table), index, count: tables.length });
@@ -90,6 +93,7 @@ export async function copyTables(source: pg.ClientBase, target: pg.ClientBase, o
       options.onEvent?.({ type: 'table-done', ...done });
     }
     const sequences = await copySequences(source, target);
+    await rebuildIndexes(target, indexes);
     await restoreTriggers();
     await target.query('COMMIT');
     return {
@@ -131,7 +135,8 @@ async function copyTable(
     });
     await pipeline(reader, counter, writer);
   }
-  const [before, after] = [await tableChecksum(source, table), await tableChecksum(target, table)];
+  // Both sides at once: two servers (or two backends) hash in parallel.
+  const [before, after] = await Promise.all([tableChecksum(source, table), tableChecksum(target, table)]);
   if (before.rows !== after.rows || before.sum !== after.sum) {
     throw new MoveError(`table ${name} differs after the copy: ${before.rows} rows in the source, ${after.rows} in the target`, {
       details: { table: name, sourceRows: before.rows, targetRows: after.rows },

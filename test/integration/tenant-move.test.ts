@@ -160,7 +160,10 @@ describe('tenant move', () => {
     const result = await runCli(['move', 'stock', '--to', 'default', '--json'], cliEnvironment);
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout);
-    expect(report).toMatchObject({ tenant: { slug: 'stock', server: 'default', status: 'suspended' }, target: { server: 'default' } });
+    expect(report).toMatchObject({
+      tenant: { slug: 'stock', server: 'default', status: 'suspended' },
+      target: { server: 'default', via: 'template' },
+    });
     expect(report.tables.length).toBeGreaterThan(5);
     expect(typeof report.downtimeMs).toBe('number');
     expect(result.stdout + result.stderr).not.toContain((await rt.secrets.read(tenant.id))?.current);
