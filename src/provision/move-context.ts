@@ -19,6 +19,8 @@ import type { TenantRegistry } from '../tenants/tenant-registry.js';
 import type { Tenant } from '../tenants/tenant.js';
 import type { TemplateDatabase } from './template-database.js';
 import type { TargetContext } from './move-target.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Provisioner } from './provisioner.js';
 
 export interface MoveDeps {
   registry: TenantRegistry;
@@ -29,6 +31,20 @@ export interface MoveDeps {
   files: readonly MigrationFile[];
   template: TemplateDatabase;
   namePrefix: string;
+}
+
+/** MoveDeps from a runtime and its provisioner (the migration files and the template are the provisioner's). */
+export async function moveDeps(runtime: Runtime, provisioner: Provisioner): Promise<MoveDeps> {
+  return {
+    registry: runtime.registry,
+    metaPool: runtime.metaPool,
+    secrets: runtime.secrets,
+    servers: runtime.servers,
+    connections: runtime.connections,
+    files: await provisioner.migrationFiles(),
+    template: provisioner.template,
+    namePrefix: runtime.config.tenantDb.namePrefix,
+  };
 }
 
 export function adminOf(deps: MoveDeps): AdminAccess {

@@ -6,8 +6,6 @@
  * left running and no database belongs to nobody, on any of three servers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withOwnerConnection } from '../../src/pg/admin-connection.js';
-import { adminAccess } from '../../src/pg/connection-settings.js';
 import type { MoveDeps } from '../../src/provision/move-context.js';
 import { runningMoves } from '../../src/provision/move-journal.js';
 import { repairMoves, type MoveRepairResult } from '../../src/provision/move-recovery.js';
@@ -18,7 +16,7 @@ import type { Runtime } from '../../src/runtime/runtime.js';
 import type { Tenant } from '../../src/tenants/tenant.js';
 import { eventually } from '../support/eventually.js';
 import { databaseContents, seedStock } from '../support/move-fixtures.js';
-import { openMoveRuntime, withAdmin, type MoveServers } from '../support/move-servers.js';
+import { asTenantOwner, openMoveRuntime, withAdmin, type MoveServers } from '../support/move-servers.js';
 import { runKilledChild } from '../support/killed-child.js';
 import { provisionerFor } from '../support/tenant-fixtures.js';
 import { createTestEnvironment } from '../support/test-environment.js';
@@ -43,11 +41,11 @@ afterAll(async () => {
 });
 
 function asOwner<T>(t: Tenant, fn: (client: import('pg').Client) => Promise<T>): Promise<T> {
-  return withOwnerConnection(adminAccess(rt.connections), t, t.ownerRole as string, fn);
+  return asTenantOwner(rt, t, fn);
 }
 
 function urlOf(server: string): string {
-  return server === 'default' ? env.adminUrl : servers.clusters[server as 'pg-embedded' | 'pg-system'].adminUrl;
+  return servers.urlOf(server, env.adminUrl);
 }
 
 function moveKilledAt(to: string, killAt: string, extra: Record<string, string> = {}) {

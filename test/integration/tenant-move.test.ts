@@ -4,8 +4,7 @@
  * isolated mode (each tenant's roles exist only where they are created).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withOwnerConnection } from '../../src/pg/admin-connection.js';
-import { adminAccess, tenantClientConfig } from '../../src/pg/connection-settings.js';
+import { tenantClientConfig } from '../../src/pg/connection-settings.js';
 import { withConnection } from '../../src/pg/with-helpers.js';
 import type { MoveDeps } from '../../src/provision/move-context.js';
 import { keptDatabases, dropMovedDatabases } from '../../src/provision/moved-databases.js';
@@ -15,7 +14,7 @@ import { moveTenant } from '../../src/provision/tenant-move.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import type { Tenant } from '../../src/tenants/tenant.js';
 import { databaseContents, seedStock } from '../support/move-fixtures.js';
-import { openMoveRuntime, withAdmin, type MoveServers } from '../support/move-servers.js';
+import { asTenantOwner, openMoveRuntime, withAdmin, type MoveServers } from '../support/move-servers.js';
 import { eventually } from '../support/eventually.js';
 import { runCli } from '../support/run-cli.js';
 import { startServerProcess } from '../support/server-process.js';
@@ -38,8 +37,8 @@ afterAll(async () => {
   await env.cleanup();
 });
 
-function asOwner<T>(tenant: Tenant, fn: (client: import('pg').Client) => Promise<T>): Promise<T> {
-  return withOwnerConnection(adminAccess(rt.connections), tenant, tenant.ownerRole as string, fn);
+function asOwner<T>(t: Tenant, fn: (client: import('pg').Client) => Promise<T>): Promise<T> {
+  return asTenantOwner(rt, t, fn);
 }
 
 /** The tenant's own app login (its sealed password), at the address the meta row now names. */
@@ -58,14 +57,14 @@ async function asApp<T>(tenant: Tenant, fn: (client: import('pg').Client) => Pro
 }
 
 async function databasesOn(server: string): Promise<string[]> {
-  const url = server === 'default' ? env.adminUrl : servers.clusters[server as 'pg-embedded' | 'pg-system'].adminUrl;
+  const url = servers.urlOf(server, env.adminUrl);
   return withAdmin(url, async (c) =>
     (await c.query<{ datname: string }>('SELECT datname FROM pg_database ORDER BY 1')).rows.map((r) => r.datname),
   );
 }
 
 async function rolesOn(server: string, roles: (string | null)[]): Promise<string[]> {
-  const url = server === 'default' ? env.adminUrl : servers.clusters[server as 'pg-embedded' | 'pg-system'].adminUrl;
+  const url = servers.urlOf(server, env.adminUrl);
   return withAdmin(url, async (c) =>
     (await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1) ORDER BY 1', [roles])).rows.map((r) => r.rolname),
   );

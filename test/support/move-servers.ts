@@ -12,6 +12,9 @@ import { moveDepsFor } from '../../src/cli/commands/move.js';
 import { parseConfig } from '../../src/config.js';
 import type { MoveDeps } from '../../src/provision/move-context.js';
 import { openRuntime, type Runtime } from '../../src/runtime/runtime.js';
+import { withOwnerConnection } from '../../src/pg/admin-connection.js';
+import { adminAccess } from '../../src/pg/connection-settings.js';
+import type { Tenant } from '../../src/tenants/tenant.js';
 import { canonicalHost } from '../../src/pg/server-key.js';
 import { adminUrlVariable } from '../../src/servers/server.js';
 import { startPrivateCluster, systemPostgresBinDir, type PrivateCluster } from './private-cluster.js';
@@ -23,6 +26,8 @@ export interface MoveServers {
   /** Major version of each private cluster. */
   majors: Record<string, number>;
   register(metaUrl: string): Promise<void>;
+  /** The admin URL of a server by name (`default`: the suite's own, given). */
+  urlOf(server: string, defaultUrl: string): string;
   dispose(): Promise<void>;
 }
 
@@ -63,6 +68,9 @@ export async function startMoveServers(): Promise<MoveServers> {
         await client.end();
       }
     },
+    urlOf(server, defaultUrl) {
+      return server === 'default' ? defaultUrl : clusters[server as keyof typeof clusters].adminUrl;
+    },
     async dispose() {
       for (const name of Object.keys(env)) delete process.env[name];
       await Promise.all([embedded.dispose(), system.dispose()]);
@@ -90,4 +98,9 @@ export async function openMoveRuntime(baseEnv: Record<string, string>): Promise<
   await servers.register(rt.connections.metaUrl);
   await rt.servers.refresh();
   return { servers, rt, deps: await moveDepsFor(rt) };
+}
+
+/** Runs fn in the tenant's database (wherever its row says it is) as its owner role. */
+export function asTenantOwner<T>(rt: Runtime, tenant: Tenant, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  return withOwnerConnection(adminAccess(rt.connections), tenant, tenant.ownerRole as string, fn);
 }

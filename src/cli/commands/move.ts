@@ -7,17 +7,8 @@ import { provisionerFor } from './create.js';
 
 /** What moves, clones and their repair need, from the session's runtime (loaded only by the commands that use it). */
 export async function moveDepsFor(runtime: Runtime): Promise<MoveDeps> {
-  const provisioner = await provisionerFor(runtime);
-  return {
-    registry: runtime.registry,
-    metaPool: runtime.metaPool,
-    secrets: runtime.secrets,
-    servers: runtime.servers,
-    connections: runtime.connections,
-    files: await provisioner.migrationFiles(),
-    template: provisioner.template,
-    namePrefix: runtime.config.tenantDb.namePrefix,
-  };
+  const { moveDeps } = await import('../../provision/move-context.js');
+  return moveDeps(runtime, await provisionerFor(runtime));
 }
 
 export function registerMove(program: Command, state: CliState): void {
