@@ -14,6 +14,8 @@ import { registerDelete } from './commands/delete.js';
 import { registerList } from './commands/list.js';
 import { registerLocal } from './commands/local.js';
 import { registerMigrate } from './commands/migrate.js';
+import { registerClone } from './commands/clone.js';
+import { registerMove } from './commands/move.js';
 import { registerRepair } from './commands/repair.js';
 import { registerSecrets } from './commands/secrets.js';
 import { registerShow } from './commands/show.js';
@@ -44,6 +46,8 @@ export function createProgram(state: CliState): Command {
   registerSuspend(program, state);
   registerActivate(program, state);
   registerDelete(program, state);
+  registerMove(program, state);
+  registerClone(program, state);
   registerRepair(program, state);
   registerSecrets(program, state);
   registerCredentials(program, state);

@@ -119,6 +119,8 @@ function ineligibleReason(status: TenantStatus): string {
       return 'tenant is being created (provisioning)';
     case 'deleted':
       return 'tenant is deleted';
+    case 'moving':
+      return 'tenant is being moved to another server (`tenant move`); migrate it once the move is done';
     default:
       return `tenant is ${status}, which this run does not target`;
   }

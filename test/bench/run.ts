@@ -5,12 +5,14 @@
  *   migrate  fleet migration vs. psql -f, and a no-op run over 1,000 tenants
  *   server   requests/s through the middleware vs. one bare pg.Pool
  *   cli      start-up of `tenant --help` and `tenant list --json` vs. node -e 0 and psql
+ *   move     `tenant move` of a BENCH_MOVE_MB tenant: total and downtime vs. pg_dump | pg_restore
  */
 const BENCHMARKS: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   create: () => import('./create.bench.js'),
   migrate: () => import('./migrate.bench.js'),
   server: () => import('./server.bench.js'),
   cli: () => import('./cli.bench.js'),
+  move: () => import('./move.bench.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

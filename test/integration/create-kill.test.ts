@@ -4,15 +4,13 @@
  * repair` (or the next create of the slug) cleans everything it made.
  */
 import { provisionerFor } from '../support/tenant-fixtures.js';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Provisioner } from '../../src/provision/provisioner.js';
 import { tenantRoleNames } from '../../src/provision/tenant-naming.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { eventually } from '../support/eventually.js';
-import { cliEnv } from '../support/run-cli.js';
-import { REPO_ROOT, createTestEnvironment } from '../support/test-environment.js';
+import { runKilledChild } from '../support/killed-child.js';
+import { createTestEnvironment } from '../support/test-environment.js';
 
 const env = createTestEnvironment();
 let rt: Runtime;
@@ -30,19 +28,8 @@ function createKilledAt(
   step: string,
   options: { template?: boolean; isolated?: boolean } = {},
 ): Promise<{ signal: NodeJS.Signals | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const base = options.isolated ? env.isolatedEnv : env.env;
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'test/support/create-child.ts')], {
-      env: cliEnv({ ...base, CREATE_SLUG: slug, KILL_AT_STEP: step, USE_TEMPLATE: String(options.template ?? true) }),
-      cwd: path.join(REPO_ROOT, 'test'),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('error', reject);
-    child.on('close', (_code, signal) => resolve({ signal, out }));
-  });
+  const base = options.isolated ? env.isolatedEnv : env.env;
+  return runKilledChild('create-child.ts', { ...base, CREATE_SLUG: slug, KILL_AT_STEP: step, USE_TEMPLATE: String(options.template ?? true) });
 }
 
 async function rolesOf(dbName: string): Promise<string[]> {

@@ -3,21 +3,39 @@ import { addActor, addJson } from '../options.js';
 import { withSession, type CliState } from '../session.js';
 import { shown } from '../tenant-view.js';
 import { provisionerFor } from './create.js';
+import { moveDepsFor } from './move.js';
 
 export function registerRepair(program: Command, state: CliState): void {
   const command = program
     .command('repair')
-    .description('clean up creates that were killed midway, and find databases and roles that belong to no tenant')
-    .option('--drop-orphans', 'also drop tenant-prefixed databases and roles that belong to no tenant');
+    .description(
+      'finish or roll back moves and clones that were killed, clean up creates that were killed midway, and find databases and roles that belong to no tenant',
+    )
+    .option('--drop-orphans', 'also drop tenant-prefixed databases and roles that belong to no tenant')
+    .option('--drop-moved', 'also drop the source databases kept by earlier moves (`<db>_moved_<timestamp>`)');
   addActor(addJson(command));
-  command.addHelpText('after', '\nExamples:\n  $ tenant repair\n  $ tenant repair --drop-orphans --json');
-  command.action(async (opts: { dropOrphans?: boolean }, cmd: Command) => {
+  command.addHelpText('after', '\nExamples:\n  $ tenant repair\n  $ tenant repair --drop-moved\n  $ tenant repair --drop-orphans --json');
+  command.action(async (opts: { dropOrphans?: boolean; dropMoved?: boolean }, cmd: Command) => {
     await withSession(cmd, state, async ({ term, runtime, actor }) => {
+      const [{ repairMoves }, { dropMovedDatabases }] = await Promise.all([
+        import('../../provision/move-recovery.js'),
+        import('../../provision/moved-databases.js'),
+      ]);
+      const deps = await moveDepsFor(runtime);
+      // Moves first: a rolled-back clone leaves no provisioning row for the create repair to find on the wrong server.
+      const moves = await repairMoves(deps, actor);
       const result = await (await provisionerFor(runtime)).repair({ actor, dropOrphans: opts.dropOrphans === true });
+      const droppedMoved = opts.dropMoved ? await dropMovedDatabases(deps, actor) : [];
       if (term.json) {
-        term.printJson(result);
-        return 0;
+        term.printJson({ ...result, moves, droppedMoved });
+        return moves.failed.length > 0 ? 1 : 0;
       }
+      for (const m of moves.recovered) {
+        term.line(`${m.action === 'finished' ? 'finished' : 'rolled back'} an interrupted ${m.kind} (${m.moveId}, stopped at ${shown(m.step)})`);
+      }
+      for (const id of moves.busy) term.line(`move ${id} is running right now; left alone`);
+      for (const f of moves.failed) term.warn(`move ${f.moveId} could not be repaired: ${shown(f.error)}`);
+      for (const d of droppedMoved) term.line(`dropped kept source database ${shown(d.dbName)} on server ${shown(d.serverName)}`);
       for (const r of result.reclaimed) term.line(`removed abandoned create of "${shown(r.slug)}" (database ${shown(r.dbName)})`);
       for (const slug of result.busy) term.line(`"${shown(slug)}" is being created right now; left alone`);
       for (const db of result.orphanDatabases) {
@@ -34,10 +52,11 @@ export function registerRepair(program: Command, state: CliState): void {
             : `orphan role ${shown(role)} belongs to no tenant (drop it with --drop-orphans)`,
         );
       }
-      if (!result.reclaimed.length && !result.busy.length && !result.orphanDatabases.length && !result.orphanRoles.length) {
+      const repairedMoves = moves.recovered.length + moves.busy.length + moves.failed.length + droppedMoved.length;
+      if (!repairedMoves && !result.reclaimed.length && !result.busy.length && !result.orphanDatabases.length && !result.orphanRoles.length) {
         term.line('nothing to repair');
       }
-      return 0;
+      return moves.failed.length > 0 ? 1 : 0;
     });
   });
 }
