@@ -16,6 +16,7 @@ import { registerLocal } from './commands/local.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerRepair } from './commands/repair.js';
 import { registerSecrets } from './commands/secrets.js';
+import { registerServer } from './commands/server.js';
 import { registerShow } from './commands/show.js';
 import type { CliState } from './session.js';
 import { PACKAGE_VERSION } from './version.js';
@@ -47,6 +48,7 @@ export function createProgram(state: CliState): Command {
   registerRepair(program, state);
   registerSecrets(program, state);
   registerCredentials(program, state);
+  registerServer(program, state);
   registerLocal(program, state);
 
   program.addHelpText(
