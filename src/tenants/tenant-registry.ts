@@ -3,7 +3,7 @@
  * compare-and-set status changes (audited and NOTIFYed), schema versions.
  */
 import type pg from 'pg';
-import { InvalidStateError, TenantExistsError, TenantNotFoundError, isUniqueViolation } from '../errors.js';
+import { InvalidStateError, TenantExistsError, TenantNotFoundError, UsageError, isUniqueViolation } from '../errors.js';
 import { withClient, withTransaction } from '../pg/with-helpers.js';
 import { canonicalHost } from '../pg/server-key.js';
 import { isUuid, tenantFromRow, type Tenant, type TenantPlan, type TenantRow, type TenantStatus } from './tenant.js';
@@ -40,9 +40,9 @@ export interface NewTenant {
 /** A new tenant before placement chose its server. */
 export type UnplacedTenant = Omit<NewTenant, 'dbHost' | 'dbPort' | 'serverName'>;
 
-/** Where a new tenant's database goes (null server: the one registered at the address). */
+/** Where a new tenant's database goes: a registered server and its address. */
 export interface TenantPlacement {
-  serverName: string | null;
+  serverName: string;
   dbHost: string;
   dbPort: number;
 }
@@ -136,7 +136,12 @@ export class TenantRegistry {
   /** Inserts the row as `provisioning`; the unique slug/db_name stops a racing create. */
   async insertProvisioning(input: NewTenant, actor: string): Promise<Tenant> {
     const { dbHost, dbPort, serverName, ...rest } = input;
-    return this.insertPlaced(rest, actor, async () => ({ dbHost, dbPort, serverName: serverName ?? null }));
+    return this.insertPlaced(rest, actor, async (client) => {
+      if (serverName !== undefined) return { dbHost, dbPort, serverName };
+      const { rows } = await client.query<{ name: string }>('SELECT name FROM servers WHERE host = $1 AND port = $2', [canonicalHost(dbHost), dbPort]);
+      if (!rows[0]) throw new UsageError(`no server is registered at ${dbHost}:${dbPort}`, { hint: 'register it with `tenant server add`' });
+      return { dbHost, dbPort, serverName: rows[0].name };
+    });
   }
 
   /**
@@ -153,7 +158,7 @@ export class TenantRegistry {
           const result = await client.query<TenantRow>(
             `INSERT INTO tenants (slug, display_name, db_name, db_host, db_port, plan, settings, owner_role, app_role, status, server_name)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'provisioning',
-                     coalesce($10, (SELECT name FROM servers WHERE host = $11 AND port = $5))) RETURNING *`,
+                     $10) RETURNING *`,
             [
               input.slug,
               input.name,
@@ -165,7 +170,6 @@ export class TenantRegistry {
               input.ownerRole ?? null,
               input.appRole ?? null,
               where.serverName,
-              canonicalHost(where.dbHost),
             ],
           );
           row = result.rows[0];
