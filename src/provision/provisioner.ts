@@ -258,16 +258,14 @@ export class Provisioner {
     }
     const tenants = await this.deps.registry.list();
     for (const server of await this.servers()) {
-      const found = await this.repairServer(server, tenants, options).catch(
-        (err: unknown): ServerRepair => ({
-          server: server.name,
-          orphanDatabases: [],
-          droppedOrphans: [],
-          orphanRoles: [],
-          droppedOrphanRoles: [],
-          error: fleetErrorOf(toToolkitError(err)),
-        }),
-      );
+      const found = await this.repairServer(server, tenants, options).catch((err: unknown): ServerRepair => ({
+        server: server.name,
+        orphanDatabases: [],
+        droppedOrphans: [],
+        orphanRoles: [],
+        droppedOrphanRoles: [],
+        error: fleetErrorOf(toToolkitError(err)),
+      }));
       result.servers.push(found);
       result.orphanDatabases.push(...found.orphanDatabases);
       result.droppedOrphans.push(...found.droppedOrphans);

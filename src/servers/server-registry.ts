@@ -98,7 +98,12 @@ export class ServerRegistry {
           admin = this.admin(usage.server);
         } catch (err) {
           const error = toToolkitError(err);
-          return { ...usage, admin: undefined, adminError: redact(error.message), probe: { reachable: false, error: { code: error.code, message: redact(error.message) } } };
+          return {
+            ...usage,
+            admin: undefined,
+            adminError: redact(error.message),
+            probe: { reachable: false, error: { code: error.code, message: redact(error.message) } },
+          };
         }
         return { ...usage, admin: describeAdmin(admin), probe: await probeServer(admin.url) };
       }),

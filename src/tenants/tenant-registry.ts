@@ -138,7 +138,10 @@ export class TenantRegistry {
     const { dbHost, dbPort, serverName, ...rest } = input;
     return this.insertPlaced(rest, actor, async (client) => {
       if (serverName !== undefined) return { dbHost, dbPort, serverName };
-      const { rows } = await client.query<{ name: string }>('SELECT name FROM servers WHERE host = $1 AND port = $2', [canonicalHost(dbHost), dbPort]);
+      const { rows } = await client.query<{ name: string }>('SELECT name FROM servers WHERE host = $1 AND port = $2', [
+        canonicalHost(dbHost),
+        dbPort,
+      ]);
       if (!rows[0]) throw new UsageError(`no server is registered at ${dbHost}:${dbPort}`, { hint: 'register it with `tenant server add`' });
       return { dbHost, dbPort, serverName: rows[0].name };
     });

@@ -98,7 +98,11 @@ afterAll(async () => {
 
 describe('tenant server add', () => {
   it('registers a server whose admin URL is in TENANT_SERVER_<NAME>_ADMIN_URL, after proving it can create there', async () => {
-    const added = await registry.add({ name: 'srv-b', host: '127.0.0.1', port: b.credentials.port }, 'test', serverProof({ namePrefix: env.prefix }));
+    const added = await registry.add(
+      { name: 'srv-b', host: '127.0.0.1', port: b.credentials.port },
+      'test',
+      serverProof({ namePrefix: env.prefix }),
+    );
     expect(added.admin).toMatchObject({ source: 'environment', variable: 'TENANT_SERVER_SRV_B_ADMIN_URL' });
     expect(added.probe).toMatchObject({ reachable: true, createDatabase: true, createRole: true });
     // The proof's database and role are gone again.
@@ -107,12 +111,28 @@ describe('tenant server add', () => {
 
   it('registers a server with its admin password sealed (CLI, from stdin), never storing or printing it', async () => {
     const result = await runCliWithStdin(
-      ['server', 'add', 'srv-c', '--host', 'localhost', '--port', String(c.credentials.port), '--admin-user', c.credentials.superuser, '--admin-password-stdin', '--json'],
+      [
+        'server',
+        'add',
+        'srv-c',
+        '--host',
+        'localhost',
+        '--port',
+        String(c.credentials.port),
+        '--admin-user',
+        c.credentials.superuser,
+        '--admin-password-stdin',
+        '--json',
+      ],
       cli,
       `${c.credentials.superPassword}\n`,
     );
     expect(result.code, result.stderr).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ name: 'srv-c', host: '127.0.0.1', admin: { source: 'sealed', user: c.credentials.superuser } });
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      name: 'srv-c',
+      host: '127.0.0.1',
+      admin: { source: 'sealed', user: c.credentials.superuser },
+    });
     const { rows } = await rt.metaPool.query<{ admin_secret: string }>(`SELECT admin_secret FROM servers WHERE name = 'srv-c'`);
     expect(rows[0]?.admin_secret).toMatch(/^v1:/);
     expect(rows[0]?.admin_secret).not.toContain(c.credentials.superPassword);
@@ -140,7 +160,9 @@ describe('tenant server add', () => {
 
   it('refuses a name or an address already registered, and a bad name, before connecting', async () => {
     await expect(registry.add({ name: 'srv-b', host: '127.0.0.1', port: 1 }, 'test')).rejects.toMatchObject({ code: 'CONFLICT' });
-    await expect(registry.add({ name: 'other', host: 'LOCALHOST', port: b.credentials.port }, 'test')).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(registry.add({ name: 'other', host: 'LOCALHOST', port: b.credentials.port }, 'test')).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
     await expect(registry.add({ name: 'Bad_Name', host: '127.0.0.1', port: 1 }, 'test')).rejects.toThrow(UsageError);
   });
 });
@@ -209,7 +231,13 @@ describe('tenant server list', () => {
   it('shows every server with tenants, reachability, version and the admin login source, never a password', async () => {
     const result = await runCli(['server', 'list', '--json'], cli);
     expect(result.code, result.stderr).toBe(0);
-    const servers = JSON.parse(result.stdout) as { name: string; reachable: boolean; version: string; tenants: number; admin: { source: string } }[];
+    const servers = JSON.parse(result.stdout) as {
+      name: string;
+      reachable: boolean;
+      version: string;
+      tenants: number;
+      admin: { source: string };
+    }[];
     expect(servers.map((s) => [s.name, s.reachable, s.admin.source])).toEqual([
       ['default', true, 'configured'],
       ['srv-b', true, 'environment'],
@@ -260,7 +288,13 @@ describe('repair and remove', () => {
 
   it('a removed server can be registered again (sealed password through the library) and takes tenants', async () => {
     const again = await registry.add(
-      { name: 'srv-c', host: '127.0.0.1', port: c.credentials.port, adminUser: c.credentials.superuser, adminPassword: c.credentials.superPassword },
+      {
+        name: 'srv-c',
+        host: '127.0.0.1',
+        port: c.credentials.port,
+        adminUser: c.credentials.superuser,
+        adminPassword: c.credentials.superPassword,
+      },
       'test',
     );
     expect(again.admin.source).toBe('sealed');

@@ -51,11 +51,18 @@ describe('where a server admin login comes from', () => {
       defaultAdminUrl: CONFIGURED,
       keyring,
     });
-    expect(admin).toEqual({ url: 'postgres://envuser:env-pw@db-eu-2:6432/postgres', source: 'environment', variable: 'TENANT_SERVER_EU_2_ADMIN_URL' });
+    expect(admin).toEqual({
+      url: 'postgres://envuser:env-pw@db-eu-2:6432/postgres',
+      source: 'environment',
+      variable: 'TENANT_SERVER_EU_2_ADMIN_URL',
+    });
   });
 
   it('gives the default server the configured admin URL', () => {
-    const admin = resolveServerAdmin(server({ name: 'default', host: '10.0.0.1', port: 5432, adminUser: 'x' }), { env: {}, defaultAdminUrl: CONFIGURED });
+    const admin = resolveServerAdmin(server({ name: 'default', host: '10.0.0.1', port: 5432, adminUser: 'x' }), {
+      env: {},
+      defaultAdminUrl: CONFIGURED,
+    });
     expect(admin).toEqual({ url: CONFIGURED, source: 'configured' });
   });
 
@@ -66,11 +73,13 @@ describe('where a server admin login comes from', () => {
     expect(new URL(admin.url).password).toBe(encodeURIComponent('p@ss:w/rd'));
     expect(new URL(admin.url).host).toBe('db-eu-2:6432');
     // The same sealed value on another server's row does not open.
-    expect(() => resolveServerAdmin(server({ name: 'eu-3', adminUser: 'admin', adminSecret: sealed }), { env: {}, defaultAdminUrl: CONFIGURED, keyring })).toThrow(
-      SecretKeyError,
-    );
+    expect(() =>
+      resolveServerAdmin(server({ name: 'eu-3', adminUser: 'admin', adminSecret: sealed }), { env: {}, defaultAdminUrl: CONFIGURED, keyring }),
+    ).toThrow(SecretKeyError);
     // Without the key: a SecretKeyError that names the variables.
-    expect(() => resolveServerAdmin(server({ adminUser: 'admin', adminSecret: sealed }), { env: {}, defaultAdminUrl: CONFIGURED })).toThrow(/TENANT_SECRET_KEY/);
+    expect(() => resolveServerAdmin(server({ adminUser: 'admin', adminSecret: sealed }), { env: {}, defaultAdminUrl: CONFIGURED })).toThrow(
+      /TENANT_SECRET_KEY/,
+    );
   });
 
   it('leaves the password to ~/.pgpass when only a user is registered', () => {
@@ -93,7 +102,9 @@ describe('where a server admin login comes from', () => {
 
   it('describes a login without its password', () => {
     const sealed = sealSecret(keyring, 'top-secret-pw', adminSecretContext('eu-2'));
-    const info = describeAdmin(resolveServerAdmin(server({ adminUser: 'admin', adminSecret: sealed }), { env: {}, defaultAdminUrl: CONFIGURED, keyring }));
+    const info = describeAdmin(
+      resolveServerAdmin(server({ adminUser: 'admin', adminSecret: sealed }), { env: {}, defaultAdminUrl: CONFIGURED, keyring }),
+    );
     expect(info).toEqual({ source: 'sealed', user: 'admin' });
     expect(JSON.stringify(info)).not.toContain('top-secret-pw');
   });

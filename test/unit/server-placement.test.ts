@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { chooseServer, freeCapacity, type PlacementCandidate } from '../../src/servers/server-placement.js';
 
-const server = (name: string, tenants: number, capacity: number | null = null, status: 'active' | 'draining' = 'active'): PlacementCandidate => ({
+const server = (
+  name: string,
+  tenants: number,
+  capacity: number | null = null,
+  status: 'active' | 'draining' = 'active',
+): PlacementCandidate => ({
   name,
   host: '127.0.0.1',
   port: 5432,

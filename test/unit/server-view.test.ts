@@ -42,7 +42,15 @@ describe('server list output', () => {
       expect(text).not.toContain(sealed.adminSecret as string);
     }
     expect(JSON.parse(json)).toMatchObject([
-      { name: 'eu-2', tenants: 3, capacity: 10, admin: { source: 'sealed', user: 'admin' }, adminPasswordSealed: true, reachable: true, version: '18.1' },
+      {
+        name: 'eu-2',
+        tenants: 3,
+        capacity: 10,
+        admin: { source: 'sealed', user: 'admin' },
+        adminPasswordSealed: true,
+        reachable: true,
+        version: '18.1',
+      },
       { name: 'eu-3', connections: 40, admin: { source: 'environment', variable: 'TENANT_SERVER_EU_3_ADMIN_URL', user: 'envadmin' } },
     ]);
     expect(table).toContain('3/10');

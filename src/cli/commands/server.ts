@@ -32,11 +32,15 @@ async function readStdin(): Promise<string> {
   if (process.stdin.isTTY) throw new UsageError('--admin-password-stdin reads the password from a pipe, not a terminal');
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 export function registerServer(program: Command, state: CliState): void {
-  const server = program.command('server').description('the PostgreSQL servers tenant databases live on: add, list, drain, activate, set, remove');
+  const server = program
+    .command('server')
+    .description('the PostgreSQL servers tenant databases live on: add, list, drain, activate, set, remove');
   server.addHelpText(
     'after',
     `
@@ -89,7 +93,14 @@ Examples:
       await runtime.servers.refresh();
       const { serverJson, adminText, address } = await import('../server-view.js');
       if (term.json) {
-        term.printJson(serverJson(result.server, { tenants: 0, admin: result.admin, version: result.probe.version, maxConnections: result.probe.maxConnections }));
+        term.printJson(
+          serverJson(result.server, {
+            tenants: 0,
+            admin: result.admin,
+            version: result.probe.version,
+            maxConnections: result.probe.maxConnections,
+          }),
+        );
         return 0;
       }
       term.succeed(
@@ -99,20 +110,23 @@ Examples:
     });
   });
 
-  addJson(server.command('list').alias('ls').description('servers with tenants/capacity, connection budget, reachability, PostgreSQL version and admin login source')).action(
-    async (_opts: unknown, cmd: Command) => {
-      await withSession(cmd, state, async ({ term, runtime }) => {
-        const reports = await (await registryOf(runtime)).report();
-        const { serverReportJson, serverTable } = await import('../server-view.js');
-        if (term.json) {
-          term.printJson(reports.map(serverReportJson));
-          return 0;
-        }
-        term.line(serverTable(term.c, reports, !term.interactive));
+  addJson(
+    server
+      .command('list')
+      .alias('ls')
+      .description('servers with tenants/capacity, connection budget, reachability, PostgreSQL version and admin login source'),
+  ).action(async (_opts: unknown, cmd: Command) => {
+    await withSession(cmd, state, async ({ term, runtime }) => {
+      const reports = await (await registryOf(runtime)).report();
+      const { serverReportJson, serverTable } = await import('../server-view.js');
+      if (term.json) {
+        term.printJson(reports.map(serverReportJson));
         return 0;
-      });
-    },
-  );
+      }
+      term.line(serverTable(term.c, reports, !term.interactive));
+      return 0;
+    });
+  });
 
   for (const [verb, description] of [
     ['drain', 'place no new tenants on it (its tenants stay)'],
@@ -138,7 +152,9 @@ Examples:
     .argument('<name>', 'server name')
     .description('change its capacity (tenants) or connection budget')
     .addOption(new Option('--capacity <n|none>', 'at most n tenants, or none for no limit').argParser(capacityOrNone))
-    .addOption(new Option('--connections <m|auto>', 'connections one process may hold, or auto (from max_connections)').argParser(connectionsOrAuto));
+    .addOption(
+      new Option('--connections <m|auto>', 'connections one process may hold, or auto (from max_connections)').argParser(connectionsOrAuto),
+    );
   addActor(addJson(set)).action(async (name: string, opts: { capacity?: number | null; connections?: number | null }, cmd: Command) => {
     if (opts.capacity === undefined && opts.connections === undefined) throw new UsageError('give --capacity and/or --connections');
     await withSession(cmd, state, async ({ term, runtime, actor }) => {
