@@ -8,7 +8,6 @@
  * creates, draining, pinning), registration (unreachable address, sealed
  * login, no password shown), removal and repair on every server.
  */
-import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
@@ -22,9 +21,9 @@ import { ServerRegistry } from '../../src/servers/server-registry.js';
 import { adminUrlVariable } from '../../src/servers/server.js';
 import { dropRolesWithPrefix } from '../support/drop-databases.js';
 import { startPrivateCluster, systemPostgresBinDir, type PrivateCluster } from '../support/private-cluster.js';
-import { cliEnv, runCli, type CliResult } from '../support/run-cli.js';
+import { runCli } from '../support/run-cli.js';
 import { provisionerFor } from '../support/tenant-fixtures.js';
-import { REPO_ROOT, createTestEnvironment } from '../support/test-environment.js';
+import { createTestEnvironment } from '../support/test-environment.js';
 
 const env = createTestEnvironment();
 let b: PrivateCluster;
@@ -57,23 +56,6 @@ async function databasesOn(cluster: PrivateCluster | undefined): Promise<string[
   } finally {
     await client.end();
   }
-}
-
-function runCliWithStdin(args: string[], envVars: Record<string, string>, stdin: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'tenant'), ...args], {
-      env: cliEnv(envVars),
-      cwd: path.join(REPO_ROOT, 'test'),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
 }
 
 beforeAll(async () => {
@@ -110,7 +92,7 @@ describe('tenant server add', () => {
   });
 
   it('registers a server with its admin password sealed (CLI, from stdin), never storing or printing it', async () => {
-    const result = await runCliWithStdin(
+    const result = await runCli(
       [
         'server',
         'add',
