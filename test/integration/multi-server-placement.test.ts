@@ -140,6 +140,17 @@ describe('tenant server add', () => {
     expect((await registry.list()).map((s) => s.server.name)).toEqual(['default', 'srv-b', 'srv-c']);
   });
 
+  it('in shared mode, refuses a server without the shared login, with a hint', async () => {
+    const admin = { url: b.adminUrl, source: 'environment' as const };
+    const probe = { reachable: true };
+    await expect(serverProof({ namePrefix: env.prefix, sharedRole: 'no_such_login' })(admin, probe)).rejects.toMatchObject({
+      code: 'INVALID_STATE',
+      hint: expect.stringContaining('isolated mode') as unknown,
+    });
+    await expect(serverProof({ namePrefix: env.prefix, sharedRole: b.credentials.appUser })(admin, probe)).resolves.toBeUndefined();
+    expect(await databasesOn(b)).toEqual([]);
+  });
+
   it('refuses a name or an address already registered, and a bad name, before connecting', async () => {
     await expect(registry.add({ name: 'srv-b', host: '127.0.0.1', port: 1 }, 'test')).rejects.toMatchObject({ code: 'CONFLICT' });
     await expect(registry.add({ name: 'other', host: 'LOCALHOST', port: b.credentials.port }, 'test')).rejects.toMatchObject({
@@ -159,9 +170,11 @@ describe('placement', () => {
   });
 
   it('never pushes a server over its capacity under 20 concurrent creates; the surplus fails with NO_CAPACITY', async () => {
-    await registry.set('default', { capacity: 5 }, 'test');
+    const set = await runCli(['server', 'set', 'default', '--capacity', '5', '--json'], cli);
+    expect(set.code, set.stderr).toBe(0);
+    expect(JSON.parse(set.stdout)).toMatchObject({ name: 'default', capacity: 5, tenants: 3 });
     await registry.set('srv-b', { capacity: 6 }, 'test');
-    await registry.set('srv-c', { capacity: 4 }, 'test');
+    await registry.set('srv-c', { capacity: 4, connections: 20 }, 'test');
     const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => create(`rush-${String(i).padStart(2, '0')}`)));
     const created = results.filter((r) => r.status === 'fulfilled');
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -177,8 +190,12 @@ describe('placement', () => {
   });
 
   it('places nothing on a draining server, and refuses to pin one', async () => {
-    for (const name of ['default', 'srv-b', 'srv-c']) await registry.set(name, { capacity: null }, 'test');
-    expect((await registry.drain('srv-b', 'test')).changed).toBe(true);
+    for (const name of ['default', 'srv-b']) await registry.set(name, { capacity: null }, 'test');
+    const unlimited = await runCli(['server', 'set', 'srv-c', '--capacity', 'none', '--connections', 'auto', '--json'], cli);
+    expect(JSON.parse(unlimited.stdout)).toMatchObject({ name: 'srv-c', capacity: null, connections: null });
+    const drain = await runCli(['server', 'drain', 'srv-b', '--json'], cli);
+    expect(drain.code, drain.stderr).toBe(0);
+    expect(JSON.parse(drain.stdout)).toMatchObject({ name: 'srv-b', status: 'draining', changed: true });
     for (let i = 0; i < 4; i += 1) await create(`drained-${i}`);
     expect(await perServer()).toEqual({ default: 7, 'srv-b': 6, 'srv-c': 6 });
     await expect(create('pinned-draining', { server: 'srv-b' })).rejects.toThrow(InvalidStateError);

@@ -17,10 +17,10 @@ interface AddOptions {
 
 const count = integerOption('--capacity', 0, 1_000_000);
 const budget = integerOption('--connections', 1, 1_000_000);
-/** `--capacity none` (no limit) or a number. */
-const capacityOrNone = (value: string): number | null => (value === 'none' ? null : count(value));
+/** `--capacity none` (no limit) or a number (commander keeps no null, so the word stays until the action). */
+const capacityOrNone = (value: string): number | 'none' => (value === 'none' ? value : count(value));
 /** `--connections auto` (derived from max_connections) or a number. */
-const connectionsOrAuto = (value: string): number | null => (value === 'auto' ? null : budget(value));
+const connectionsOrAuto = (value: string): number | 'auto' => (value === 'auto' ? value : budget(value));
 
 async function registryOf(runtime: Runtime): Promise<ServerRegistry> {
   const { ServerRegistry } = await import('../../servers/server-registry.js');
@@ -151,19 +151,19 @@ Examples:
     .command('set')
     .argument('<name>', 'server name')
     .description('change its capacity (tenants) or connection budget')
-    .addOption(new Option('--capacity <n|none>', 'at most n tenants, or none for no limit').argParser(capacityOrNone))
+    .addOption(new Option('--capacity <n>', 'at most n tenants, or "none" for no limit').argParser(capacityOrNone))
     .addOption(
-      new Option('--connections <m|auto>', 'connections one process may hold, or auto (from max_connections)').argParser(connectionsOrAuto),
+      new Option('--connections <m>', 'connections one process may hold, or "auto" (derived from max_connections)').argParser(connectionsOrAuto),
     );
-  addActor(addJson(set)).action(async (name: string, opts: { capacity?: number | null; connections?: number | null }, cmd: Command) => {
+  addActor(addJson(set)).action(async (name: string, opts: { capacity?: number | 'none'; connections?: number | 'auto' }, cmd: Command) => {
     if (opts.capacity === undefined && opts.connections === undefined) throw new UsageError('give --capacity and/or --connections');
     await withSession(cmd, state, async ({ term, runtime, actor }) => {
       const registry = await registryOf(runtime);
       const result = await registry.set(
         name,
         {
-          ...(opts.capacity !== undefined ? { capacity: opts.capacity } : {}),
-          ...(opts.connections !== undefined ? { connections: opts.connections } : {}),
+          ...(opts.capacity !== undefined ? { capacity: opts.capacity === 'none' ? null : opts.capacity } : {}),
+          ...(opts.connections !== undefined ? { connections: opts.connections === 'auto' ? null : opts.connections } : {}),
         },
         actor,
       );
