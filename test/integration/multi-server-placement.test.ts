@@ -62,16 +62,14 @@ beforeAll(async () => {
   const systemBin = await systemPostgresBinDir();
   systemMajor = systemBin ? path.basename(path.dirname(systemBin)) : undefined;
   [b, c] = await Promise.all([startPrivateCluster({ binDir: 'embedded' }), startPrivateCluster({ binDir: systemBin ?? 'embedded' })]);
-  // The runtime reads per-server admin URLs from the process environment (this file runs in a process of its own).
-  process.env[adminUrlVariable('srv-b')] = b.adminUrl;
+  // srv-b's admin login: TENANT_SERVER_SRV_B_ADMIN_URL, for this runtime and the CLI alike.
   cli = { ...env.isolatedEnv, [adminUrlVariable('srv-b')]: b.adminUrl };
-  rt = await openRuntime(parseConfig(env.isolatedEnv));
+  rt = await openRuntime(parseConfig(cli));
   registry = new ServerRegistry(rt.metaPool, rt.servers.adminSources);
   provisioner = provisionerFor(rt);
 }, 240_000);
 
 afterAll(async () => {
-  delete process.env[adminUrlVariable('srv-b')];
   await rt?.close();
   await env.cleanup();
   await env.admin((client) => dropRolesWithPrefix(client, env.prefix));
