@@ -32,7 +32,7 @@ import { TenantExistsError, UsageError, messageOf, toToolkitError } from '../err
 import { errorOf as fleetErrorOf, type FleetTenantError } from '../migrate/fleet-result.js';
 import { loadMigrationFiles, type MigrationFile } from '../schema/migration-files.js';
 import { markTenantDeleted } from '../tenants/tenant-lifecycle.js';
-import { databaseExists, dropDatabase, withTryLock } from './database-admin.js';
+import { databaseExists, dropDatabase } from './database-admin.js';
 import { TemplateDatabase } from './template-database.js';
 import {
   tenantDatabaseName,
@@ -47,10 +47,10 @@ import { disableLogin, dropRoles } from './tenant-roles.js';
 import {
   abandonedCreate,
   buildTenant,
-  createLockKey,
   discardProvisioning,
   registerTenant,
   startRun,
+  withCreateLock,
   type CreationContext,
   type CreateTenantInput,
   type CreateTenantOptions,
@@ -204,11 +204,8 @@ export class Provisioner {
     return created.value;
   }
 
-  /** The slug's create lock, held on a meta connection while fn runs (see the top of this file). */
   private withCreateLock<T>(slug: string, fn: () => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
-    return withConnection({ connectionString: this.deps.connections.metaUrl, application_name: 'metapus-tenant:create' }, (meta) =>
-      withTryLock(meta, createLockKey(slug), fn),
-    );
+    return withCreateLock(this.deps.connections.metaUrl, slug, fn);
   }
 
   /** A server registered after this process read the registry: read it again so its own admin login is used. */

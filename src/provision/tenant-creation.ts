@@ -22,7 +22,7 @@ import { TENANT_STORAGE_TABLE } from '../migrate/tenant-migrator.js';
 import { randomPassword } from '../secrets/random-password.js';
 import { scramSha256Verifier } from '../secrets/scram-verifier.js';
 import type { TenantSecretStore } from '../secrets/tenant-secret-store.js';
-import { createDatabase, databaseExists, dropDatabase, revokePublic } from './database-admin.js';
+import { createDatabase, databaseExists, dropDatabase, revokePublic, withTryLock } from './database-admin.js';
 import type { TemplateDatabase } from './template-database.js';
 import { grantTenantAccess } from './tenant-grants.js';
 import { tenantRoleNames } from './tenant-naming.js';
@@ -103,6 +103,17 @@ export interface CreateRun {
 /** The per-slug lock a live create holds; `tenant repair` tells abandoned creates by it. */
 export function createLockKey(slug: string): string {
   return advisoryKey(`metapus-tenant:create:${slug}`);
+}
+
+/**
+ * Runs fn under the slug's create lock, held on a connection to the meta
+ * database (whichever server the tenant goes on), or reports it taken.
+ * Anything that makes a `provisioning` row (create, clone) holds it.
+ */
+export function withCreateLock<T>(metaUrl: string, slug: string, fn: () => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
+  return withConnection({ connectionString: metaUrl, application_name: 'metapus-tenant:create' }, (meta) =>
+    withTryLock(meta, createLockKey(slug), fn),
+  );
 }
 
 /**
