@@ -8,7 +8,9 @@
  * creates, draining, pinning), registration (unreachable address, sealed
  * login, no password shown), removal and repair on every server.
  */
+import fs from 'node:fs/promises';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -147,6 +149,20 @@ describe('tenant server add', () => {
     });
     await expect(serverProof({ namePrefix: env.prefix, sharedRole: b.credentials.appUser })(admin, probe)).resolves.toBeUndefined();
     expect(await databasesOn(b)).toEqual([]);
+  });
+
+  it('refuses a bad server name (exit 2) before anything starts, not even the embedded cluster', async () => {
+    const home = path.join(os.tmpdir(), `metapus-no-home-${env.id}`);
+    for (const args of [
+      ['server', 'add', 'Bad_Name', '--host', '127.0.0.1', '--port', '5432'],
+      ['server', 'drain', 'x'],
+      ['server', 'remove', 'eu--2'],
+    ]) {
+      const result = await runCli(args, { TENANT_HOME: home });
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr).toContain('server name must be');
+    }
+    await expect(fs.access(home)).rejects.toThrow();
   });
 
   it('refuses a name or an address already registered, and a bad name, before connecting', async () => {

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import { validateServerName } from '../../servers/server.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { ServerRegistry } from '../../servers/server-registry.js';
 import { addActor, addJson, integerOption, port } from '../options.js';
@@ -69,6 +70,8 @@ Examples:
     .option('--capacity <n>', 'at most this many tenants (default: no limit)', count)
     .option('--connections <m>', 'connections one process may hold to it (default: derived from max_connections)', budget);
   addActor(addJson(add)).action(async (name: string, opts: AddOptions, cmd: Command) => {
+    // Bad input is refused before anything (even the embedded cluster) starts.
+    validateServerName(name);
     if (opts.adminPasswordStdin && opts.adminUser === undefined) throw new UsageError('--admin-password-stdin needs --admin-user');
     const password = opts.adminPasswordStdin ? await readStdin() : undefined;
     await withSession(cmd, state, async ({ term, runtime, actor }) => {
@@ -134,6 +137,7 @@ Examples:
   ] as const) {
     const command = server.command(verb).argument('<name>', 'server name').description(description);
     addActor(addJson(command)).action(async (name: string, _opts: unknown, cmd: Command) => {
+      validateServerName(name);
       await withSession(cmd, state, async ({ term, runtime, actor }) => {
         const registry = await registryOf(runtime);
         const result = verb === 'drain' ? await registry.drain(name, actor) : await registry.activate(name, actor);
@@ -156,6 +160,7 @@ Examples:
       new Option('--connections <m>', 'connections one process may hold, or "auto" (derived from max_connections)').argParser(connectionsOrAuto),
     );
   addActor(addJson(set)).action(async (name: string, opts: { capacity?: number | 'none'; connections?: number | 'auto' }, cmd: Command) => {
+    validateServerName(name);
     if (opts.capacity === undefined && opts.connections === undefined) throw new UsageError('give --capacity and/or --connections');
     await withSession(cmd, state, async ({ term, runtime, actor }) => {
       const registry = await registryOf(runtime);
@@ -185,6 +190,7 @@ Examples:
 
   const remove = server.command('remove').argument('<name>', 'server name').description('unregister a server that holds no tenants');
   addActor(addJson(remove)).action(async (name: string, _opts: unknown, cmd: Command) => {
+    validateServerName(name);
     await withSession(cmd, state, async ({ term, runtime, actor }) => {
       const result = await (await registryOf(runtime)).remove(name, actor);
       await runtime.servers.refresh();
