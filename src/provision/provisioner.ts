@@ -74,6 +74,8 @@ export interface ServerRepair {
 export interface RepairResult {
   reclaimed: { slug: string; dbName: string; server: string }[];
   busy: string[];
+  /** Abandoned creates that could not be cleaned up now (e.g. their server is unreachable); left for the next repair. */
+  unreclaimed: { slug: string; server: string; error: FleetTenantError }[];
   orphanDatabases: string[];
   droppedOrphans: string[];
   /** Roles with the tenant prefix and a tenant role suffix that belong to no tenant. */
@@ -237,6 +239,7 @@ export class Provisioner {
     const result: RepairResult = {
       reclaimed: [],
       busy: [],
+      unreclaimed: [],
       orphanDatabases: [],
       droppedOrphans: [],
       orphanRoles: [],
@@ -245,13 +248,18 @@ export class Provisioner {
     };
     const cleanup = { registry: this.deps.registry, protectedRoles: this.protectedRoles(), secrets: this.deps.secrets };
     for (const tenant of await this.deps.registry.list({ status: ['provisioning'] })) {
-      const reclaimed = await this.withCreateLock(tenant.slug, () =>
-        this.withAdmin(tenant.dbHost, tenant.dbPort, (admin) =>
-          discardProvisioning(admin, cleanup, tenant, options.actor, 'abandoned create repaired'),
-        ),
-      );
-      if (reclaimed.locked) result.reclaimed.push({ slug: tenant.slug, dbName: tenant.dbName, server: tenant.serverName });
-      else result.busy.push(tenant.slug);
+      try {
+        const reclaimed = await this.withCreateLock(tenant.slug, () =>
+          this.withAdmin(tenant.dbHost, tenant.dbPort, (admin) =>
+            discardProvisioning(admin, cleanup, tenant, options.actor, 'abandoned create repaired'),
+          ),
+        );
+        if (reclaimed.locked) result.reclaimed.push({ slug: tenant.slug, dbName: tenant.dbName, server: tenant.serverName });
+        else result.busy.push(tenant.slug);
+      } catch (err) {
+        // Its server is down (say): the row stays for the next repair; the other servers are still repaired.
+        result.unreclaimed.push({ slug: tenant.slug, server: tenant.serverName, error: fleetErrorOf(toToolkitError(err)) });
+      }
     }
     const tenants = await this.deps.registry.list();
     for (const server of await this.servers()) {

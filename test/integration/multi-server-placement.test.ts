@@ -282,6 +282,28 @@ describe('repair and remove', () => {
     expect(dropped.droppedOrphans).toEqual([orphan]);
   });
 
+  it('repair reports a server it cannot reach, and an abandoned create there, and still repairs the others', async () => {
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve)); // nothing listens there now
+    await rt.metaPool.query(`INSERT INTO servers (name, host, port, status) VALUES ('srv-dead', '127.0.0.1', $1, 'draining')`, [port]);
+    await rt.registry.insertProvisioning(
+      { slug: 'stuck-on-dead', name: 'Stuck', dbName: `${env.prefix}stuck_on_dead`, dbHost: '127.0.0.1', dbPort: port, plan: 'free' },
+      'test',
+    );
+    try {
+      const report = await provisioner.repair({ actor: 'test' });
+      expect(report.unreclaimed).toMatchObject([{ slug: 'stuck-on-dead', server: 'srv-dead', error: { code: 'DATABASE_UNAVAILABLE' } }]);
+      expect(report.servers.find((s) => s.server === 'srv-dead')?.error?.code).toBe('DATABASE_UNAVAILABLE');
+      expect(report.servers.filter((s) => !s.error).map((s) => s.server)).toEqual(['default', 'srv-b', 'srv-c']);
+    } finally {
+      await rt.metaPool.query(`DELETE FROM tenants WHERE slug = 'stuck-on-dead'`);
+      await rt.metaPool.query(`DELETE FROM servers WHERE name = 'srv-dead'`);
+      await rt.servers.refresh();
+    }
+  });
+
   it('refuses to remove a server that holds tenants (exit 4), and removes it once they are deleted', async () => {
     const refused = await runCli(['server', 'remove', 'srv-c'], cli);
     expect(refused.code).toBe(4);
