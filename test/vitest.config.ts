@@ -13,9 +13,12 @@ const floor = JSON.parse(readFileSync(new URL('coverage-floor.json', import.meta
  * Tests that time a recovery under load (sockets cut, backends killed,
  * clusters restarted, rotations under traffic): they run after the others,
  * one file at a time, so a busy machine does not decide whether they pass.
+ * Tests that start PostgreSQL clusters of their own beside the suite's
+ * (multi-server-*) run there too: three servers at once are heavy.
  */
 const FAULT_TESTS = [
   'test/integration/fault-*.test.ts',
+  'test/integration/multi-server-*.test.ts',
   'test/integration/fleet-faults.test.ts',
   'test/integration/credential-rotation.test.ts',
   'test/e2e/migrate-faults-cli.test.ts',

@@ -18,6 +18,7 @@ import { registerClone } from './commands/clone.js';
 import { registerMove } from './commands/move.js';
 import { registerRepair } from './commands/repair.js';
 import { registerSecrets } from './commands/secrets.js';
+import { registerServer } from './commands/server.js';
 import { registerShow } from './commands/show.js';
 import type { CliState } from './session.js';
 import { PACKAGE_VERSION } from './version.js';
@@ -51,6 +52,7 @@ export function createProgram(state: CliState): Command {
   registerRepair(program, state);
   registerSecrets(program, state);
   registerCredentials(program, state);
+  registerServer(program, state);
   registerLocal(program, state);
 
   program.addHelpText(

@@ -15,7 +15,7 @@ export interface TenantRow {
 }
 
 export function tenantTable(c: ChalkInstance, tenants: TenantRow[], plain: boolean): string {
-  const table = makeTable(c, ['id', 'slug', 'name', 'status', 'plan', 'database', 'host', 'schema', 'pending'], plain);
+  const table = makeTable(c, ['id', 'slug', 'name', 'status', 'plan', 'server', 'database', 'host', 'schema', 'pending'], plain);
   for (const { tenant: t, pending, fate } of tenants) {
     table.push([
       shown(t.id),
@@ -23,6 +23,7 @@ export function tenantTable(c: ChalkInstance, tenants: TenantRow[], plain: boole
       shown(t.name),
       statusLabel(c, t.status),
       shown(t.plan),
+      t.serverName ? shown(t.serverName) : '-',
       t.status === 'deleted' && fate === 'dropped' ? `${shown(t.dbName)} (dropped)` : shown(t.dbName),
       `${shown(t.dbHost)}:${t.dbPort}`,
       t.schemaVersion === null ? '-' : shown(t.schemaVersion),

@@ -51,6 +51,7 @@ export function tenantDetails(c: ChalkInstance, t: Tenant, fate?: DatabaseFate):
     ['name', shown(t.name)],
     ['status', statusLabel(c, t.status)],
     ['plan', shown(t.plan)],
+    ['server', t.serverName ? shown(t.serverName) : '- (removed)'],
     ['database', databaseText(t, fate)],
     ['schema', t.schemaVersion === null ? '-' : shown(t.schemaVersion)],
   ];

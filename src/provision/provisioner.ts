@@ -12,7 +12,9 @@
  * Any failure drops the database, then the roles, then the secret and the
  * row. A create killed midway leaves a `provisioning` row, which the next
  * create of that slug (or `tenant repair`) cleans up the same way: a
- * per-slug advisory lock tells a live create from an abandoned one.
+ * per-slug advisory lock tells a live create from an abandoned one. That
+ * lock is held on a meta-database connection, not on a tenant server: the
+ * server is only known once placement has chosen it (servers/server-placement.ts).
  */
 import type pg from 'pg';
 import { adminAccess, type ConnectionSettings } from '../pg/connection-settings.js';
@@ -21,12 +23,16 @@ import { databaseOf, parseConnectionUrl } from '../connection-url.js';
 import { adminUrlFor } from '../pg/admin-connection.js';
 import { withConnection } from '../pg/with-helpers.js';
 import { PORT_RANGE, isPort } from '../validators.js';
+import { DEFAULT_SERVER, validateServerName, type Server } from '../servers/server.js';
+import { ServerDirectory } from '../servers/server-directory.js';
+import type { PlacementRequest } from '../servers/server-placement.js';
 import { DEFAULT_PLAN, validatePlan, type Tenant } from '../tenants/tenant.js';
 import { DATABASE_DROPPED_ACTION, type TenantRegistry } from '../tenants/tenant-registry.js';
-import { TenantExistsError, UsageError } from '../errors.js';
+import { TenantExistsError, UsageError, messageOf, toToolkitError } from '../errors.js';
+import { errorOf as fleetErrorOf, type FleetTenantError } from '../migrate/fleet-result.js';
 import { loadMigrationFiles, type MigrationFile } from '../schema/migration-files.js';
 import { markTenantDeleted } from '../tenants/tenant-lifecycle.js';
-import { databaseExists, dropDatabase, withTryLock } from './database-admin.js';
+import { databaseExists, dropDatabase } from './database-admin.js';
 import { TemplateDatabase } from './template-database.js';
 import {
   tenantDatabaseName,
@@ -39,9 +45,12 @@ import {
 } from './tenant-naming.js';
 import { disableLogin, dropRoles } from './tenant-roles.js';
 import {
-  createLockKey,
-  createTenant,
+  abandonedCreate,
+  buildTenant,
   discardProvisioning,
+  registerTenant,
+  startRun,
+  withCreateLock,
   type CreationContext,
   type CreateTenantInput,
   type CreateTenantOptions,
@@ -51,14 +60,29 @@ import {
 
 export type { CreateStep, CreateTenantInput, CreateTenantOptions, CreateTenantResult } from './tenant-creation.js';
 
+/** What repair found on one registered server. */
+export interface ServerRepair {
+  server: string;
+  orphanDatabases: string[];
+  droppedOrphans: string[];
+  orphanRoles: string[];
+  droppedOrphanRoles: string[];
+  /** The server could not be reached (its orphans are unknown); redacted. */
+  error?: FleetTenantError;
+}
+
 export interface RepairResult {
-  reclaimed: { slug: string; dbName: string }[];
+  reclaimed: { slug: string; dbName: string; server: string }[];
   busy: string[];
+  /** Abandoned creates that could not be cleaned up now (e.g. their server is unreachable); left for the next repair. */
+  unreclaimed: { slug: string; server: string; error: FleetTenantError }[];
   orphanDatabases: string[];
   droppedOrphans: string[];
   /** Roles with the tenant prefix and a tenant role suffix that belong to no tenant. */
   orphanRoles: string[];
   droppedOrphanRoles: string[];
+  /** The same per registered server (the lists above are these, concatenated). */
+  servers: ServerRepair[];
 }
 
 export interface DeleteTenantResult {
@@ -116,11 +140,22 @@ export class Provisioner {
     const slug = validateSlug(input.slug, this.reservedDatabases);
     const name = validateDisplayName(input.name);
     const plan = validatePlan(input.plan ?? DEFAULT_PLAN);
+    const dbName = tenantDatabaseName(this.deps.namePrefix, slug, this.reservedDatabases);
+    return { slug, name, plan, dbName, placement: this.placementOf(input) };
+  }
+
+  /** --server pins by name; --host/--port pin to the server registered there; else placement chooses. */
+  private placementOf(input: CreateTenantInput): PlacementRequest {
+    const address = input.host !== undefined || input.port !== undefined;
+    if (input.server !== undefined) {
+      if (address) throw new UsageError('give either a server (--server) or an address (--host/--port), not both');
+      return { kind: 'server', name: validateServerName(input.server) };
+    }
+    if (!address) return { kind: 'auto' };
     const host = validateHost(input.host ?? this.deps.connections.tenant.host);
     const port = input.port ?? this.deps.connections.tenant.port;
     if (!isPort(port)) throw new UsageError(`port must be ${PORT_RANGE.min}-${PORT_RANGE.max}, got ${port}`);
-    const dbName = tenantDatabaseName(this.deps.namePrefix, slug, this.reservedDatabases);
-    return { slug, name, plan, dbName, host, port };
+    return { kind: 'address', host, port };
   }
 
   async create(input: CreateTenantInput, options: CreateTenantOptions): Promise<CreateTenantResult> {
@@ -140,54 +175,150 @@ export class Provisioner {
       template: this.template,
       files,
     };
-    // The database is created through the admin credentials on the tenant's own server.
-    return this.withAdmin(valid.host, valid.port, async (admin) => {
-      const created = await withTryLock(admin, createLockKey(valid.slug), () => createTenant(ctx, admin, valid, input, options, started));
-      if (!created.locked) throw new TenantExistsError(valid.slug, { hint: 'another `tenant create` of this slug is running' });
-      return created.value;
+    const run = startRun(valid, input, options, started);
+    const created = await this.withCreateLock(valid.slug, async () => {
+      const abandoned = await abandonedCreate(this.deps.registry, valid.slug);
+      if (abandoned) {
+        run.step('reclaim', abandoned.dbName);
+        await this.withAdmin(abandoned.dbHost, abandoned.dbPort, (admin) =>
+          discardProvisioning(admin, ctx, abandoned, options.actor, 'abandoned create reclaimed'),
+        );
+      }
+      options.signal?.throwIfAborted();
+      const tenant = await registerTenant(ctx, run);
+      await this.knowServer(tenant.serverName);
+      let connected = false;
+      try {
+        // Everything after registration runs through the admin login of the server placement chose.
+        return await this.withAdmin(tenant.dbHost, tenant.dbPort, (admin) => {
+          connected = true;
+          return buildTenant(ctx, admin, run, tenant);
+        });
+      } catch (err) {
+        // Its server could not be reached: nothing was made there, only the row is left to remove.
+        if (!connected) {
+          await this.deps.registry.removeProvisioning(tenant, options.actor, { reason: messageOf(err), dbName: tenant.dbName });
+        }
+        throw err;
+      }
     });
+    if (!created.locked) throw new TenantExistsError(valid.slug, { hint: 'another `tenant create` of this slug is running' });
+    return created.value;
+  }
+
+  private withCreateLock<T>(slug: string, fn: () => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
+    return withCreateLock(this.deps.connections.metaUrl, slug, fn);
+  }
+
+  /** A server registered after this process read the registry: read it again so its own admin login is used. */
+  private async knowServer(name: string): Promise<void> {
+    const directory = this.directory();
+    if (directory && !directory.find(name)) await directory.refresh();
+  }
+
+  private directory(): ServerDirectory | undefined {
+    const admins = this.deps.connections.admins;
+    return admins instanceof ServerDirectory ? admins : undefined;
+  }
+
+  /** Every registered server (the runtime's directory, re-read); without one, the configured server alone. */
+  private async servers(): Promise<Pick<Server, 'name' | 'host' | 'port'>[]> {
+    const directory = this.directory();
+    if (!directory) return [{ name: DEFAULT_SERVER, ...this.deps.connections.tenant }];
+    await directory.refresh();
+    return directory.list();
   }
 
   /**
-   * Cleans abandoned `provisioning` rows (database, roles, secret, row) and
-   * reports (optionally drops) databases and roles with the tenant prefix
-   * that belong to no tenant.
+   * Cleans abandoned `provisioning` rows (database, roles, secret, row) on
+   * the server each was placed on, and reports (optionally drops) databases
+   * and roles with the tenant prefix that belong to no tenant, on every
+   * registered server. A server that cannot be reached is reported, not fatal.
    */
   async repair(options: { actor: string; dropOrphans?: boolean }): Promise<RepairResult> {
-    const result: RepairResult = { reclaimed: [], busy: [], orphanDatabases: [], droppedOrphans: [], orphanRoles: [], droppedOrphanRoles: [] };
-    const { host, port } = this.deps.connections.tenant;
+    const result: RepairResult = {
+      reclaimed: [],
+      busy: [],
+      unreclaimed: [],
+      orphanDatabases: [],
+      droppedOrphans: [],
+      orphanRoles: [],
+      droppedOrphanRoles: [],
+      servers: [],
+    };
     const cleanup = { registry: this.deps.registry, protectedRoles: this.protectedRoles(), secrets: this.deps.secrets };
-    return this.withAdmin(host, port, async (admin) => {
-      for (const tenant of await this.deps.registry.list({ status: ['provisioning'] })) {
-        const reclaimed = await withTryLock(admin, createLockKey(tenant.slug), () =>
-          discardProvisioning(admin, cleanup, tenant, options.actor, 'abandoned create repaired'),
+    for (const tenant of await this.deps.registry.list({ status: ['provisioning'] })) {
+      try {
+        const reclaimed = await this.withCreateLock(tenant.slug, () =>
+          this.withAdmin(tenant.dbHost, tenant.dbPort, (admin) =>
+            discardProvisioning(admin, cleanup, tenant, options.actor, 'abandoned create repaired'),
+          ),
         );
-        if (reclaimed.locked) result.reclaimed.push({ slug: tenant.slug, dbName: tenant.dbName });
+        if (reclaimed.locked) result.reclaimed.push({ slug: tenant.slug, dbName: tenant.dbName, server: tenant.serverName });
         else result.busy.push(tenant.slug);
+      } catch (err) {
+        // Its server is down (say): the row stays for the next repair; the other servers are still repaired.
+        result.unreclaimed.push({ slug: tenant.slug, server: tenant.serverName, error: fleetErrorOf(toToolkitError(err)) });
       }
-      const tenants = await this.deps.registry.list();
-      const known = new Set(tenants.map((t) => t.dbName));
+    }
+    const tenants = await this.deps.registry.list();
+    for (const server of await this.servers()) {
+      const found = await this.repairServer(server, tenants, options).catch((err: unknown): ServerRepair => ({
+        server: server.name,
+        orphanDatabases: [],
+        droppedOrphans: [],
+        orphanRoles: [],
+        droppedOrphanRoles: [],
+        error: fleetErrorOf(toToolkitError(err)),
+      }));
+      result.servers.push(found);
+      result.orphanDatabases.push(...found.orphanDatabases);
+      result.droppedOrphans.push(...found.droppedOrphans);
+      result.orphanRoles.push(...found.orphanRoles);
+      result.droppedOrphanRoles.push(...found.droppedOrphanRoles);
+    }
+    return result;
+  }
+
+  /** Orphan databases and roles on one server. */
+  private async repairServer(
+    server: Pick<Server, 'name' | 'host' | 'port'>,
+    tenants: readonly Tenant[],
+    options: { dropOrphans?: boolean },
+  ): Promise<ServerRepair> {
+    const found: ServerRepair = { server: server.name, orphanDatabases: [], droppedOrphans: [], orphanRoles: [], droppedOrphanRoles: [] };
+    // Tenants' databases on this server, and databases a move keeps or is building here, are not orphans.
+    const known = await this.deps.registry.databasesOn(server.name);
+    return this.withAdmin(server.host, server.port, async (admin) => {
       const { rows } = await admin.query<{ datname: string }>(
         'SELECT datname FROM pg_database WHERE starts_with(datname, $1) AND datname <> ALL($2) ORDER BY datname',
         [this.deps.namePrefix, this.reservedDatabases],
       );
       for (const { datname } of rows) {
         if (known.has(datname)) continue;
-        result.orphanDatabases.push(datname);
+        found.orphanDatabases.push(datname);
         if (options.dropOrphans) {
           await dropDatabase(admin, datname);
-          result.droppedOrphans.push(datname);
+          found.droppedOrphans.push(datname);
         }
       }
-      result.orphanRoles = await this.orphanRoles(admin, tenants);
-      if (options.dropOrphans) result.droppedOrphanRoles = await dropRoles(admin, result.orphanRoles, this.protectedRoles());
-      return result;
+      const protectedRoles = [...this.protectedRoles(), ...this.serverAdminUser(server)];
+      found.orphanRoles = await this.orphanRoles(admin, tenants, protectedRoles);
+      if (options.dropOrphans) found.droppedOrphanRoles = await dropRoles(admin, found.orphanRoles, protectedRoles);
+      return found;
     });
   }
 
+  /** The admin login's user on a server (never dropped as an orphan there). */
+  private serverAdminUser(server: Pick<Server, 'host' | 'port'>): string[] {
+    const user = parseConnectionUrl(adminUrlFor(adminAccess(this.deps.connections), server)).user;
+    return user ? [user] : [];
+  }
+
   /** Tenant-prefixed `*_owner` / `*_app` roles no tenant row accounts for (derived or recorded); never the template owner. */
-  private async orphanRoles(admin: pg.ClientBase, tenants: readonly Tenant[]): Promise<string[]> {
-    const known = new Set<string>([this.template.ownerRole, ...this.protectedRoles()]);
+  private async orphanRoles(admin: pg.ClientBase, tenants: readonly Tenant[], protectedRoles: readonly string[]): Promise<string[]> {
+    // Any tenant's roles, on every server: a moved tenant's kept source database is still owned by its owner role there.
+    const known = new Set<string>([this.template.ownerRole, ...protectedRoles]);
     for (const t of tenants) {
       const derived = tenantRoleNames(t.dbName);
       for (const role of [derived.owner, derived.app, t.ownerRole, t.appRole]) if (role) known.add(role);
@@ -247,10 +378,10 @@ export class Provisioner {
     return dropRoles(admin, [tenant.ownerRole, tenant.appRole, derived.owner, derived.app], this.protectedRoles());
   }
 
-  /** Builds or refreshes the template database now. */
-  async refreshTemplate(force = false): Promise<boolean> {
+  /** Builds or refreshes the template database now, on the configured server or the one given. */
+  async refreshTemplate(force = false, server?: { host: string; port: number }): Promise<boolean> {
     const files = await this.migrationFiles();
-    const { host, port } = this.deps.connections.tenant;
+    const { host, port } = server ?? this.deps.connections.tenant;
     return this.withAdmin(host, port, (admin) => this.template.rebuild(admin, { host, port }, files, { force }));
   }
 

@@ -4,8 +4,9 @@
  * names it will make), make the roles, build the database (template clone or
  * empty, owned by the tenant's owner role), migrate it as that owner, grant
  * the app role, activate it; on any failure roll back what this run made.
- * Runs on the admin connection of the tenant's server while the caller holds
- * the slug's create lock.
+ * The caller holds the slug's create lock (on a meta connection, so it does
+ * not depend on the server placement picks); the steps after registration
+ * run on the admin connection of the server the tenant was placed on.
  */
 import type pg from 'pg';
 import { adminUrlFor, withOwnerConnection, type AdminAccess } from '../pg/admin-connection.js';
@@ -13,6 +14,7 @@ import { withConnection } from '../pg/with-helpers.js';
 import { advisoryKey, ident } from '../pg/identifiers.js';
 import type { Tenant, TenantPlan } from '../tenants/tenant.js';
 import type { TenantRegistry } from '../tenants/tenant-registry.js';
+import { placeTenant, type PlacementRequest } from '../servers/server-placement.js';
 import { ProvisionError, TenantExistsError, TenantToolkitError, messageOf } from '../errors.js';
 import { migrateDatabase, type DatabaseMigrateOutcome } from '../schema/database-migrator.js';
 import type { MigrationFile } from '../schema/migration-files.js';
@@ -20,7 +22,7 @@ import { TENANT_STORAGE_TABLE } from '../migrate/tenant-migrator.js';
 import { randomPassword } from '../secrets/random-password.js';
 import { scramSha256Verifier } from '../secrets/scram-verifier.js';
 import type { TenantSecretStore } from '../secrets/tenant-secret-store.js';
-import { createDatabase, databaseExists, dropDatabase, revokePublic } from './database-admin.js';
+import { createDatabase, databaseExists, dropDatabase, revokePublic, withTryLock } from './database-admin.js';
 import type { TemplateDatabase } from './template-database.js';
 import { grantTenantAccess } from './tenant-grants.js';
 import { tenantRoleNames } from './tenant-naming.js';
@@ -32,6 +34,9 @@ export interface CreateTenantInput {
   slug: string;
   name: string;
   plan?: string;
+  /** Pins the tenant to this registered server (else placement chooses). */
+  server?: string;
+  /** Pins the tenant to the server registered at this address (a missing one is the configured TENANT_DB_HOST/PORT's). */
   host?: string;
   port?: number;
   settings?: Record<string, unknown>;
@@ -61,8 +66,8 @@ export interface ValidCreateInput {
   name: string;
   plan: TenantPlan;
   dbName: string;
-  host: string;
-  port: number;
+  /** Where the tenant may go (placement decides in the transaction that registers it). */
+  placement: PlacementRequest;
 }
 
 /** What the steps share: the registry, the admin login, the roles, the template, the migrations. */
@@ -85,8 +90,10 @@ export interface CreationContext {
 export type CleanupContext = Pick<CreationContext, 'registry' | 'protectedRoles' | 'secrets'>;
 
 /** One create in progress. */
-interface CreateRun {
+export interface CreateRun {
   valid: ValidCreateInput;
+  /** The server the tenant was placed on (set by registration). */
+  server: { host: string; port: number };
   settings: Record<string, unknown> | undefined;
   options: CreateTenantOptions;
   step: (step: CreateStep, detail?: string) => void;
@@ -96,6 +103,17 @@ interface CreateRun {
 /** The per-slug lock a live create holds; `tenant repair` tells abandoned creates by it. */
 export function createLockKey(slug: string): string {
   return advisoryKey(`metapus-tenant:create:${slug}`);
+}
+
+/**
+ * Runs fn under the slug's create lock, held on a connection to the meta
+ * database (whichever server the tenant goes on), or reports it taken.
+ * Anything that makes a `provisioning` row (create, clone) holds it.
+ */
+export function withCreateLock<T>(metaUrl: string, slug: string, fn: () => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
+  return withConnection({ connectionString: metaUrl, application_name: 'metapus-tenant:create' }, (meta) =>
+    withTryLock(meta, createLockKey(slug), fn),
+  );
 }
 
 /**
@@ -117,20 +135,17 @@ export async function discardProvisioning(
   await ctx.registry.removeProvisioning(tenant, actor, { reason, dbName: tenant.dbName });
 }
 
-/** Runs the whole create; the caller holds the slug's create lock on `admin`. */
-export async function createTenant(
-  ctx: CreationContext,
-  admin: pg.ClientBase,
-  valid: ValidCreateInput,
-  input: CreateTenantInput,
-  options: CreateTenantOptions,
-  started: number,
-): Promise<CreateTenantResult> {
-  const run: CreateRun = { valid, settings: input.settings, options, step: options.onStep ?? (() => undefined), started };
-  await reclaimAbandoned(ctx, admin, run);
-  options.signal?.throwIfAborted();
-  run.step('register');
-  const tenant = await register(ctx, run);
+/** A run for a validated input; its server is known once it is registered. */
+export function startRun(valid: ValidCreateInput, input: CreateTenantInput, options: CreateTenantOptions, started: number): CreateRun {
+  return { valid, server: { host: '', port: 0 }, settings: input.settings, options, step: options.onStep ?? (() => undefined), started };
+}
+
+/**
+ * Builds the registered tenant on `admin` (its server's admin connection),
+ * then refreshes that server's template when it could not be cloned; the
+ * caller holds the slug's create lock.
+ */
+export async function buildTenant(ctx: CreationContext, admin: pg.ClientBase, run: CreateRun, tenant: Tenant): Promise<CreateTenantResult> {
   const built = await buildOrRollBack(ctx, admin, run, tenant);
   const rebuildWarning = built.rebuildTemplate ? await rebuildTemplateAfter(ctx, admin, run) : undefined;
   const templateWarning = [built.templateWarning, rebuildWarning].filter(Boolean).join('; ');
@@ -138,7 +153,7 @@ export async function createTenant(
     tenant: built.tenant,
     via: built.via,
     applied: built.applied,
-    durationMs: performance.now() - started,
+    durationMs: performance.now() - run.started,
     ...(templateWarning ? { templateWarning } : {}),
   };
 }
@@ -152,20 +167,25 @@ function deletedSlugError(existing: Tenant): TenantToolkitError {
   );
 }
 
-/** A `provisioning` row whose create lock we could take was abandoned by a killed create: clean it up. */
-async function reclaimAbandoned(ctx: CreationContext, admin: pg.ClientBase, run: CreateRun): Promise<void> {
-  const existing = await ctx.registry.getBySlug(run.valid.slug);
-  if (!existing) return;
+/**
+ * The slug's existing row: none, or a `provisioning` row of an abandoned
+ * create (the caller holds the create lock, so nobody is working on it),
+ * which the caller discards on its own server. Anything else is refused.
+ */
+export async function abandonedCreate(registry: TenantRegistry, slug: string): Promise<Tenant | undefined> {
+  const existing = await registry.getBySlug(slug);
+  if (!existing) return undefined;
   if (existing.status === 'deleted') throw deletedSlugError(existing);
-  if (existing.status !== 'provisioning') throw new TenantExistsError(run.valid.slug);
-  run.step('reclaim', existing.dbName);
-  await discardProvisioning(admin, ctx, existing, run.options.actor, 'abandoned create reclaimed');
+  if (existing.status !== 'provisioning') throw new TenantExistsError(slug);
+  return existing;
 }
 
-function register(ctx: CreationContext, run: CreateRun): Promise<Tenant> {
+/** Places and registers the tenant in one meta transaction, with the role names it will make. */
+export async function registerTenant(ctx: CreationContext, run: CreateRun): Promise<Tenant> {
   const { valid } = run;
+  run.step('register');
   const roles = tenantRoleNames(valid.dbName);
-  return ctx.registry.insertProvisioning(
+  const tenant = await ctx.registry.insertPlaced(
     {
       ownerRole: roles.owner,
       appRole: ctx.isolated ? roles.app : null,
@@ -173,12 +193,13 @@ function register(ctx: CreationContext, run: CreateRun): Promise<Tenant> {
       name: valid.name,
       plan: valid.plan,
       dbName: valid.dbName,
-      dbHost: valid.host,
-      dbPort: valid.port,
       ...(run.settings ? { settings: run.settings } : {}),
     },
     run.options.actor,
+    (client) => placeTenant(client, valid.placement),
   );
+  run.server = { host: tenant.dbHost, port: tenant.dbPort };
+  return tenant;
 }
 
 interface Built {
@@ -267,7 +288,8 @@ async function createRoles(ctx: CreationContext, admin: pg.ClientBase, tenant: T
  * (and the admin) can connect until the grants step.
  */
 async function createTenantDatabase(ctx: CreationContext, admin: pg.ClientBase, run: CreateRun, owner: string): Promise<NewDatabase> {
-  const { dbName, host, port } = run.valid;
+  const { dbName } = run.valid;
+  const { host, port } = run.server;
   if (await databaseExists(admin, dbName)) {
     throw new ProvisionError(`database "${dbName}" already exists but belongs to no tenant`, {
       hint: 'inspect it, then drop it or run `tenant repair --drop-orphans`',
@@ -341,7 +363,7 @@ async function rebuildTemplateAfter(ctx: CreationContext, admin: pg.ClientBase, 
   if (run.options.rebuildTemplate === false) return undefined;
   run.step('template', ctx.template.name);
   try {
-    await ctx.template.rebuild(admin, { host: run.valid.host, port: run.valid.port }, ctx.files);
+    await ctx.template.rebuild(admin, run.server, ctx.files);
     return undefined;
   } catch (err) {
     return `the template database could not be rebuilt: ${messageOf(err)}`;

@@ -50,6 +50,11 @@ export class ServerDirectory implements AdminUrls {
     return this;
   }
 
+  /** Where admin logins are resolved from (for a ServerRegistry over the same meta database). */
+  get adminSources(): AdminSources {
+    return this.sources;
+  }
+
   list(): Server[] {
     return [...this.byName.values()];
   }

@@ -3,7 +3,7 @@
  * compare-and-set status changes (audited and NOTIFYed), schema versions.
  */
 import type pg from 'pg';
-import { InvalidStateError, TenantExistsError, TenantNotFoundError, isUniqueViolation } from '../errors.js';
+import { InvalidStateError, TenantExistsError, TenantNotFoundError, UsageError, isUniqueViolation } from '../errors.js';
 import { withClient, withTransaction } from '../pg/with-helpers.js';
 import { canonicalHost } from '../pg/server-key.js';
 import { isUuid, tenantFromRow, type Tenant, type TenantPlan, type TenantRow, type TenantStatus } from './tenant.js';
@@ -37,11 +37,23 @@ export interface NewTenant {
   appRole?: string | null;
 }
 
+/** A new tenant before placement chose its server. */
+export type UnplacedTenant = Omit<NewTenant, 'dbHost' | 'dbPort' | 'serverName'>;
+
+/** Where a new tenant's database goes: a registered server and its address. */
+export interface TenantPlacement {
+  serverName: string;
+  dbHost: string;
+  dbPort: number;
+}
+
 export interface ListFilter {
   status?: TenantStatus[];
   plan?: TenantPlan[];
   ids?: string[];
   slugs?: string[];
+  /** Only tenants on these registered servers. */
+  servers?: string[];
 }
 
 export interface StatusChange {
@@ -108,6 +120,7 @@ export class TenantRegistry {
     };
     if (filter.status?.length) add('status = ANY(?)', filter.status);
     if (filter.plan?.length) add('plan = ANY(?)', filter.plan);
+    if (filter.servers?.length) add('server_name = ANY(?)', filter.servers);
     if (filter.ids?.length || filter.slugs?.length) {
       params.push(
         filter.ids ?? [],
@@ -122,26 +135,44 @@ export class TenantRegistry {
 
   /** Inserts the row as `provisioning`; the unique slug/db_name stops a racing create. */
   async insertProvisioning(input: NewTenant, actor: string): Promise<Tenant> {
+    const { dbHost, dbPort, serverName, ...rest } = input;
+    return this.insertPlaced(rest, actor, async (client) => {
+      if (serverName !== undefined) return { dbHost, dbPort, serverName };
+      const { rows } = await client.query<{ name: string }>('SELECT name FROM servers WHERE host = $1 AND port = $2', [
+        canonicalHost(dbHost),
+        dbPort,
+      ]);
+      if (!rows[0]) throw new UsageError(`no server is registered at ${dbHost}:${dbPort}`, { hint: 'register it with `tenant server add`' });
+      return { dbHost, dbPort, serverName: rows[0].name };
+    });
+  }
+
+  /**
+   * Inserts the row as `provisioning` on the server `place` chooses, in one
+   * transaction with that choice: whatever `place` locks (the servers' rows)
+   * stays locked until the row is in, so a racing placement counts it.
+   */
+  async insertPlaced(input: UnplacedTenant, actor: string, place: (client: Queryable) => Promise<TenantPlacement>): Promise<Tenant> {
     return withClient(this.pool, (client) =>
       withTransaction(client, async () => {
+        const where = await place(client);
         let row: TenantRow | undefined;
         try {
           const result = await client.query<TenantRow>(
             `INSERT INTO tenants (slug, display_name, db_name, db_host, db_port, plan, settings, owner_role, app_role, status, server_name)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'provisioning',
-                     coalesce($10, (SELECT name FROM servers WHERE host = $11 AND port = $5))) RETURNING *`,
+                     $10) RETURNING *`,
             [
               input.slug,
               input.name,
               input.dbName,
-              input.dbHost,
-              input.dbPort,
+              where.dbHost,
+              where.dbPort,
               input.plan,
               input.settings ?? {},
               input.ownerRole ?? null,
               input.appRole ?? null,
-              input.serverName ?? null,
-              canonicalHost(input.dbHost),
+              where.serverName,
             ],
           );
           row = result.rows[0];
@@ -153,6 +184,7 @@ export class TenantRegistry {
         await insertAudit(client, tenant, 'create.started', actor, {
           plan: input.plan,
           dbName: input.dbName,
+          server: tenant.serverName,
         });
         return tenant;
       }),
@@ -302,6 +334,22 @@ export class TenantRegistry {
       [tenantIds, DATABASE_DROPPED_ACTION],
     );
     return new Set(rows.map((r) => r.tenant_id));
+  }
+
+  /**
+   * Databases on a server the toolkit accounts for: its tenants' (deleted
+   * ones too: a kept database is not an orphan), moved tenants' kept source
+   * databases, and both ends of moves and clones still running.
+   */
+  async databasesOn(serverName: string): Promise<Set<string>> {
+    const { rows } = await this.pool.query<{ db: string }>(
+      `SELECT db_name AS db FROM tenants WHERE server_name = $1
+       UNION SELECT db_name FROM moved_databases WHERE server_name = $1 AND dropped_at IS NULL
+       UNION SELECT target_db FROM tenant_moves WHERE target_server = $1 AND status = 'running'
+       UNION SELECT source_db FROM tenant_moves WHERE source_server = $1 AND status = 'running'`,
+      [serverName],
+    );
+    return new Set(rows.map((r) => r.db));
   }
 
   /** Removes a row that never became a usable tenant (failed or abandoned provisioning). */

@@ -255,10 +255,15 @@ describe.sequential('tenant CLI lifecycle (scenario)', () => {
     expect(meta.code).toBe(5);
     expect(meta.stderr).toContain('hint: check META_DATABASE_URL');
     expect(meta.stderr).not.toContain('secret');
-    // The tenant's own server: no hint from the library, one from the CLI.
+    // A tenant goes on a registered server only: an unknown address is bad input.
     const tenantHost = await runCli(['create', '--slug', 'far-away', '--name', 'Far', '--host', 'no-such-host.invalid'], env.env);
-    expect(tenantHost.code).toBe(5);
-    expect(tenantHost.stderr).toMatch(/hint: the host name "no-such-host.invalid" does not resolve/);
+    expect(tenantHost.code).toBe(2);
+    expect(tenantHost.stderr).toContain('no server is registered at no-such-host.invalid');
+    // Registering it is where the address is reached: no hint from the library, one from the CLI.
+    const server = await runCli(['server', 'add', 'far-away', '--host', 'no-such-host.invalid', '--port', '5432'], env.env);
+    expect(server.code).toBe(5);
+    expect(server.stderr).toMatch(/hint: the host name "no-such-host.invalid" does not resolve/);
+    expect(server.stderr).not.toContain('secret');
   });
 
   it('silences the notice with --quiet', async () => {

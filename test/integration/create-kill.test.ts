@@ -93,7 +93,7 @@ describe('a create killed with SIGKILL', () => {
       if (mode === 'isolated' && step !== 'roles') expect(await secretsOf(row?.id as string)).toBe(1);
 
       const report = await repairUntilFree();
-      expect(report.reclaimed).toContainEqual({ slug, dbName });
+      expect(report.reclaimed).toContainEqual({ slug, dbName, server: 'default' });
       expect(report.orphanRoles).toEqual([]);
       expect(report.orphanDatabases).toEqual([]);
       expect(await rt.registry.getBySlug(slug)).toBeUndefined();

@@ -144,7 +144,7 @@ describe('Provisioner.create', () => {
     await env.admin((c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(`${env.prefix}halfway`)}`));
     await env.admin((c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(`${env.prefix}stray`)}`));
     const report = await provisioner.repair({ actor: 'test' });
-    expect(report.reclaimed).toEqual([{ slug: 'halfway', dbName: `${env.prefix}halfway` }]);
+    expect(report.reclaimed).toEqual([{ slug: 'halfway', dbName: `${env.prefix}halfway`, server: 'default' }]);
     expect(report.orphanDatabases).toEqual([`${env.prefix}stray`]);
     expect(await env.databases()).toContain(`${env.prefix}stray`);
     const dropped = await provisioner.repair({ actor: 'test', dropOrphans: true });

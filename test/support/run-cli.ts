@@ -19,14 +19,16 @@ export function cliEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { ...base, NO_COLOR: '1', ...env };
 }
 
-export function startCli(args: string[], env: Record<string, string>): ChildProcess {
+export function startCli(args: string[], env: Record<string, string>, stdin: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
   // cwd: a folder without .env so the developer's own file cannot leak in.
-  return spawn(process.execPath, [BIN, ...args], { env: cliEnv(env), cwd: path.join(REPO_ROOT, 'test'), stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [BIN, ...args], { env: cliEnv(env), cwd: path.join(REPO_ROOT, 'test'), stdio: [stdin, 'pipe', 'pipe'] });
 }
 
-export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+/** Runs the CLI to its end; `input`, when given, is what it reads on stdin (a pipe). */
+export function runCli(args: string[], env: Record<string, string>, input?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = startCli(args, env);
+    const child = startCli(args, env, input === undefined ? 'ignore' : 'pipe');
+    child.stdin?.end(input);
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -13,6 +13,7 @@ interface CreateOptions {
   slug?: string;
   name?: string;
   plan?: string;
+  server?: string;
   host?: string;
   port?: number;
   template: boolean;
@@ -49,8 +50,9 @@ export function registerCreate(program: Command, state: CliState): void {
     .option('--slug <slug>', 'short unique name: 3-40 of a-z, 0-9 and -, starting with a letter')
     .option('--name <name>', 'display name')
     .option('--plan <plan>', 'free | standard | premium | enterprise', 'standard')
-    .option('--host <host>', 'PostgreSQL host for the tenant database (default: TENANT_DB_HOST)')
-    .option('--port <port>', 'PostgreSQL port for the tenant database (default: TENANT_DB_PORT)', port)
+    .option('--server <name>', 'put it on this registered server (default: the active server with the most room)')
+    .option('--host <host>', 'put it on the server registered at this host (with --port; default TENANT_DB_HOST)')
+    .option('--port <port>', 'put it on the server registered at this port (with --host; default TENANT_DB_PORT)', port)
     .option('--no-template', 'run every migration instead of cloning the template database');
   addActor(addJson(command));
   command.addHelpText(
@@ -58,7 +60,12 @@ export function registerCreate(program: Command, state: CliState): void {
     `
 Examples:
   $ tenant create --slug acme-corp --name "ACME Corp"
-  $ tenant create --slug globex --name "Globex" --plan enterprise --json`,
+  $ tenant create --slug globex --name "Globex" --plan enterprise --json
+  $ tenant create --slug initech --name "Initech" --server eu-2
+
+Placement: without --server (or --host/--port, which must name a registered
+server) the tenant goes on the active server with the most free capacity.
+No active server with room: exit 4.`,
   );
   command.action(async (opts: CreateOptions, cmd: Command) => {
     // Bad input is refused before anything (even the embedded cluster) is touched.
@@ -67,6 +74,11 @@ Examples:
     if (opts.slug !== undefined) validateSlug(opts.slug);
     if (opts.name !== undefined) validateDisplayName(opts.name);
     if (opts.host !== undefined) validateHost(opts.host);
+    if (opts.server !== undefined) {
+      const { validateServerName } = await import('../../servers/server.js');
+      validateServerName(opts.server);
+      if (opts.host !== undefined || opts.port !== undefined) throw new UsageError('give either --server or --host/--port, not both');
+    }
     if (opts.plan !== undefined) validatePlan(opts.plan);
     const missing = [opts.slug === undefined ? '--slug' : '', opts.name === undefined ? '--name' : ''].filter(Boolean);
     if (missing.length > 0 && (!term.stdinInteractive || term.json)) {
@@ -109,6 +121,7 @@ Examples:
 function pick(opts: CreateOptions) {
   return {
     ...(opts.plan !== undefined ? { plan: opts.plan } : {}),
+    ...(opts.server !== undefined ? { server: opts.server } : {}),
     ...(opts.host !== undefined ? { host: opts.host } : {}),
     ...(opts.port !== undefined ? { port: opts.port } : {}),
   };

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { tenantToJson, type TenantPlan, type TenantStatus } from '../../tenants/tenant.js';
 import { addJson, planList, statusList } from '../options.js';
+import { validateServerName } from '../../servers/server.js';
 import { withSession, type CliState } from '../session.js';
 import type { TenantRow } from '../tenant-table.js';
 
@@ -8,6 +9,12 @@ interface ListOptions {
   status?: TenantStatus[];
   plan?: TenantPlan[];
   all?: boolean;
+  server?: string[];
+}
+
+/** Server names, comma-separated or repeated; each validated. */
+function serverList(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((name) => validateServerName(name))];
 }
 
 export function registerList(program: Command, state: CliState): void {
@@ -17,6 +24,7 @@ export function registerList(program: Command, state: CliState): void {
     .description('list tenants with status, plan, database, schema version and pending migrations (deleted ones with --all)')
     .option('--status <status>', 'only these statuses (comma-separated or repeated)', statusList)
     .option('--plan <plan>', 'only these plans (comma-separated or repeated)', planList)
+    .option('--server <name>', 'only tenants on these servers (comma-separated or repeated)', serverList)
     .addOption(new Option('--all', 'also deleted tenants (hidden by default)').conflicts('status'));
   addJson(command);
   command.addHelpText(
@@ -27,6 +35,7 @@ Examples:
   $ tenant list --status suspended,migration_failed
   $ tenant list --status deleted
   $ tenant list --all --plan enterprise --json
+  $ tenant list --server eu-2
 
 Deleted tenants are hidden unless --all or --status deleted.`,
   );
@@ -35,6 +44,7 @@ Deleted tenants are hidden unless --all or --status deleted.`,
       const listed = await runtime.registry.list({
         ...(opts.status ? { status: opts.status } : {}),
         ...(opts.plan ? { plan: opts.plan } : {}),
+        ...(opts.server ? { servers: opts.server } : {}),
       });
       // Deleted tenants are history, not fleet: shown only when asked for.
       const showDeleted = opts.all === true || opts.status !== undefined;
@@ -71,7 +81,7 @@ Deleted tenants are hidden unless --all or --status deleted.`,
       const hiddenNote = hidden > 0 ? `${hidden} deleted tenant${hidden === 1 ? '' : 's'} hidden (--all shows them)` : '';
       if (rows.length === 0) {
         term.line(
-          opts.status || opts.plan
+          opts.status || opts.plan || opts.server
             ? 'No tenants match.'
             : hidden > 0
               ? `No tenants; ${hiddenNote}.`
