@@ -11,6 +11,7 @@ import { InvalidStateError, MoveError, isUniqueViolation } from '../errors.js';
 import { advisoryKey } from '../pg/identifiers.js';
 import { withClient, withTransaction } from '../pg/with-helpers.js';
 import { insertAudit, notifyTenantChange } from '../tenants/tenant-registry.js';
+import { placeTenant } from '../servers/server-placement.js';
 import { tenantFromRow, type Tenant, type TenantRow, type TenantStatus } from '../tenants/tenant.js';
 
 export type MoveKind = 'move' | 'clone';
@@ -132,6 +133,8 @@ export async function startMove(pool: pg.Pool, start: JournalStart): Promise<{ m
       if (!before || !MOVABLE_STATUSES.includes(before.status) || before.server_name !== start.tenant.serverName) {
         throw new InvalidStateError(`tenant "${start.tenant.slug}" changed while the move was starting; run the move again`);
       }
+      // The target's place is taken by placement's rule, under its lock: racing creates and moves see this move.
+      await placeTenant(client, { kind: 'server', name: start.targetServer });
       const { rows } = await client
         .query<MoveRow>(
           `INSERT INTO tenant_moves (kind, tenant_id, source_server, source_db, target_server, target_db, previous_status, step, actor)

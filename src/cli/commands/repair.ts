@@ -17,17 +17,15 @@ export function registerRepair(program: Command, state: CliState): void {
   command.addHelpText('after', '\nExamples:\n  $ tenant repair\n  $ tenant repair --drop-moved\n  $ tenant repair --drop-orphans --json');
   command.action(async (opts: { dropOrphans?: boolean; dropMoved?: boolean }, cmd: Command) => {
     await withSession(cmd, state, async ({ term, runtime, actor }) => {
-      const [{ repairMoves }, { dropMovedDatabases }] = await Promise.all([
-        import('../../provision/move-recovery.js'),
-        import('../../provision/moved-databases.js'),
-      ]);
-      const deps = await moveDepsFor(runtime);
-      // Moves first: a rolled-back clone leaves no provisioning row for the create repair to find on the wrong server.
-      const moves = await repairMoves(deps, actor);
-      const result = await (await provisionerFor(runtime)).repair({ actor, dropOrphans: opts.dropOrphans === true });
-      const droppedMoved = opts.dropMoved ? await dropMovedDatabases(deps, actor) : [];
+      const { repairTenants } = await import('../../provision/tenant-repair.js');
+      const result = await repairTenants(await moveDepsFor(runtime), await provisionerFor(runtime), {
+        actor,
+        dropOrphans: opts.dropOrphans === true,
+        dropMoved: opts.dropMoved === true,
+      });
+      const { moves, droppedMoved } = result;
       if (term.json) {
-        term.printJson({ ...result, moves, droppedMoved });
+        term.printJson(result);
         return moves.failed.length > 0 ? 1 : 0;
       }
       for (const m of moves.recovered) {
@@ -38,6 +36,12 @@ export function registerRepair(program: Command, state: CliState): void {
       for (const d of droppedMoved) term.line(`dropped kept source database ${shown(d.dbName)} on server ${shown(d.serverName)}`);
       for (const r of result.reclaimed) term.line(`removed abandoned create of "${shown(r.slug)}" (database ${shown(r.dbName)})`);
       for (const slug of result.busy) term.line(`"${shown(slug)}" is being created right now; left alone`);
+      for (const u of result.unreclaimed) {
+        term.warn(`abandoned create of "${shown(u.slug)}" on server ${shown(u.server)} could not be cleaned up now: ${shown(u.error.message)}`);
+      }
+      for (const s of result.servers) {
+        if (s.error) term.warn(`server ${shown(s.server)} could not be checked: ${shown(s.error.message)}`);
+      }
       for (const db of result.orphanDatabases) {
         term.line(
           result.droppedOrphans.includes(db)
@@ -53,7 +57,15 @@ export function registerRepair(program: Command, state: CliState): void {
         );
       }
       const repairedMoves = moves.recovered.length + moves.busy.length + moves.failed.length + droppedMoved.length;
-      if (!repairedMoves && !result.reclaimed.length && !result.busy.length && !result.orphanDatabases.length && !result.orphanRoles.length) {
+      const unreachable = result.unreclaimed.length + result.servers.filter((s) => s.error).length;
+      if (
+        !repairedMoves &&
+        !unreachable &&
+        !result.reclaimed.length &&
+        !result.busy.length &&
+        !result.orphanDatabases.length &&
+        !result.orphanRoles.length
+      ) {
         term.line('nothing to repair');
       }
       return moves.failed.length > 0 ? 1 : 0;
