@@ -72,6 +72,10 @@ export type { ConnectionSettings, TenantCredentials } from './pg/connection-sett
 export { ServerDirectory } from './servers/server-directory.js';
 export type { Server, ServerStatus } from './servers/server.js';
 export type { ServerAdmin, AdminSource } from './servers/server-admin.js';
+export { ServerRegistry } from './servers/server-registry.js';
+export type { NewServer, ServerUsage, ServerReport, ServerSettings, AddServerResult, AdminLoginInfo } from './servers/server-registry.js';
+export { probeServer } from './servers/server-probe.js';
+export type { ServerProbe } from './servers/server-probe.js';
 
 // tenants: model, registry, lifecycle
 export type { Tenant, TenantStatus, TenantPlan } from './tenants/tenant.js';
@@ -99,6 +103,18 @@ export type {
   RepairResult,
   DeleteTenantResult,
 } from './provision/provisioner.js';
+
+// moving and cloning tenants between servers, and repair
+export { moveTenant } from './provision/tenant-move.js';
+export type { MoveOptions, MoveReport, MoveEvent, MoveStep } from './provision/tenant-move.js';
+export { cloneTenant } from './provision/tenant-clone.js';
+export type { CloneInput, CloneOptions, CloneReport } from './provision/tenant-clone.js';
+export { moveDeps } from './provision/move-context.js';
+export type { MoveDeps } from './provision/move-context.js';
+export { repairTenants } from './provision/tenant-repair.js';
+export type { TenantRepairOptions, TenantRepairResult } from './provision/tenant-repair.js';
+export type { MoveRepairResult, RecoveryOutcome } from './provision/move-recovery.js';
+export type { MovedDatabase } from './provision/moved-databases.js';
 
 // least privilege: tenant logins and their sealed passwords
 export { rotateTenantCredentials } from './provision/credential-rotation.js';
