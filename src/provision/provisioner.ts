@@ -26,7 +26,7 @@ import { PORT_RANGE, isPort } from '../validators.js';
 import { DEFAULT_SERVER, validateServerName, type Server } from '../servers/server.js';
 import { ServerDirectory } from '../servers/server-directory.js';
 import type { PlacementRequest } from '../servers/server-placement.js';
-import { DEFAULT_PLAN, validatePlan, type Tenant } from '../tenants/tenant.js';
+import { DEFAULT_PLAN, serverOf, validatePlan, type Tenant } from '../tenants/tenant.js';
 import { DATABASE_DROPPED_ACTION, type TenantRegistry } from '../tenants/tenant-registry.js';
 import { TenantExistsError, UsageError, messageOf, toToolkitError } from '../errors.js';
 import { errorOf as fleetErrorOf, type FleetTenantError } from '../migrate/fleet-result.js';
@@ -186,7 +186,7 @@ export class Provisioner {
       }
       options.signal?.throwIfAborted();
       const tenant = await registerTenant(ctx, run);
-      await this.knowServer(tenant.serverName);
+      await this.knowServer(serverOf(tenant));
       let connected = false;
       try {
         // Everything after registration runs through the admin login of the server placement chose.
@@ -254,11 +254,11 @@ export class Provisioner {
             discardProvisioning(admin, cleanup, tenant, options.actor, 'abandoned create repaired'),
           ),
         );
-        if (reclaimed.locked) result.reclaimed.push({ slug: tenant.slug, dbName: tenant.dbName, server: tenant.serverName });
+        if (reclaimed.locked) result.reclaimed.push({ slug: tenant.slug, dbName: tenant.dbName, server: serverOf(tenant) });
         else result.busy.push(tenant.slug);
       } catch (err) {
         // Its server is down (say): the row stays for the next repair; the other servers are still repaired.
-        result.unreclaimed.push({ slug: tenant.slug, server: tenant.serverName, error: fleetErrorOf(toToolkitError(err)) });
+        result.unreclaimed.push({ slug: tenant.slug, server: serverOf(tenant), error: fleetErrorOf(toToolkitError(err)) });
       }
     }
     const tenants = await this.deps.registry.list();

@@ -16,7 +16,7 @@ import { withAdminConnection } from '../pg/admin-connection.js';
 import { placeTenant } from '../servers/server-placement.js';
 import { randomPassword } from '../secrets/random-password.js';
 import { scramSha256Verifier } from '../secrets/scram-verifier.js';
-import { DEFAULT_PLAN, validatePlan, type Tenant } from '../tenants/tenant.js';
+import { DEFAULT_PLAN, serverOf, validatePlan, type Tenant } from '../tenants/tenant.js';
 import { copyDatabase } from './database-copy.js';
 import { adminOf, protectedRoles, targetContext, usableTarget, withMoveLock, type MoveDeps } from './move-context.js';
 import { MOVABLE_STATUSES, finishJournal, insertJournal, setStep } from './move-journal.js';
@@ -56,7 +56,7 @@ export interface CloneReport {
 
 /** Where a clone goes unless pinned: the one place server choice lives (placement plugs in here). */
 export function cloneServer(source: Tenant, pinned: string | undefined): string {
-  return pinned ?? source.serverName;
+  return pinned ?? serverOf(source);
 }
 
 export async function cloneTenant(deps: MoveDeps, ref: string, input: CloneInput, options: CloneOptions): Promise<CloneReport> {

@@ -1,5 +1,5 @@
 /** The tenant model as the meta database records it. */
-import { UsageError } from '../errors.js';
+import { InvalidStateError, UsageError } from '../errors.js';
 
 /** `moving`: its database is being copied to another server (`tenant move`); not served meanwhile. */
 export const TENANT_STATUSES = ['provisioning', 'active', 'suspended', 'migration_failed', 'moving', 'deleted'] as const;
@@ -16,8 +16,11 @@ export interface Tenant {
   dbName: string;
   dbHost: string;
   dbPort: number;
-  /** The registered server the database lives on (servers table); dbHost/dbPort are its address. */
-  serverName: string;
+  /**
+   * The registered server the database lives on (servers table); dbHost/dbPort
+   * are its address. Null only for a deleted tenant whose server was removed since.
+   */
+  serverName: string | null;
   status: TenantStatus;
   plan: TenantPlan;
   schemaVersion: string | null;
@@ -37,7 +40,7 @@ export interface TenantRow {
   db_name: string;
   db_host: string;
   db_port: number;
-  server_name: string;
+  server_name: string | null;
   status: TenantStatus;
   plan: TenantPlan;
   schema_version: string | null;
@@ -66,6 +69,12 @@ export function tenantFromRow(row: TenantRow): Tenant {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+/** A live tenant's server: every row but a deleted one names one (a check in the meta database). */
+export function serverOf(tenant: Pick<Tenant, 'slug' | 'status' | 'serverName'>): string {
+  if (tenant.serverName === null) throw new InvalidStateError(`tenant "${tenant.slug}" (${tenant.status}) is on no registered server any more`);
+  return tenant.serverName;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

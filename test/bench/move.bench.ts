@@ -12,6 +12,7 @@
  * servers run that one; without, the embedded one is used and the raw bound
  * is left out (said in the output).
  */
+import { serverOf } from '../../src/tenants/tenant.js';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { parseConfig } from '../../src/config.js';
@@ -119,11 +120,7 @@ export async function run(): Promise<void> {
         const scratch = `${prefix}raw_${i}`;
         await adminQuery(urls[to] as string, `CREATE DATABASE ${scratch}`);
         const t = performance.now();
-        await dumpRestore(
-          systemBin,
-          withDatabase(urls[current.serverName] as string, current.dbName),
-          withDatabase(urls[to] as string, scratch),
-        );
+        await dumpRestore(systemBin, withDatabase(urls[serverOf(current)] as string, current.dbName), withDatabase(urls[to] as string, scratch));
         raw.push(performance.now() - t);
         await adminQuery(urls[to] as string, `DROP DATABASE ${scratch}`);
       }

@@ -13,7 +13,7 @@ import { keptDatabases } from '../../src/provision/moved-databases.js';
 import { moveTenant } from '../../src/provision/tenant-move.js';
 import { cloneTenant } from '../../src/provision/tenant-clone.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
-import type { Tenant } from '../../src/tenants/tenant.js';
+import { serverOf, type Tenant } from '../../src/tenants/tenant.js';
 import { eventually } from '../support/eventually.js';
 import { databaseContents, seedStock } from '../support/move-fixtures.js';
 import { asTenantOwner, openMoveRuntime, withAdmin, type MoveServers } from '../support/move-servers.js';
@@ -83,7 +83,7 @@ describe('a move killed with SIGKILL', () => {
   it.each(KILL_POINTS.map((point, run) => ({ point, run })))(
     'at $point (run $run) leaves the tenant whole on exactly one server',
     async ({ point, run }) => {
-      const from = (await rt.registry.resolve('killed')).serverName;
+      const from = serverOf(await rt.registry.resolve('killed'));
       const to = SERVERS[(SERVERS.indexOf(from) + 1) % SERVERS.length] as string;
       const killed = await moveKilledAt(to, point);
       expect(killed.signal, killed.out).toBe('SIGKILL');
