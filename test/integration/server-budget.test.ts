@@ -17,6 +17,9 @@ import { eventually } from '../support/eventually.js';
 import { createTenants, openServices } from '../support/tenant-fixtures.js';
 import { createTestEnvironment } from '../support/test-environment.js';
 import { startPrivateCluster, type PrivateCluster } from '../support/private-cluster.js';
+import { notifyTenantChange } from '../../src/tenants/tenant-registry.js';
+import type { PoolEvent } from '../../src/pools/pool-manager.js';
+import { withClient, withTransaction } from '../../src/pg/with-helpers.js';
 
 const env = createTestEnvironment();
 const suiteServer = inject('testServer');
@@ -29,10 +32,11 @@ const opened: TenantServices[] = [];
 
 const t = (i: number) => tenants[i] as Tenant;
 
-async function services(app: string, limits: Partial<PoolLimits> = {}): Promise<TenantServices> {
+async function services(app: string, limits: Partial<PoolLimits> = {}, events?: PoolEvent[]): Promise<TenantServices> {
   const s = await openServices(rt, {
     limits: { idleTimeoutMs: 600_000, healthCheckIntervalMs: 600_000, maxPools: 20, maxConnsPerPool: 3, ...limits },
     poolConfig: { application_name: app },
+    ...(events ? { onPoolEvent: (e: PoolEvent) => events.push(e) } : {}),
   });
   opened.push(s);
   return s;
@@ -252,5 +256,78 @@ describe('connection budget per server', () => {
     // The private cluster has max_connections 100: three quarters of what is free, less than that.
     expect(limit).toBeGreaterThan(1);
     expect(limit).toBeLessThan(100);
+  });
+});
+
+/** Creates an empty database the shared login owns, on the suite's server or the private cluster. */
+async function createDatabase(adminUrl: string, name: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(name)} OWNER ${admin.escapeIdentifier(suiteServer.appUser)}`);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Points the tenant's row at another address and NOTIFYs in one transaction, as `tenant move` does. */
+async function switchAddress(tenant: Tenant, to: { dbName: string; dbHost?: string; dbPort?: number; serverName?: string }): Promise<void> {
+  await withClient(rt.metaPool, (client) =>
+    withTransaction(client, async () => {
+      await client.query(
+        `UPDATE tenants SET db_name = $2, db_host = coalesce($3, db_host), db_port = coalesce($4, db_port),
+                server_name = coalesce($5, server_name), updated_at = now() WHERE id = $1`,
+        [tenant.id, to.dbName, to.dbHost ?? null, to.dbPort ?? null, to.serverName ?? null],
+      );
+      await notifyTenantChange(client, tenant, tenant.status);
+    }),
+  );
+}
+
+describe('a pool follows its tenant to a new address', () => {
+  it('retires the old pool on the NOTIFY, lets in-flight work finish on it, and serves new requests from the new database', async () => {
+    await setBudgets({ default: 10 });
+    const app = 'budget-follow';
+    const events: PoolEvent[] = [];
+    const s = await services(app, {}, events);
+    const tenant = t(5);
+    expect(await query(s, tenant)).toBe(tenant.dbName);
+    const copy = `${env.prefix}copy_5`;
+    await createDatabase(env.adminUrl, copy);
+
+    // A request in flight on the old database when the row changes.
+    const inFlight = await s.pools.acquire(tenant.id);
+    const client = await inFlight.pool.connect();
+    await switchAddress(tenant, { dbName: copy });
+    // The NOTIFY alone (no new request yet) takes the old pool out of service.
+    await eventually('the old pool drains', () => s.pools.stats().draining === 1);
+    expect(await query(s, tenant)).toBe(copy);
+    // The in-flight request still runs on the old database, and then the old pool closes.
+    const { rows } = await client.query<{ db: string }>('SELECT current_database() AS db');
+    expect(rows[0]?.db).toBe(tenant.dbName);
+    client.release();
+    inFlight.release();
+    await eventually('the old pool is closed', () => events.some((e) => e.type === 'pool-closed' && e.reason === 'replaced'));
+    await eventually('no connection to the old database is left', async () => !(await byDatabase(env.adminUrl, app)).has(tenant.dbName));
+    expect((await byDatabase(env.adminUrl, app)).get(copy)).toBe(1);
+    expect(s.pools.stats()).toMatchObject({ open: 1, pools: 1 });
+  });
+
+  it('moves a served tenant to another server without a restart; its connections count against the new server', async () => {
+    await setBudgets({ default: 10, second: 4 });
+    const app = 'budget-move';
+    const s = await services(app);
+    const tenant = t(6);
+    expect(await query(s, tenant)).toBe(tenant.dbName);
+    const target = `${env.prefix}moved_6`;
+    await createDatabase(cluster.adminUrl, target);
+    await switchAddress(tenant, { dbName: target, dbHost: '127.0.0.1', dbPort: cluster.credentials.port, serverName: 'second' });
+    await eventually('the tenant is served from the other server', async () => (await query(s, tenant)) === target);
+    const port = await query(s, tenant, "SELECT current_setting('port') AS db");
+    expect(Number(port)).toBe(cluster.credentials.port);
+    await eventually('no connection to the old server is left', async () => (await countOn(env.adminUrl, app)) === 0);
+    expect(await countOn(cluster.adminUrl, app)).toBe(1);
+    const second = s.pools.stats().servers.find((b) => b.server === `127.0.0.1:${cluster.credentials.port}`);
+    expect(second).toMatchObject({ limit: 4, used: 1 });
   });
 });
