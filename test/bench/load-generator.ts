@@ -82,6 +82,23 @@ export function zipfSampler(n: number, s: number, random: () => number = Math.ra
   };
 }
 
+/**
+ * The share of requests an ideal cache of `size` entries serves under
+ * Zipf(s) over n keys: it keeps the `size` most popular keys, so its hit rate
+ * is their share of the probability mass. No online policy (LRU included)
+ * does better on independent requests.
+ */
+export function idealHitRate(n: number, s: number, size: number): number {
+  let hit = 0;
+  let total = 0;
+  for (let k = 1; k <= n; k++) {
+    const p = 1 / k ** s;
+    total += p;
+    if (k <= size) hit += p;
+  }
+  return hit / total;
+}
+
 /** Polls pg_stat_activity on its own connection; reports the peak of client connections with this application_name. */
 export async function sampleConnections(adminUrl: string, applicationName: string): Promise<{ stop(): Promise<number> }> {
   const client = new pg.Client({ connectionString: adminUrl });
