@@ -84,7 +84,8 @@ export class TenantPool implements BudgetMember {
     onClientError: (err: Error) => void,
     onConnect: () => void = () => undefined,
     /** Makes the pg.Pool with the gate on its connect (default: GatedPool); the pool manager adds the tenant's login (tenant-login.ts). */
-    createPool: (config: pg.PoolConfig, gate: ConnectGate | undefined) => pg.Pool = (c, gate) => (gate ? new GatedPool(c, gate) : new pg.Pool(c)),
+    createPool: (config: pg.PoolConfig, gate: ConnectGate | undefined) => pg.Pool = (c, gate) =>
+      gate ? new GatedPool(c, gate) : new pg.Pool(c),
     /** The connection budget of the tenant's server; without one the pool grows on its own up to its max. */
     private readonly budget?: ServerBudget,
   ) {
@@ -299,7 +300,8 @@ export class TenantPool implements BudgetMember {
   /**
    * The budget's gate on every checkout. An idle connection, or a slot not
    * yet used, needs nothing. A pool that is full takes one more slot if it
-   * is below its ceiling: when it has no connection at all it waits for
+   * is below its ceiling and no connection of its is being opened (one
+   * connection setup at a time): when it has no connection at all it waits for
    * one (parked, one budget request for all its callers); when it has some
    * and the budget is full, the checkout queues on them in pg as before.
    * A granted slot is used synchronously (pg opens the connection inside
@@ -311,6 +313,8 @@ export class TenantPool implements BudgetMember {
     const open = () => connect().catch((err: unknown) => this.failedOpen(err));
     if (this.parked.length === 0) {
       if (pool.idleCount > 0 || pool.totalCount < this.#slots || this.#slots >= this.ceiling || this.#state === 'closing') return open();
+      // A connection is being opened: queue on it instead of opening another (cold start, see the constructor).
+      if (pool.totalCount > this.clients.size) return open();
       const answer = budget.take(this, pool.totalCount === 0);
       if (answer === 'granted') this.grow();
       if (answer !== 'queued') return open();
