@@ -8,8 +8,8 @@
  *   draining or closing, and each pool at most `maxConnsPerPool` connections.
  * - Connections are counted per server (server-budget.ts): at most that
  *   server's budget from this manager, pools growing one connection at a
- *   time under demand; a full server closes another pool's least recently
- *   used idle connection before anyone waits.
+ *   time under demand; a full server closes an idle connection of another
+ *   pool (least demand, then least recently used) before anyone waits.
  * - When the table is full the least recently used pool without leases is
  *   evicted; if every pool is leased, acquire waits up to `acquireTimeoutMs`
  *   and then fails with PoolExhaustedError (HTTP 503).
@@ -29,6 +29,7 @@ import { TenantPool, type PoolCloseReason, type TenantPoolStats } from './tenant
 import { TenantLogins, sameLogin, type TenantSecretReader } from './tenant-login.js';
 import { ServerBudgets, type ServerConnectionLimits } from './server-budgets.js';
 import type { ServerBudgetStats } from './server-budget.js';
+import { TenantDemand } from './tenant-demand.js';
 
 export { assertServable, cancelledError, type TenantLease } from './tenant-lease.js';
 
@@ -121,6 +122,8 @@ export class PoolManager {
   private readonly limits: PoolLimits;
   private readonly logins: TenantLogins;
   private readonly budgets: ServerBudgets;
+  /** Requests per tenant lately: which idle connections a full server closes first. */
+  private readonly demand = new TenantDemand();
   private readonly releaseLease = (entry: TenantPool) => this.released(entry);
 
   constructor(private readonly options: PoolManagerOptions) {
@@ -132,6 +135,7 @@ export class PoolManager {
       onTimeout: (member, waitedMs) => this.budgetTimedOut(member as TenantPool, waitedMs),
       // A server that will not say what it has gets what the table could hold.
       fallback: this.limits.maxPools * this.limits.maxConnsPerPool,
+      demand: (member) => this.demand.of((member as TenantPool).tenantId),
     });
     // Idle pools are looked at a few times per idle timeout, at most every 30s.
     const sweepEvery = Math.min(30_000, Math.max(50, Math.floor(this.limits.idleTimeoutMs / 4)));
@@ -162,6 +166,7 @@ export class PoolManager {
       if (this.options.tenants.version(tenantId) !== version && attempt < 3) continue;
       if (!tenant) throw new TenantNotFoundError(tenantId);
       assertServable(tenant);
+      this.demand.hit(tenant.id);
       const entry = this.live.get(tenant.id);
       if (entry && sameAddress(entry.tenant, tenant) && sameLogin(entry.tenant, tenant)) {
         this.live.touch(tenant.id);
@@ -182,6 +187,7 @@ export class PoolManager {
     if (!tenant || tenant.status !== 'active') return undefined;
     const entry = this.live.get(tenant.id);
     if (!entry || !sameAddress(entry.tenant, tenant) || !sameLogin(entry.tenant, tenant)) return undefined;
+    this.demand.hit(tenant.id);
     this.live.touch(tenant.id);
     return this.lease(entry, tenant);
   }

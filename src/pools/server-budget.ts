@@ -11,9 +11,10 @@
  * When the server's budget is full:
  * - a pool that has no connection at all waits, first come first served (one
  *   place per pool, whatever the number of its callers), up to the acquire
- *   timeout; the least recently used idle connection of another pool on the
- *   server is closed for it at once, so nobody waits for a timeout while an
- *   idle connection sits elsewhere;
+ *   timeout; an idle connection of another pool on the server is closed for
+ *   it at once (the least recently used one of the tenants asked for least,
+ *   see coldestIdle), so nobody waits for a timeout while an idle connection
+ *   sits elsewhere;
  * - a pool that already has connections does not wait: its request queues on
  *   its own connections (a query takes far less than a new connection), and
  *   one idle connection elsewhere is closed so the slot is free next time.
@@ -28,6 +29,8 @@ import { connectionBudget, readServerConnections } from './pool-budget.js';
 
 /** What the budget needs of a tenant pool (TenantPool implements it). */
 export interface BudgetMember {
+  /** Connections it has on the server now. */
+  readonly serverConnections: number;
   /** When its least recently used idle connection went idle; undefined when none is idle. */
   oldestIdleAt(): number | undefined;
   /** Starts closing one idle connection (the slot comes back through give()); false when none is idle. */
@@ -59,6 +62,8 @@ export interface ServerBudgetOptions {
   onTimeout(member: BudgetMember, waitedMs: number): Error;
   /** The limit when the server cannot be measured (the process-wide cap). */
   fallback: number;
+  /** How much the pool's tenant was asked for lately (tenant-demand.ts); without it, recency alone picks victims. */
+  demand?(member: BudgetMember): number;
 }
 
 interface Waiting {
@@ -67,15 +72,28 @@ interface Waiting {
   timer: NodeJS.Timeout;
 }
 
-/** The pool whose idle connection has been idle longest, other than `except`. */
-export function leastRecentlyIdle<M extends Pick<BudgetMember, 'oldestIdleAt'>>(members: Iterable<M>, except?: M): M | undefined {
+/**
+ * The pool whose idle connection is least likely to be wanted soon, other
+ * than `except`: the least demand per connection it holds (a hot tenant's
+ * fourth connection is worth less than a warm tenant's only one), then the
+ * one idle longest. With no demand known this is plain least recently used.
+ */
+export function coldestIdle<M extends Pick<BudgetMember, 'oldestIdleAt' | 'serverConnections'>>(
+  members: Iterable<M>,
+  except?: M,
+  demand: (member: M) => number = () => 0,
+): M | undefined {
   let victim: M | undefined;
+  let best = Infinity;
   let since = Infinity;
   for (const member of members) {
     if (member === except) continue;
     const at = member.oldestIdleAt();
-    if (at !== undefined && at < since) {
+    if (at === undefined) continue;
+    const worth = demand(member) / Math.max(1, member.serverConnections);
+    if (worth < best || (worth === best && at < since)) {
       victim = member;
+      best = worth;
       since = at;
     }
   }
@@ -206,9 +224,9 @@ export class ServerBudget {
     };
   }
 
-  /** Closes the least recently used idle connection of a pool other than `except`. */
+  /** Closes the coldest idle connection of a pool other than `except` (coldestIdle). */
   private evictOne(except: BudgetMember | undefined): boolean {
-    const victim = leastRecentlyIdle(this.members, except);
+    const victim = coldestIdle(this.members, except, this.options.demand);
     if (!victim || !victim.closeIdleConnection()) return false;
     this.evicting++;
     this.evictedTotal++;

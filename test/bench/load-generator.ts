@@ -12,6 +12,8 @@ export interface LoadOptions {
   path: string;
   concurrency: number;
   durationMs: number;
+  /** Stop after this many requests (default: only the duration). */
+  maxRequests?: number;
   /** Tenant id for the next request (undefined: no header). */
   nextTenant: () => string | undefined;
 }
@@ -32,7 +34,7 @@ export async function drive(options: LoadOptions): Promise<LoadResult> {
   const started = performance.now();
   const until = started + options.durationMs;
   const loops = Array.from({ length: options.concurrency }, async () => {
-    while (performance.now() < until) {
+    while (performance.now() < until && latenciesMs.length < (options.maxRequests ?? Infinity)) {
       const t0 = performance.now();
       const outcome = await request(agent, options.port, options.path, options.nextTenant());
       latenciesMs.push(performance.now() - t0);

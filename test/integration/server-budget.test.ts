@@ -247,7 +247,7 @@ describe('connection budget per server', () => {
     expect(await query(s, remote[0] as Tenant)).toBe((remote[0] as Tenant).dbName);
   });
 
-  it("measures a server whose budget is not registered from its max_connections", async () => {
+  it('measures a server whose budget is not registered from its max_connections', async () => {
     await setBudgets({ second: null });
     const s = await services('budget-measured');
     expect(await query(s, remote[1] as Tenant)).toBe((remote[1] as Tenant).dbName);

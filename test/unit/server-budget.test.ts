@@ -5,13 +5,14 @@
  * test/integration/server-budget.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ServerBudget, leastRecentlyIdle, type BudgetMember } from '../../src/pools/server-budget.js';
+import { ServerBudget, coldestIdle, type BudgetMember } from '../../src/pools/server-budget.js';
 import { ServerBudgets } from '../../src/pools/server-budgets.js';
 import { PoolExhaustedError } from '../../src/errors.js';
 
 /** A pool as the budget sees it: idle connections by when they went idle; closing one gives its slot back. */
 class Member implements BudgetMember {
   idle: number[] = [];
+  serverConnections = 1;
   grants = 0;
   refusals: Error[] = [];
   closes = 0;
@@ -62,21 +63,46 @@ function member(b: ServerBudget, name: string, idle: number[] = []): Member {
   return m;
 }
 
-describe('leastRecentlyIdle', () => {
-  it('picks the pool whose idle connection has been idle longest', () => {
-    const a = { oldestIdleAt: () => 300 };
-    const b = { oldestIdleAt: () => 100 };
-    const c = { oldestIdleAt: () => 200 };
-    expect(leastRecentlyIdle([a, b, c])).toBe(b);
+describe('coldestIdle', () => {
+  const pool = (idleSince: number | undefined, serverConnections = 1) => ({ oldestIdleAt: () => idleSince, serverConnections });
+
+  it('without demand, picks the pool whose idle connection has been idle longest', () => {
+    const a = pool(300);
+    const b = pool(100);
+    const c = pool(200);
+    expect(coldestIdle([a, b, c])).toBe(b);
   });
 
   it('skips pools with no idle connection and the one asking', () => {
-    const busy = { oldestIdleAt: () => undefined };
-    const asking = { oldestIdleAt: () => 1 };
-    const other = { oldestIdleAt: () => 5 };
-    expect(leastRecentlyIdle([busy, asking, other], asking)).toBe(other);
-    expect(leastRecentlyIdle([busy, asking], asking)).toBeUndefined();
-    expect(leastRecentlyIdle([])).toBeUndefined();
+    const busy = pool(undefined);
+    const asking = pool(1);
+    const other = pool(5);
+    expect(coldestIdle([busy, asking, other], asking)).toBe(other);
+    expect(coldestIdle([busy, asking], asking)).toBeUndefined();
+    expect(coldestIdle([])).toBeUndefined();
+  });
+
+  it("closes the connection of the tenant asked for least, before a popular tenant's older idle one", () => {
+    const popular = pool(100);
+    const rare = pool(500);
+    const demand = new Map([
+      [popular, 40],
+      [rare, 2],
+    ]);
+    expect(coldestIdle([popular, rare], undefined, (m) => demand.get(m) ?? 0)).toBe(rare);
+  });
+
+  it("counts demand per connection: a hot tenant's fourth connection goes before a warm tenant's only one", () => {
+    const hot = pool(300, 4);
+    const warm = pool(100, 1);
+    const demand = new Map([
+      [hot, 20],
+      [warm, 10],
+    ]);
+    expect(coldestIdle([hot, warm], undefined, (m) => demand.get(m) ?? 0)).toBe(hot);
+    // Equal demand per connection: the least recently used.
+    demand.set(hot, 40);
+    expect(coldestIdle([hot, warm], undefined, (m) => demand.get(m) ?? 0)).toBe(warm);
   });
 });
 
