@@ -63,7 +63,7 @@ export interface ServerBudgetOptions {
   /** The limit when the server cannot be measured (the process-wide cap). */
   fallback: number;
   /** How much the pool's tenant was asked for lately (tenant-demand.ts); without it, recency alone picks victims. */
-  demand?(member: BudgetMember): number;
+  demand?: (member: BudgetMember) => number;
 }
 
 interface Waiting {
