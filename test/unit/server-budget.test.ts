@@ -255,3 +255,20 @@ describe('ServerBudgets', () => {
     expect(all.for({ dbHost: 'db', dbPort: 1, serverName: 'default' }).stats().source).toBe('measuring');
   });
 });
+
+describe('ServerBudget reserve', () => {
+  it('keeps 2% of a large budget free by closing the coldest idle connections ahead of need', () => {
+    const b = new ServerBudget('127.0.0.1:5432', 100, { timeoutMs: 60_000, onTimeout: () => new Error('timeout'), fallback: 1 });
+    const idle = new Member('idle');
+    idle.idle = Array.from({ length: 10 }, (_, i) => i);
+    b.join(idle);
+    for (let i = 0; i < 98; i++) expect(b.take(idle, false)).toBe('granted');
+    expect(idle.closes).toBe(0);
+    // The 99th slot leaves fewer than 2 free: one idle connection is closed ahead of need.
+    expect(b.take(idle, false)).toBe('granted');
+    expect(idle.closes).toBe(1);
+    idle.closed(b);
+    expect(b.stats()).toMatchObject({ used: 98 });
+    b.leave(idle, 98);
+  });
+});
