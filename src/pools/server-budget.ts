@@ -130,6 +130,11 @@ export class ServerBudget {
     return this.queue.length;
   }
 
+  /** A connection going idle now would be closed at once: pools wait, or the reserve is short. */
+  get wantsIdle(): boolean {
+    return this.queue.length > 0 || this.room < this.reserve;
+  }
+
   /** Until the server is measured it gets one connection: the one that measures it. */
   private get room(): number {
     return (this.#limit ?? 1) - this.used;

@@ -115,7 +115,7 @@ export class TenantPool implements BudgetMember {
       this.idleSince.set(client, Date.now());
       // A connection just went idle: a pool waiting on this server may get it closed for it
       // (after pg has handed it to this pool's own waiters, if any).
-      if (budget && budget.waiting > 0) queueMicrotask(() => budget.pump());
+      if (budget?.wantsIdle) queueMicrotask(() => budget.pump());
     });
     this.pool.on('remove', (client) => {
       this.clients.delete(client);
