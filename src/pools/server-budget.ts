@@ -31,6 +31,8 @@ import { connectionBudget, readServerConnections } from './pool-budget.js';
 export interface BudgetMember {
   /** Connections it has on the server now. */
   readonly serverConnections: number;
+  /** Of those, idle now. */
+  readonly idleConnections: number;
   /** When its least recently used idle connection went idle; undefined when none is idle. */
   oldestIdleAt(): number | undefined;
   /** Starts closing one idle connection (the slot comes back through give()); false when none is idle. */
@@ -74,11 +76,14 @@ interface Waiting {
 
 /**
  * The pool whose idle connection is least likely to be wanted soon, other
- * than `except`: the least demand per connection it holds (a hot tenant's
- * fourth connection is worth less than a warm tenant's only one), then the
- * one idle longest. With no demand known this is plain least recently used.
+ * than `except`. First a pool with more than one idle connection: closing
+ * one leaves it another, so its next request does not pay for a new
+ * connection (and a busy pool regrows without making anyone wait). Then the
+ * least demand per connection held (a hot tenant's fourth connection is worth
+ * less than a warm tenant's only one), then the one idle longest. With no
+ * demand known this is plain least recently used.
  */
-export function coldestIdle<M extends Pick<BudgetMember, 'oldestIdleAt' | 'serverConnections'>>(
+export function coldestIdle<M extends Pick<BudgetMember, 'oldestIdleAt' | 'serverConnections' | 'idleConnections'>>(
   members: Iterable<M>,
   except?: M,
   demand: (member: M) => number = () => 0,
@@ -90,7 +95,7 @@ export function coldestIdle<M extends Pick<BudgetMember, 'oldestIdleAt' | 'serve
     if (member === except) continue;
     const at = member.oldestIdleAt();
     if (at === undefined) continue;
-    const worth = demand(member) / Math.max(1, member.serverConnections);
+    const worth = member.idleConnections > 1 ? -1 : demand(member) / Math.max(1, member.serverConnections);
     if (worth < best || (worth === best && at < since)) {
       victim = member;
       best = worth;

@@ -248,6 +248,11 @@ export class TenantPool implements BudgetMember {
     }
   }
 
+  /** BudgetMember: idle connections right now. */
+  get idleConnections(): number {
+    return this.pool.idleCount;
+  }
+
   /** Connection slots the pool holds from its server's budget. */
   get slots(): number {
     return this.#slots;

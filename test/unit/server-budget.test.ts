@@ -13,6 +13,9 @@ import { PoolExhaustedError } from '../../src/errors.js';
 class Member implements BudgetMember {
   idle: number[] = [];
   serverConnections = 1;
+  get idleConnections(): number {
+    return this.idle.length;
+  }
   grants = 0;
   refusals: Error[] = [];
   closes = 0;
@@ -64,7 +67,11 @@ function member(b: ServerBudget, name: string, idle: number[] = []): Member {
 }
 
 describe('coldestIdle', () => {
-  const pool = (idleSince: number | undefined, serverConnections = 1) => ({ oldestIdleAt: () => idleSince, serverConnections });
+  const pool = (idleSince: number | undefined, serverConnections = 1, idleConnections = idleSince === undefined ? 0 : 1) => ({
+    oldestIdleAt: () => idleSince,
+    serverConnections,
+    idleConnections,
+  });
 
   it('without demand, picks the pool whose idle connection has been idle longest', () => {
     const a = pool(300);
@@ -104,6 +111,16 @@ describe('coldestIdle', () => {
     demand.set(hot, 40);
     expect(coldestIdle([hot, warm], undefined, (m) => demand.get(m) ?? 0)).toBe(warm);
   });
+
+  it('takes a surplus idle connection first: a pool with two idle keeps one for its next request', () => {
+    const surplus = pool(500, 3, 2);
+    const only = pool(100, 1, 1);
+    const demand = new Map([
+      [surplus, 1_000],
+      [only, 1],
+    ]);
+    expect(coldestIdle([only, surplus], undefined, (m) => demand.get(m) ?? 0)).toBe(surplus);
+  });
 });
 
 describe('ServerBudget', () => {
@@ -120,7 +137,7 @@ describe('ServerBudget', () => {
   it("closes another pool's least recently used idle connection for a pool with none, and hands it the slot", () => {
     const b = budget(3);
     const old = member(b, 'old', [10]);
-    const recent = member(b, 'recent', [50, 60]);
+    const recent = member(b, 'recent', [50]);
     for (let i = 0; i < 3; i++) b.take(old, false); // the three slots in use (by whom does not matter here)
     const cold = member(b, 'cold');
     expect(b.take(cold, true)).toBe('queued');
