@@ -1,12 +1,11 @@
 /**
- * How many tenant connections the reference server may hold, when the
- * operator did not say: TENANT_MAX_POOLS x TENANT_MAX_CONNS_PER_POOL left at
- * their defaults (100 x 10) would promise more connections than a stock
- * PostgreSQL has (max_connections 100). A limit left unset is fitted to the
- * server instead: max_connections, less the reserved slots and the
+ * How many connections one process may hold to a PostgreSQL server when the
+ * operator did not say (the server registry's `connections` left NULL, or no
+ * registry at all): max_connections, less the reserved slots and the
  * connections open now, less a quarter kept for everyone else (the CLI, a
- * worker, another server), split into pools of at most the default size.
- * A limit set explicitly is kept as it is, and warned about if it cannot fit.
+ * worker, another server process). The per-server budget (server-budget.ts)
+ * measures each server this way on the first connection this process opens
+ * to it.
  */
 import type pg from 'pg';
 
@@ -18,20 +17,10 @@ export interface ServerConnections {
   inUse: number;
 }
 
-export interface PoolLimitsInput {
-  maxPools: number;
-  maxConnsPerPool: number;
-}
-
-export interface FittedPoolLimits extends PoolLimitsInput {
-  /** Connections the fitted limits may use; undefined when both limits were explicit. */
-  budget: number | undefined;
-}
-
 /** The share of the free connections the server takes for itself. */
 const SHARE = 3 / 4;
 
-/** The server's connection numbers, or undefined if it will not say (the caller then keeps its limits). */
+/** The server's connection numbers, or undefined if it will not say (the caller then keeps its fallback). */
 export async function readServerConnections(pool: Pick<pg.Pool, 'query'>): Promise<ServerConnections | undefined> {
   try {
     const { rows } = await pool.query<{ max: number; reserved: number; in_use: number }>(
@@ -48,31 +37,11 @@ export async function readServerConnections(pool: Pick<pg.Pool, 'query'>): Promi
 }
 
 /**
- * Fits the limits that were not set explicitly into the server's free
- * connections; `defaults` (the configured values) are the ceilings.
+ * The connections this process may use on the server: three quarters of
+ * what is free now, at least one (a full server still serves, one
+ * connection at a time).
  */
-export function fitPoolLimits(
-  server: ServerConnections,
-  defaults: PoolLimitsInput,
-  explicit: { maxPools: boolean; maxConnsPerPool: boolean },
-): FittedPoolLimits {
-  if (explicit.maxPools && explicit.maxConnsPerPool) return { ...defaults, budget: undefined };
+export function connectionBudget(server: ServerConnections): number {
   const free = server.maxConnections - server.reserved - server.inUse;
-  const budget = Math.max(1, Math.floor(free * SHARE));
-  const maxConnsPerPool = explicit.maxConnsPerPool
-    ? defaults.maxConnsPerPool
-    : clamp(explicit.maxPools ? Math.floor(budget / defaults.maxPools) : budget, 1, defaults.maxConnsPerPool);
-  const maxPools = explicit.maxPools ? defaults.maxPools : clamp(Math.floor(budget / maxConnsPerPool), 1, defaults.maxPools);
-  return { maxPools, maxConnsPerPool, budget };
-}
-
-/** The warning to log when the limits promise at least as many connections as the server has; undefined if they fit. */
-export function overCommitWarning(limits: PoolLimitsInput, server: ServerConnections): string | undefined {
-  const cap = limits.maxPools * limits.maxConnsPerPool;
-  if (cap < server.maxConnections) return undefined;
-  return `warning: TENANT_MAX_POOLS x TENANT_MAX_CONNS_PER_POOL = ${cap} is not below the server's max_connections (${server.maxConnections}); lower them or raise max_connections`;
-}
-
-function clamp(value: number, min: number, max: number): number {
-  return Math.min(max, Math.max(min, value));
+  return Math.max(1, Math.floor(free * SHARE));
 }

@@ -5,14 +5,17 @@
  *   one slot request (single flight), and one waiter giving up does not fail
  *   the others.
  * - The table holds at most `maxPools` pools, counting pools that are still
- *   draining or closing, and each pool at most `maxConnsPerPool` connections,
- *   so the server never sees more than their product from us.
+ *   draining or closing, and each pool at most `maxConnsPerPool` connections.
+ * - Connections are counted per server (server-budget.ts): at most that
+ *   server's budget from this manager, pools growing one connection at a
+ *   time under demand; a full server closes an idle connection of another
+ *   pool (least demand, then least recently used) before anyone waits.
  * - When the table is full the least recently used pool without leases is
  *   evicted; if every pool is leased, acquire waits up to `acquireTimeoutMs`
  *   and then fails with PoolExhaustedError (HTTP 503).
  * - A pool is never ended under a lease: retiring a busy pool (status change,
- *   failed health check) only takes it out of the table; it closes when its
- *   last lease is released.
+ *   failed health check, a new address or login) only takes it out of the
+ *   table; it closes when its last lease is released.
  */
 import type pg from 'pg';
 import { PoolExhaustedError, ShuttingDownError, TenantNotFoundError, messageOf } from '../errors.js';
@@ -24,6 +27,9 @@ import { Lease, assertServable, cancelledError, type TenantLease } from './tenan
 import { raceDeadline, settlesWithin } from '../deadline.js';
 import { TenantPool, type PoolCloseReason, type TenantPoolStats } from './tenant-pool.js';
 import { TenantLogins, sameLogin, type TenantSecretReader } from './tenant-login.js';
+import { ServerBudgets, type ServerConnectionLimits } from './server-budgets.js';
+import type { ServerBudgetStats } from './server-budget.js';
+import { TenantDemand } from './tenant-demand.js';
 
 export { assertServable, cancelledError, type TenantLease } from './tenant-lease.js';
 
@@ -60,6 +66,12 @@ export interface PoolManagerOptions {
   tenants: TenantSource;
   /** Extra pg pool options (e.g. application_name); limits always win. */
   poolConfig?: Partial<pg.PoolConfig>;
+  /**
+   * The server registry (the runtime's ServerDirectory): a server's
+   * `connections` is this manager's budget there. Without it, or where it is
+   * null, the budget is measured on the server (pool-budget.ts).
+   */
+  servers?: ServerConnectionLimits;
   onEvent?: (event: PoolEvent) => void;
 }
 
@@ -74,6 +86,8 @@ export interface PoolManagerStats {
   connections: { total: number; idle: number; waiting: number };
   leases: number;
   waitingForPool: number;
+  /** Per server: its connection budget and how much of it is used. */
+  servers: ServerBudgetStats[];
   /** Since start: pools opened/closed/evicted/closed idle/found unhealthy, acquire timeouts, server connections opened. */
   counters: {
     opened: number;
@@ -107,12 +121,22 @@ export class PoolManager {
   private readonly counters = { opened: 0, closed: 0, evicted: 0, idleClosed: 0, unhealthy: 0, acquireTimeouts: 0, connectionsOpened: 0 };
   private readonly limits: PoolLimits;
   private readonly logins: TenantLogins;
+  private readonly budgets: ServerBudgets;
+  /** Requests per tenant lately: which idle connections a full server closes first. */
+  private readonly demand = new TenantDemand();
   private readonly releaseLease = (entry: TenantPool) => this.released(entry);
 
   constructor(private readonly options: PoolManagerOptions) {
     this.limits = { ...options.limits };
     this.logins = new TenantLogins(options.credentials, options.secrets);
     this.queue = new SlotQueue(this.limits.acquireTimeoutMs, (request) => this.timedOut(request));
+    this.budgets = new ServerBudgets(options.servers, {
+      timeoutMs: this.limits.acquireTimeoutMs,
+      onTimeout: (member, waitedMs) => this.budgetTimedOut(member as TenantPool, waitedMs),
+      // A server that will not say what it has gets what the table could hold.
+      fallback: this.limits.maxPools * this.limits.maxConnsPerPool,
+      demand: (member) => this.demand.of((member as TenantPool).tenantId),
+    });
     // Idle pools are looked at a few times per idle timeout, at most every 30s.
     const sweepEvery = Math.min(30_000, Math.max(50, Math.floor(this.limits.idleTimeoutMs / 4)));
     this.timers.push(setInterval(() => this.closeIdle(), sweepEvery).unref());
@@ -142,12 +166,13 @@ export class PoolManager {
       if (this.options.tenants.version(tenantId) !== version && attempt < 3) continue;
       if (!tenant) throw new TenantNotFoundError(tenantId);
       assertServable(tenant);
+      this.demand.hit(tenant.id);
       const entry = this.live.get(tenant.id);
-      if (entry && sameDatabase(entry.tenant, tenant) && sameLogin(entry.tenant, tenant)) {
+      if (entry && sameAddress(entry.tenant, tenant) && sameLogin(entry.tenant, tenant)) {
         this.live.touch(tenant.id);
         return this.lease(entry, tenant);
       }
-      if (entry) this.retire(entry, sameDatabase(entry.tenant, tenant) ? 'credentials' : 'replaced');
+      if (entry) this.retire(entry, sameAddress(entry.tenant, tenant) ? 'credentials' : 'replaced');
       return this.waitForPool(tenant, signal);
     }
   }
@@ -161,7 +186,8 @@ export class PoolManager {
     const tenant = this.options.tenants.peek?.(tenantId);
     if (!tenant || tenant.status !== 'active') return undefined;
     const entry = this.live.get(tenant.id);
-    if (!entry || !sameDatabase(entry.tenant, tenant) || !sameLogin(entry.tenant, tenant)) return undefined;
+    if (!entry || !sameAddress(entry.tenant, tenant) || !sameLogin(entry.tenant, tenant)) return undefined;
+    this.demand.hit(tenant.id);
     this.live.touch(tenant.id);
     return this.lease(entry, tenant);
   }
@@ -176,14 +202,17 @@ export class PoolManager {
   /**
    * A status/credential hint was verified against the tenant's row: its
    * cached secret is dropped (the next connection reads it again), and an
-   * open pool whose login no longer matches the row (isolated, re-owned) is
-   * retired; in-flight leases finish on it, new requests get a new pool.
+   * open pool whose address (a move: database, host, port, server) or login
+   * (isolated, re-owned) no longer matches the row is retired; in-flight
+   * leases finish on it, new requests get a new pool at the row's address.
    * `tenant` undefined: the row was not read (only the secret is dropped).
    */
   refreshLogin(tenantId: string, tenant?: Tenant): void {
     this.logins.forget(tenantId);
     const entry = this.live.get(tenantId.toLowerCase()) ?? this.live.get(tenantId);
-    if (entry && tenant && !sameLogin(entry.tenant, tenant)) this.retire(entry, 'credentials');
+    if (!entry || !tenant) return;
+    if (!sameAddress(entry.tenant, tenant)) this.retire(entry, 'replaced');
+    else if (!sameLogin(entry.tenant, tenant)) this.retire(entry, 'credentials');
   }
 
   /** Drops every cached tenant secret (notifications may have been missed). */
@@ -236,6 +265,7 @@ export class PoolManager {
       connections,
       leases: this.leaseCount,
       waitingForPool,
+      servers: this.budgets.stats(),
       counters: { ...this.counters },
       tenants,
     };
@@ -331,6 +361,15 @@ export class PoolManager {
     );
   }
 
+  private budgetTimedOut(entry: TenantPool, waitedMs: number): Error {
+    this.counters.acquireTimeouts++;
+    this.emit({ type: 'acquire-timeout', tenantId: entry.tenantId, slug: entry.tenant.slug, waitedMs });
+    const budget = this.budgets.for(entry.tenant);
+    return new PoolExhaustedError(
+      `all ${budget.limit ?? 1} connections of the budget for server ${budget.server} are in use; no connection for tenant "${entry.tenant.slug}" within ${waitedMs}ms`,
+    );
+  }
+
   private createEntry(tenant: Tenant): TenantPool {
     const config = this.logins.clientConfig(tenant, {
       ...this.options.poolConfig,
@@ -346,7 +385,8 @@ export class PoolManager {
       config,
       (err) => this.emit({ type: 'client-error', tenantId: tenant.id, slug: tenant.slug, error: messageOf(err) }),
       () => this.counters.connectionsOpened++,
-      (c) => this.logins.createPool(tenant, c),
+      (c, gate) => this.logins.createPool(tenant, c, gate),
+      this.budgets.for(tenant),
     );
     this.all.add(entry);
     this.counters.opened++;
@@ -414,6 +454,7 @@ export class PoolManager {
   }
 }
 
-function sameDatabase(a: Tenant, b: Tenant): boolean {
-  return a.dbName === b.dbName && a.dbHost === b.dbHost && a.dbPort === b.dbPort;
+/** Where the tenant's database is: a pool opened for one address is wrong for another (a move, a clone swap). */
+function sameAddress(a: Tenant, b: Tenant): boolean {
+  return a.dbName === b.dbName && a.dbHost === b.dbHost && a.dbPort === b.dbPort && a.serverName === b.serverName;
 }

@@ -24,12 +24,10 @@ import { AuthenticationFailedError, TenantToolkitError, isAuthenticationError, m
 import { tenantClientConfig, type TenantCredentials } from '../pg/connection-settings.js';
 import type { Tenant } from '../tenants/tenant.js';
 import type { TenantSecretStore } from '../secrets/tenant-secret-store.js';
+import { GatedPool, composeGates, type ConnectGate } from './gated-pool.js';
 
 /** What the pools need of the TenantSecretStore: a decrypted read. */
 export type TenantSecretReader = Pick<TenantSecretStore, 'read'>;
-
-/** Opens a connection (pg.Pool#connect) under the retry rule. */
-export type ConnectGate = <T>(connect: () => Promise<T>) => Promise<T>;
 
 interface CachedLogin {
   role: string;
@@ -68,9 +66,12 @@ export class TenantLogins {
     return (connect) => this.open(tenant, connect);
   }
 
-  /** A new pg.Pool for the tenant, with the gate on its connect when it logs in with its own role. */
-  createPool(tenant: Tenant, config: pg.PoolConfig): pg.Pool {
-    const gate = this.gate(tenant);
+  /**
+   * A new pg.Pool for the tenant, with the login gate on its connect when it
+   * logs in with its own role, around `inner` (the server budget's gate).
+   */
+  createPool(tenant: Tenant, config: pg.PoolConfig, inner?: ConnectGate): pg.Pool {
+    const gate = composeGates(this.gate(tenant), inner);
     return gate ? new GatedPool(config, gate) : new pg.Pool(config);
   }
 
@@ -178,32 +179,4 @@ function refused(tenant: Tenant, err: unknown): AuthenticationFailedError {
     role,
     hint: `the password recorded for the tenant does not match its role; run \`tenant credentials rotate ${tenant.slug}\``,
   });
-}
-
-type ConnectCallback = (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void;
-
-/**
- * A pg.Pool whose connect (and so query, which connects through it) goes
- * through the gate. Checking out an idle connection costs one cache lookup;
- * only a new connection can be refused.
- */
-class GatedPool extends pg.Pool {
-  constructor(
-    config: pg.PoolConfig,
-    private readonly connectGate: ConnectGate,
-  ) {
-    super(config);
-  }
-
-  override connect(): Promise<pg.PoolClient>;
-  override connect(callback: ConnectCallback): void;
-  override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
-    const opened = this.connectGate(() => super.connect());
-    if (!callback) return opened;
-    opened.then(
-      (client) => callback(undefined, client, (release?: unknown) => client.release(release as Error | boolean | undefined)),
-      (err: unknown) => callback(err instanceof Error ? err : new Error(messageOf(err)), undefined, () => undefined),
-    );
-    return undefined;
-  }
 }

@@ -23,10 +23,12 @@
  *   healthCheck()  open only, one at a time.
  */
 import pg from 'pg';
-import { TenantToolkitError, isConnectionError } from '../errors.js';
+import { PoolExhaustedError, TenantToolkitError, isConnectionError } from '../errors.js';
 import { guardClient } from '../pg/with-helpers.js';
 import { settlesWithin } from '../deadline.js';
 import type { Tenant } from '../tenants/tenant.js';
+import { GatedPool, type ConnectGate } from './gated-pool.js';
+import type { BudgetMember, ServerBudget } from './server-budget.js';
 
 /**
  * open: in the table, serves new leases. draining: out of the table (evicted
@@ -48,7 +50,13 @@ export interface TenantPoolStats {
   lastUsedAt: string;
 }
 
-export class TenantPool {
+/** A checkout parked until the server budget gives the pool its first connection. */
+interface Parked {
+  run(): void;
+  fail(err: Error): void;
+}
+
+export class TenantPool implements BudgetMember {
   readonly pool: pg.Pool;
   readonly openedAt = Date.now();
   #lastUsedAt = Date.now();
@@ -60,32 +68,60 @@ export class TenantPool {
   private readonly clients = new Set<pg.Client>();
   private closed: Promise<void> | undefined;
   private allGone: (() => void) | undefined;
+  /** Connection slots held from the server budget: the pg.Pool's max. */
+  #slots = 0;
+  /** The most connections the pool may grow to (TENANT_MAX_CONNS_PER_POOL). */
+  private readonly ceiling: number;
+  /** Idle connections by when they went idle, least recently used first (Map order). */
+  private readonly idleSince = new Map<pg.Client, number>();
+  /** Idle connections checked out to be closed for another pool. */
+  private readonly victims = new Set<pg.Client>();
+  private parked: Parked[] = [];
 
   constructor(
     readonly tenant: Tenant,
     config: pg.PoolConfig,
     onClientError: (err: Error) => void,
     onConnect: () => void = () => undefined,
-    /** Makes the pg.Pool (default: a plain one); the pool manager passes the tenant's login (see tenant-login.ts). */
-    createPool: (config: pg.PoolConfig) => pg.Pool = (c) => new pg.Pool(c),
+    /** Makes the pg.Pool with the gate on its connect (default: GatedPool); the pool manager adds the tenant's login (tenant-login.ts). */
+    createPool: (config: pg.PoolConfig, gate: ConnectGate | undefined) => pg.Pool = (c, gate) =>
+      gate ? new GatedPool(c, gate) : new pg.Pool(c),
+    /** The connection budget of the tenant's server; without one the pool grows on its own up to its max. */
+    private readonly budget?: ServerBudget,
   ) {
-    this.pool = createPool(config);
+    this.pool = createPool(config, budget ? this.admit : undefined);
+    this.ceiling = this.pool.options.max;
     // Cold start: one connection first. A burst at a cold tenant then costs one
     // connection setup (the expensive part: a server process and SCRAM) and
     // queues briefly on it, instead of opening max connections at once, most
     // of which a soon-evicted pool would never reuse. Same for a database that
-    // is down: it is probed by one connection attempt at a time.
-    const max = this.pool.options.max;
-    this.pool.options.max = 1;
+    // is down: it is probed by one connection attempt at a time. With a
+    // budget, every further connection is a slot taken from it (admit).
+    this.pool.options.max = budget ? 0 : 1;
+    budget?.join(this);
     this.pool.on('connect', (client) => {
       // Listens for the client's whole life, checked out or idle (see guardClient).
       guardClient(client, onClientError);
       this.clients.add(client);
-      this.pool.options.max = max;
+      if (!budget) this.pool.options.max = this.ceiling;
+      // pg queues our query ahead of the caller's on this fresh connection.
+      budget?.measureOn(client);
       onConnect();
+    });
+    this.pool.on('acquire', (client) => this.idleSince.delete(client));
+    this.pool.on('release', (_err, client) => {
+      if (this.victims.has(client)) return;
+      this.idleSince.delete(client);
+      this.idleSince.set(client, Date.now());
+      // A connection just went idle: a pool waiting on this server may get it closed for it
+      // (after pg has handed it to this pool's own waiters, if any).
+      if (budget?.wantsIdle) queueMicrotask(() => budget.pump());
     });
     this.pool.on('remove', (client) => {
       this.clients.delete(client);
+      this.idleSince.delete(client);
+      this.trim();
+      if (this.victims.delete(client)) budget?.evictionDone();
       if (this.clients.size === 0) this.allGone?.();
     });
     // pg re-emits idle clients' errors on the pool; guardClient already reported them.
@@ -212,6 +248,48 @@ export class TenantPool {
     }
   }
 
+  /** BudgetMember: idle connections right now. */
+  get idleConnections(): number {
+    return this.pool.idleCount;
+  }
+
+  /** Connection slots the pool holds from its server's budget. */
+  get slots(): number {
+    return this.#slots;
+  }
+
+  /** BudgetMember: when the least recently used idle connection went idle. */
+  oldestIdleAt(): number | undefined {
+    if (this.pool.idleCount === 0) return undefined;
+    for (const at of this.idleSince.values()) return at;
+    return undefined;
+  }
+
+  /** BudgetMember: closes one idle connection for another pool; its slot returns when it is gone (remove). */
+  closeIdleConnection(): boolean {
+    if (this.pool.idleCount === 0 || !(this.pool instanceof GatedPool)) return false;
+    this.pool.checkoutIdle().then(
+      (client) => {
+        this.victims.add(client);
+        this.idleSince.delete(client);
+        client.release(true);
+      },
+      () => this.budget?.evictionDone(),
+    );
+    return true;
+  }
+
+  /** BudgetMember: the first connection's slot; the parked checkouts go on now, the first opens it. */
+  granted(): void {
+    this.grow();
+    for (const parked of this.parked.splice(0)) parked.run();
+  }
+
+  /** BudgetMember: no slot within the acquire timeout. */
+  refused(err: Error): void {
+    for (const parked of this.parked.splice(0)) parked.fail(err);
+  }
+
   stats(): TenantPoolStats {
     return {
       tenantId: this.tenant.id,
@@ -224,10 +302,59 @@ export class TenantPool {
     };
   }
 
+  /**
+   * The budget's gate on every checkout. An idle connection, or a slot not
+   * yet used, needs nothing. A pool that is full takes one more slot if it
+   * is below its ceiling and no connection of its is being opened (one
+   * connection setup at a time): when it has no connection at all it waits for
+   * one (parked, one budget request for all its callers); when it has some
+   * and the budget is full, the checkout queues on them in pg as before.
+   * A granted slot is used synchronously (pg opens the connection inside
+   * connect()), so nothing can see it unused and give it back.
+   */
+  private readonly admit: ConnectGate = <T>(connect: () => Promise<T>): Promise<T> => {
+    const budget = this.budget as ServerBudget;
+    const pool = this.pool;
+    const open = () => connect().catch((err: unknown) => this.failedOpen(err));
+    if (this.parked.length === 0) {
+      if (pool.idleCount > 0 || pool.totalCount < this.#slots || this.#slots >= this.ceiling || this.#state === 'closing') return open();
+      // A connection is being opened: queue on it instead of opening another (cold start, see the constructor).
+      if (pool.totalCount > this.clients.size) return open();
+      const answer = budget.take(this, pool.totalCount === 0);
+      if (answer === 'granted') this.grow();
+      if (answer !== 'queued') return open();
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.parked.push({ run: () => void open().then(resolve, reject), fail: reject });
+    });
+  };
+
+  private failedOpen(err: unknown): never {
+    // A connection that failed to open left pg's list without a 'remove'.
+    this.trim();
+    throw err;
+  }
+
+  private grow(): void {
+    this.#slots++;
+    this.pool.options.max = this.#slots;
+  }
+
+  /** Gives back slots no connection uses, unless checkouts still wait for them in pg or here. */
+  private trim(): void {
+    if (!this.budget) return;
+    const unused = this.#slots - this.pool.totalCount;
+    if (unused <= 0 || this.pool.waitingCount > 0 || this.parked.length > 0) return;
+    this.#slots -= unused;
+    this.pool.options.max = this.#slots;
+    this.budget.give(unused);
+  }
+
   private async end(graceMs: number): Promise<void> {
     // pool.end() waits for checked-out clients, so a lease still running a
     // query finishes it; the manager only closes at zero leases, except at
     // shutdown, where it cuts the stragglers (terminate).
+    this.refused(new PoolExhaustedError(`the pool of tenant "${this.tenant.slug}" closed while waiting for a connection`));
     await this.pool.end().catch(() => undefined);
     if (this.clients.size > 0) {
       const gone = new Promise<void>((resolve) => (this.allGone = resolve));
@@ -237,6 +364,10 @@ export class TenantPool {
       }
     }
     this.#state = 'closed';
+    // Every connection is gone: whatever is still held goes back to the server's budget.
+    const held = this.#slots;
+    this.#slots = 0;
+    this.budget?.leave(this, held);
   }
 
   private expect(transition: string, ...legal: TenantPoolState[]): void {

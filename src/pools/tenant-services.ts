@@ -7,7 +7,8 @@
  * tenant is active, its pool is retired (it closes after in-flight work).
  * Subscribers hear what the row says, not what the message claimed. Every
  * verified hint also drops the tenant's cached secret (a rotation NOTIFYs on
- * the same channel) and retires a pool whose login the row no longer names.
+ * the same channel) and retires a pool whose login or address the row no
+ * longer names (a move switches the address and NOTIFYs).
  * A listener reconnect means notifications may have been lost: the whole
  * cache and every cached secret are dropped and every open pool's tenant is
  * looked up again.
@@ -20,6 +21,7 @@ import { StatusListener, type ListenerState } from './status-listener.js';
 import { StatusVerifier } from './status-verifier.js';
 import { TenantCache, type TenantCacheOptions, type TenantLookup } from './tenant-cache.js';
 import type { TenantSecretReader } from './tenant-login.js';
+import type { ServerConnectionLimits } from './server-budgets.js';
 import type { TenantStatusNotification } from '../tenants/tenant-registry.js';
 import { isUuid } from '../tenants/tenant.js';
 
@@ -29,6 +31,8 @@ export interface TenantServicesDeps {
   registry: TenantLookup;
   /** Passwords of tenants with their own login role (the runtime's TenantSecretStore). */
   secrets: TenantSecretReader;
+  /** The server registry (the runtime's ServerDirectory): each server's connection budget. */
+  servers?: ServerConnectionLimits;
 }
 
 export interface TenantServicesOptions {
@@ -68,6 +72,7 @@ export async function openTenantServices(deps: TenantServicesDeps, options: Tena
     secrets: deps.secrets,
     limits: { ...deps.config.pool, ...options.limits },
     tenants: cache,
+    ...(deps.servers ? { servers: deps.servers } : {}),
     ...(options.poolConfig ? { poolConfig: options.poolConfig } : {}),
     ...(options.onPoolEvent ? { onEvent: options.onPoolEvent } : {}),
   });

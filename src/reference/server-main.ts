@@ -2,8 +2,8 @@
  * `tenant-server` / `npm run server`: the reference server. Wires config,
  * the meta pool and registry (openRuntime: configured server or the embedded
  * cluster), the pool manager with its status listener, and the app; listens
- * on PORT (default 8080, HOST optional). Pool limits not set explicitly are
- * fitted to the server's max_connections (pool-budget.ts). SIGTERM/SIGINT:
+ * on PORT (default 8080, HOST optional). Connections are budgeted per
+ * PostgreSQL server by the pool manager (server-budget.ts). SIGTERM/SIGINT:
  * stop accepting, let in-flight requests finish, drain the pools, close
  * (run-service.ts owns the signals and the bound). Logs go to stderr, redacted.
  */
@@ -16,7 +16,6 @@ import { messageOf } from '../errors.js';
 import { settlesWithin } from '../deadline.js';
 import { openRuntime, type Runtime } from '../runtime/runtime.js';
 import { createApp } from './app.js';
-import { fitPoolLimits, overCommitWarning, readServerConnections } from '../pools/pool-budget.js';
 
 /** In-flight requests get this long after a signal; then their connections are cut. */
 const DRAIN_DEADLINE_MS = 15_000;
@@ -28,44 +27,18 @@ async function start(log: Log): Promise<Service> {
   const { port, host } = config.server;
   const runtime = await openRuntime(config, { onNotice: log });
   try {
-    return await serve(
-      runtime,
-      log,
-      {
-        maxPools: raw.TENANT_MAX_POOLS !== undefined,
-        maxConnsPerPool: raw.TENANT_MAX_CONNS_PER_POOL !== undefined,
-      },
-      port,
-      host,
-    );
+    return await serve(runtime, log, port, host);
   } catch (err) {
     await runtime.close();
     throw err;
   }
 }
 
-async function serve(
-  runtime: Runtime,
-  log: Log,
-  explicit: { maxPools: boolean; maxConnsPerPool: boolean },
-  port: number,
-  host: string | undefined,
-): Promise<Service> {
-  const { config } = runtime;
-  let limits = { maxPools: config.pool.maxPools, maxConnsPerPool: config.pool.maxConnsPerPool };
-  let sizing = '';
-  // Measured on the meta database's server, where the tenant databases live unless TENANT_DB_HOST moves them.
-  const connections = await readServerConnections(runtime.metaPool);
-  if (connections) {
-    const fitted = fitPoolLimits(connections, limits, explicit);
-    limits = { maxPools: fitted.maxPools, maxConnsPerPool: fitted.maxConnsPerPool };
-    if (fitted.budget !== undefined) sizing = `, fitted to max_connections ${connections.maxConnections}`;
-    const warning = overCommitWarning(limits, connections);
-    if (warning) log(warning);
-  }
-
+async function serve(runtime: Runtime, log: Log, port: number, host: string | undefined): Promise<Service> {
+  const limits = runtime.config.pool;
+  // TENANT_MAX_POOLS x TENANT_MAX_CONNS_PER_POOL no longer has to fit a server:
+  // each server's connections are budgeted (registry `connections`, or measured).
   const services = await openTenantServices(runtime, {
-    limits,
     onPoolEvent(event) {
       if (event.type === 'pool-unhealthy' || event.type === 'acquire-timeout') log(`pool: ${JSON.stringify(event)}`);
     },
@@ -99,7 +72,7 @@ async function serve(
   server.on('error', (err) => log(`http server error: ${messageOf(err)}`));
   const address = server.address() as AddressInfo;
   log(
-    `tenant-server listening on ${host ?? '*'}:${address.port} (pid ${process.pid}; max ${limits.maxPools} pools x ${limits.maxConnsPerPool} connections${sizing})`,
+    `tenant-server listening on ${host ?? '*'}:${address.port} (pid ${process.pid}; max ${limits.maxPools} pools of up to ${limits.maxConnsPerPool} connections, budgeted per server)`,
   );
 
   return {

@@ -12,6 +12,8 @@ export interface LoadOptions {
   path: string;
   concurrency: number;
   durationMs: number;
+  /** Stop after this many requests (default: only the duration). */
+  maxRequests?: number;
   /** Tenant id for the next request (undefined: no header). */
   nextTenant: () => string | undefined;
 }
@@ -32,7 +34,7 @@ export async function drive(options: LoadOptions): Promise<LoadResult> {
   const started = performance.now();
   const until = started + options.durationMs;
   const loops = Array.from({ length: options.concurrency }, async () => {
-    while (performance.now() < until) {
+    while (performance.now() < until && latenciesMs.length < (options.maxRequests ?? Infinity)) {
       const t0 = performance.now();
       const outcome = await request(agent, options.port, options.path, options.nextTenant());
       latenciesMs.push(performance.now() - t0);
@@ -80,6 +82,23 @@ export function zipfSampler(n: number, s: number, random: () => number = Math.ra
     }
     return lo;
   };
+}
+
+/**
+ * The share of requests an ideal cache of `size` entries serves under
+ * Zipf(s) over n keys: it keeps the `size` most popular keys, so its hit rate
+ * is their share of the probability mass. No online policy (LRU included)
+ * does better on independent requests.
+ */
+export function idealHitRate(n: number, s: number, size: number): number {
+  let hit = 0;
+  let total = 0;
+  for (let k = 1; k <= n; k++) {
+    const p = 1 / k ** s;
+    total += p;
+    if (k <= size) hit += p;
+  }
+  return hit / total;
 }
 
 /** Polls pg_stat_activity on its own connection; reports the peak of client connections with this application_name. */

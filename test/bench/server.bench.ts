@@ -3,14 +3,27 @@
  * to the same query on one bare pg.Pool behind the same HTTP server, router
  * and JSON response (d):
  *   (a) one tenant
- *   (b) 1,000 tenants, Zipf-skewed (s = 1.1), max pools 50
- *   (c) 1,000 tenants, uniform round-robin, max pools 50 (worst-case churn)
+ *   (b) 1,000 tenants, Zipf-skewed (s = 1.1), a budget of 200 connections to
+ *       the server (the 50 pools x 4 connections this scenario had before the
+ *       per-server budget), pools growing from one connection under demand
+ *   (c) 1,000 tenants, uniform round-robin, the same budget (worst-case churn)
  *   (e) for reference: a brand-new connection per request, round-robin over
  *       the same tenants, no pool at all: the floor any churn scenario hits,
  *       because PostgreSQL binds a connection to one database for its life
  * Runs are interleaved (d, a, b, c, d, a, ...) so drift hits every scenario
  * alike; the table shows medians, p99 over all runs, errors, and the peak of
  * connections pg_stat_activity showed against the cap.
+ *
+ * (b) is also set against the bound of a perfect cache of the same number of
+ * connections: it keeps the most popular tenants connected, so a request hits
+ * with probability h = the Zipf mass of the top C tenants (idealHitRate) and
+ * otherwise pays for a new connection. With the costs measured in this run,
+ * as throughput at the same concurrency (what a request costs the busiest
+ * resource, here the one Node.js thread and the server's CPUs):
+ *   t_query            = 1 / req/s of (d)  (a pooled query, same route)
+ *   t_query + t_connect = 1 / req/s of (e)  (connect, query, disconnect)
+ *   bound = 1 / (h * t_query + (1 - h) * (t_query + t_connect))
+ * The serial latency of one new connection is printed too, for reference.
  */
 import { withOwnerConnection } from '../../src/pg/admin-connection.js';
 import http from 'node:http';
@@ -27,14 +40,23 @@ import { LIST_CURRENCIES_SQL, currencyFromRow } from '../../src/reference/curren
 import { sendJson } from '../../src/server/http-errors.js';
 import { Router } from '../../src/reference/router.js';
 import { median, percentile, printTable, provisionerFor, startBenchServer } from './bench-support.js';
-import { drive, sampleConnections, zipfSampler, type LoadResult } from './load-generator.js';
+import { drive, idealHitRate, sampleConnections, zipfSampler, type LoadResult } from './load-generator.js';
 
 const TENANTS = Number(process.env.BENCH_SERVER_TENANTS ?? 1000);
 const RUNS = Number(process.env.BENCH_SERVER_RUNS ?? 3);
 const SECONDS = Number(process.env.BENCH_SERVER_SECONDS ?? 2);
 const CONCURRENCY = Number(process.env.BENCH_SERVER_CONCURRENCY ?? 64);
-const MAX_POOLS = 50;
+/** The connections (b) had before the per-server budget: 50 pools x 4; now the server's budget. */
+const CONNECTIONS = 200;
 const CONNS_PER_POOL = 4;
+/**
+ * A pool without connections is a small object: the table may keep one per
+ * tenant, and the server budget alone decides which tenants keep connections.
+ */
+const MAX_POOLS = TENANTS;
+/** Requests (b) is warmed with: until the connections hold the popular tenants and their demand is known. */
+const WARMUP_REQUESTS = Number(process.env.BENCH_SERVER_WARMUP_REQUESTS ?? 10_000);
+const ZIPF_S = 1.1;
 /** Which scenarios to run, e.g. BENCH_SERVER_SCENARIOS=d,a while tuning; (d) always runs. */
 const ONLY = new Set((process.env.BENCH_SERVER_SCENARIOS ?? 'a,b,c,d,e').split(',').map((s) => s.trim()));
 
@@ -109,6 +131,18 @@ function churnHandler(rt: Runtime, tenants: Tenant[]): http.RequestListener {
   };
 }
 
+/** Median time to open, use once and close a connection to a tenant database, one at a time (ms). */
+async function connectLatency(rt: Runtime, tenants: Tenant[]): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    const tenant = tenants[(i * 37) % tenants.length] as Tenant;
+    const t0 = performance.now();
+    await withConnection(tenantClientConfig(tenant, rt.connections.tenant, { application_name: 'bench-latency' }), (c) => c.query('SELECT 1'));
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
 /** Drops the tenant databases four at a time (dropPrefix goes one by one, which takes minutes for 1,000). */
 async function dropTenantDatabases(adminUrl: string, prefix: string): Promise<void> {
   const admin = new pg.Client({ connectionString: adminUrl });
@@ -143,6 +177,9 @@ export async function run(): Promise<void> {
     TENANT_ACQUIRE_TIMEOUT: '30s',
   });
   const rt = await openRuntime(config);
+  // The budget of the one server, as `tenant server add --connections` would register it.
+  await rt.metaPool.query("UPDATE servers SET connections = $1 WHERE name = 'default'", [CONNECTIONS]);
+  await rt.servers.refresh();
   const servers: http.Server[] = [];
   const services: TenantServices[] = [];
   let bare: pg.Pool | undefined;
@@ -164,11 +201,11 @@ export async function run(): Promise<void> {
     const churnServer = await listen(churnHandler(rt, tenants));
     servers.push(churnServer);
 
-    const zipf = zipfSampler(ids.length, 1.1);
+    const zipf = zipfSampler(ids.length, ZIPF_S);
     // Ranks map to tenants in a shuffled order, so "popular" is not "created first".
     const byRank = [...ids].sort(() => Math.random() - 0.5);
     let roundRobin = 0;
-    const cap = MAX_POOLS * CONNS_PER_POOL;
+    const cap = CONNECTIONS;
     const scenario = async (key: string, name: string, nextTenant: () => string | undefined): Promise<Scenario[]> =>
       ONLY.has(key) ? [{ name, app: `bench-${key}`, port: await appServer(`bench-${key}`), cap, nextTenant, results: [], peak: 0 }] : [];
     const scenarios: Scenario[] = [
@@ -182,7 +219,7 @@ export async function run(): Promise<void> {
         peak: 0,
       },
       ...(await scenario('a', '(a) middleware, 1 tenant', () => first.id)),
-      ...(await scenario('b', `(b) ${ids.length} tenants, Zipf s=1.1`, () => byRank[zipf()])),
+      ...(await scenario('b', `(b) ${ids.length} tenants, Zipf s=${ZIPF_S}`, () => byRank[zipf()])),
       ...(await scenario('c', `(c) ${ids.length} tenants, round-robin`, () => ids[roundRobin++ % ids.length])),
     ];
     // Reference row, after the scenarios so that services[] stays aligned with them.
@@ -200,13 +237,23 @@ export async function run(): Promise<void> {
     }
 
     for (const scenario of scenarios) {
-      // Warm-up: JIT, prepared statements, a full pool table.
-      await drive({ ...scenario, path: CURRENCIES_PATH, concurrency: CONCURRENCY, durationMs: 1_000 });
+      // Warm-up: JIT, prepared statements, a full pool table; (b) until its cache is in a steady state
+      // (the bound below is a steady state's), at most 60s.
+      const steady = scenario.app === 'bench-b' ? { durationMs: 60_000, maxRequests: WARMUP_REQUESTS } : { durationMs: 1_000 };
+      await drive({ ...scenario, path: CURRENCIES_PATH, concurrency: CONCURRENCY, ...steady });
     }
+    /** (b)'s new connections per request in the measured runs: its miss rate, against the ideal cache's. */
+    const misses = { opened: 0, requests: 0 };
     for (let r = 0; r < RUNS; r++) {
       for (const scenario of scenarios) {
         const sampler = await sampleConnections(server.adminUrl, scenario.app);
+        const pools = scenario.app === 'bench-b' ? services[scenarios.indexOf(scenario) - 1]?.pools : undefined;
+        const openedBefore = pools?.stats().counters.connectionsOpened ?? 0;
         const result = await drive({ ...scenario, path: CURRENCIES_PATH, concurrency: CONCURRENCY, durationMs: SECONDS * 1_000 });
+        if (pools) {
+          misses.opened += pools.stats().counters.connectionsOpened - openedBefore;
+          misses.requests += result.requests;
+        }
         scenario.peak = Math.max(scenario.peak, await sampler.stop());
         scenario.results.push(result);
         if (result.firstError) console.log(`${scenario.name}: first error: ${result.firstError}`);
@@ -215,7 +262,7 @@ export async function run(): Promise<void> {
 
     const base = median((scenarios[0] as Scenario).results.map((r) => r.rps));
     printTable(
-      `requests/s through the middleware (${CONCURRENCY} concurrent clients, ${RUNS} x ${SECONDS}s, ${MAX_POOLS} pools x ${CONNS_PER_POOL} conns)`,
+      `requests/s through the middleware (${CONCURRENCY} concurrent clients, ${RUNS} x ${SECONDS}s, budget ${CONNECTIONS} connections, up to ${MAX_POOLS} pools of ${CONNS_PER_POOL})`,
       ['scenario', 'req/s (median)', 'vs (d)', 'p99 ms', 'errors', 'peak conns', 'cap'],
       scenarios.map((s) => {
         const rps = median(s.results.map((r) => r.rps));
@@ -237,8 +284,10 @@ export async function run(): Promise<void> {
       const pools = i === 0 ? undefined : services[i - 1]?.pools.stats();
       if (pools) {
         const c = pools.counters;
+        const budget = pools.servers[0];
         console.log(
-          `${s.name}: ${c.opened} pools opened (${c.evicted} evicted), ${c.connectionsOpened} connections opened, table cap ${pools.maxPools}`,
+          `${s.name}: ${c.opened} pools opened (${c.evicted} evicted), ${c.connectionsOpened} connections opened ` +
+            `(${budget?.evicted ?? 0} idle ones closed for others), table cap ${pools.maxPools}, server budget ${budget?.limit ?? '-'}`,
         );
       }
     }
@@ -246,6 +295,25 @@ export async function run(): Promise<void> {
       const s = scenarios.find((x) => x.app === `bench-${key}`);
       return s ? median(s.results.map((r) => r.rps)) / base : NaN;
     };
+    if (ONLY.has('b') && ONLY.has('e')) {
+      const rate = (key: string) => median((scenarios.find((x) => x.app === `bench-${key}`) as Scenario).results.map((r) => r.rps));
+      const hit = idealHitRate(ids.length, ZIPF_S, CONNECTIONS);
+      const tQuery = 1 / base;
+      const tConnect = Math.max(0, 1 / rate('e') - tQuery);
+      const bound = 1 / (hit * tQuery + (1 - hit) * (tQuery + tConnect));
+      const latency = await connectLatency(rt, tenants);
+      console.log(
+        `(b) vs a perfect cache of ${CONNECTIONS} connections: hit rate ${hit.toFixed(3)} (Zipf s=${ZIPF_S}, ${ids.length} tenants), ` +
+          `t_query ${(tQuery * 1000).toFixed(3)}ms, t_connect ${(tConnect * 1000).toFixed(3)}ms (throughput costs; one new connection alone: ${latency.toFixed(2)}ms), ` +
+          `bound ${Math.round(bound)} req/s = ${(bound / base).toFixed(2)} of (d); (b) ${Math.round(rate('b'))} req/s = ${(rate('b') / bound).toFixed(2)} of the bound`,
+      );
+      const missRate = misses.opened / Math.max(1, misses.requests);
+      const atOurHitRate = 1 / ((1 - missRate) * tQuery + missRate * (tQuery + tConnect));
+      console.log(
+        `(b) measured miss rate ${missRate.toFixed(3)} (${misses.opened} new connections / ${misses.requests} requests; ideal ${(1 - hit).toFixed(3)}); ` +
+          `the same model at the measured miss rate: ${Math.round(atOurHitRate)} req/s, (b) = ${(rate('b') / atOurHitRate).toFixed(2)} of it`,
+      );
+    }
     const errors = scenarios.reduce((n, s) => n + s.results.reduce((m, r) => m + r.errors, 0), 0);
     const overCap = scenarios.filter((s) => s.peak > s.cap).map((s) => s.name);
     console.log(
