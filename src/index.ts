@@ -164,6 +164,8 @@ export type {
   TenantSource,
 } from './pools/pool-manager.js';
 export type { PoolCloseReason, TenantPoolState, TenantPoolStats } from './pools/tenant-pool.js';
+export type { ServerBudgetStats } from './pools/server-budget.js';
+export type { ServerConnectionLimits } from './pools/server-budgets.js';
 export type { TenantCache, TenantCacheOptions, TenantCacheStats, TenantLookup } from './pools/tenant-cache.js';
 export type { StatusListener, ListenerState } from './pools/status-listener.js';
 
