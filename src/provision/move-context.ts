@@ -8,7 +8,7 @@ import { withConnection } from '../pg/with-helpers.js';
 import { withTryLock } from './database-admin.js';
 import { moveLockKey } from './move-journal.js';
 import { parseConnectionUrl } from '../connection-url.js';
-import { InvalidStateError, MoveError, NoCapacityError } from '../errors.js';
+import { InvalidStateError, MoveError } from '../errors.js';
 import { adminAccess, type ConnectionSettings } from '../pg/connection-settings.js';
 import type { AdminAccess } from '../pg/admin-connection.js';
 import type { MigrationFile } from '../schema/migration-files.js';
@@ -75,15 +75,7 @@ export async function usableTarget(deps: MoveDeps, name: string): Promise<Server
       hint: `choose an active server (\`tenant server list\`), or \`tenant server activate ${name}\``,
     });
   }
-  if (server.capacity !== null) {
-    const { rows } = await deps.metaPool.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM tenants WHERE server_name = $1 AND status <> 'deleted'",
-      [name],
-    );
-    if ((rows[0]?.n ?? 0) >= server.capacity) {
-      throw new NoCapacityError(`server "${name}" is full (${rows[0]?.n ?? 0} of ${server.capacity} tenants)`);
-    }
-  }
+  // Capacity is placement's rule, checked under its lock when the move starts (startMove) or the clone is registered.
   return server;
 }
 

@@ -8,6 +8,7 @@
  */
 import type pg from 'pg';
 import { ident, roleIdent } from '../pg/identifiers.js';
+import { sqlStateOf } from '../errors.js';
 
 export async function fenceSource(admin: pg.ClientBase, dbName: string, logins: readonly string[]): Promise<number> {
   const db = ident(dbName, 'database name');
@@ -48,7 +49,7 @@ export async function keepSource(admin: pg.ClientBase, dbName: string, keptAs: s
       return;
     } catch (err) {
       // 55006: a session was still closing; it is gone a moment later.
-      if ((err as { code?: string }).code !== '55006' || attempt >= 20) throw err;
+      if (sqlStateOf(err) !== '55006' || attempt >= 20) throw err;
       await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
     }
   }

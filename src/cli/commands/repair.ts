@@ -3,7 +3,6 @@ import { addActor, addJson } from '../options.js';
 import { withSession, type CliState } from '../session.js';
 import { shown } from '../tenant-view.js';
 import { provisionerFor } from './create.js';
-import { moveDepsFor } from './move.js';
 
 export function registerRepair(program: Command, state: CliState): void {
   const command = program
@@ -18,7 +17,9 @@ export function registerRepair(program: Command, state: CliState): void {
   command.action(async (opts: { dropOrphans?: boolean; dropMoved?: boolean }, cmd: Command) => {
     await withSession(cmd, state, async ({ term, runtime, actor }) => {
       const { repairTenants } = await import('../../provision/tenant-repair.js');
-      const result = await repairTenants(await moveDepsFor(runtime), await provisionerFor(runtime), {
+      const { moveDeps } = await import('../../provision/move-context.js');
+      const provisioner = await provisionerFor(runtime);
+      const result = await repairTenants(await moveDeps(runtime, provisioner), provisioner, {
         actor,
         dropOrphans: opts.dropOrphans === true,
         dropMoved: opts.dropMoved === true,
