@@ -64,6 +64,8 @@ export async function migrateFleet(
     emit({
       type: 'run-started',
       runId,
+      runnerId: null,
+      joined: false,
       total: plan.order.length,
       queued: plan.queue.length,
       direction: settings.direction,
@@ -95,6 +97,8 @@ export async function migrateFleet(
     for (const result of ordered) counts[result.status] += 1;
     return {
       runId,
+      runnerId: null,
+      joined: false,
       resumedFrom: plan.selection.resumed?.id ?? null,
       direction: settings.direction,
       dryRun: settings.dryRun,

@@ -23,12 +23,14 @@ export type ShownRunStatus = RunStatus | 'abandoned';
 
 /** Class id of the liveness lock a live run holds in the meta database (two-key advisory lock). */
 const RUN_LOCK_CLASS = 0x4d54;
-export type RunTenantStatus = 'pending' | 'migrated' | 'up-to-date' | 'failed' | 'skipped';
-export const RUN_TENANT_STATUSES: readonly RunTenantStatus[] = ['pending', 'migrated', 'up-to-date', 'failed', 'skipped'];
+/** `running`: claimed by a runner (with a lease); the rest as before. */
+export type RunTenantStatus = 'pending' | 'running' | 'migrated' | 'up-to-date' | 'failed' | 'skipped';
+export const RUN_TENANT_STATUSES: readonly RunTenantStatus[] = ['pending', 'running', 'migrated', 'up-to-date', 'failed', 'skipped'];
 /** A tenant row as shown: see the file comment for `reverted` and `unrecorded`. */
 export type ShownRunTenantStatus = RunTenantStatus | 'reverted' | 'unrecorded';
 export const SHOWN_RUN_TENANT_STATUSES: readonly ShownRunTenantStatus[] = [
   'pending',
+  'running',
   'migrated',
   'reverted',
   'up-to-date',
@@ -48,8 +50,35 @@ export interface RunTenantRecord {
   error: string | null;
 }
 
+/**
+ * A runner of a run, as shown: `lost` is a runner that stopped sending
+ * heartbeats without leaving (killed, or cut off from the meta database).
+ */
+export type RunnerStatus = 'running' | 'finished' | 'interrupted' | 'timed-out' | 'lost';
+
+export interface RunRunner {
+  id: string;
+  host: string;
+  pid: number;
+  actor: string;
+  concurrency: number;
+  leaseMs: number;
+  status: RunnerStatus;
+  startedAt: Date;
+  heartbeatAt: Date;
+  finishedAt: Date | null;
+  /** Tenants whose outcome this runner recorded. */
+  done: number;
+  /** Tenants it holds now (claimed, lease not run out). */
+  holding: number;
+}
+
 export interface MigrationRunSummary {
   id: string;
+  /** Runners given this key share the run (`--key`). */
+  runKey: string | null;
+  /** Why the run stopped starting tenants (canary failed, failure rate, fail-fast, interrupted). */
+  stopReason: string | null;
   actor: string;
   direction: MigrationDirection;
   target: Record<string, unknown>;
@@ -62,7 +91,19 @@ export interface MigrationRunSummary {
 }
 
 export interface MigrationRunDetail extends MigrationRunSummary {
-  tenants: (Omit<RunTenantRecord, 'status'> & { status: ShownRunTenantStatus; slug: string | null; finishedAt: Date | null })[];
+  runners: RunRunner[];
+  tenants: (Omit<RunTenantRecord, 'status'> & {
+    status: ShownRunTenantStatus;
+    slug: string | null;
+    /** 0: canary; 1, 2, ...: waves; null: decided when the run started. */
+    wave: number | null;
+    /** Times a runner claimed it (more than 1: a lease ran out and another runner took over). */
+    claims: number;
+    /** The runner holding it (running) or the one that recorded its outcome. */
+    runnerId: string | null;
+    startedAt: Date | null;
+    finishedAt: Date | null;
+  })[];
 }
 
 export interface StartRunInput {
@@ -106,8 +147,50 @@ interface RunRow {
   status: RunStatus;
   started_at: Date;
   finished_at: Date | null;
+  run_key: string | null;
+  stop_reason: string | null;
   counts: Partial<Record<RunTenantStatus, number>> | null;
   alive: boolean;
+}
+
+interface RunnerRow {
+  id: string;
+  host: string;
+  pid: number;
+  actor: string;
+  concurrency: number;
+  lease_ms: number;
+  status: RunnerStatus;
+  started_at: Date;
+  heartbeat_at: Date;
+  finished_at: Date | null;
+  stale: boolean;
+  done: number;
+  holding: number;
+}
+
+const RUNNERS_SQL = `SELECT u.*, (u.status = 'running' AND u.heartbeat_at + u.lease_ms * interval '1 millisecond' < now()) AS stale,
+    (SELECT count(*)::int FROM migration_run_tenants t WHERE t.run_id = u.run_id AND t.finished_by = u.id
+        AND t.status NOT IN ('pending', 'running')) AS done,
+    (SELECT count(*)::int FROM migration_run_tenants t WHERE t.run_id = u.run_id AND t.claimed_by = u.id
+        AND t.status = 'running' AND t.lease_until > now()) AS holding
+   FROM migration_run_runners u WHERE u.run_id = $1 ORDER BY u.started_at, u.id`;
+
+function runnerFromRow(row: RunnerRow): RunRunner {
+  return {
+    id: row.id,
+    host: row.host,
+    pid: row.pid,
+    actor: row.actor,
+    concurrency: row.concurrency,
+    leaseMs: row.lease_ms,
+    status: row.stale ? 'lost' : row.status,
+    startedAt: row.started_at,
+    heartbeatAt: row.heartbeat_at,
+    finishedAt: row.finished_at,
+    done: row.done,
+    holding: row.holding,
+  };
 }
 
 const COUNTS = `(SELECT jsonb_object_agg(status, n) FROM (
@@ -123,7 +206,7 @@ function shownStatus(row: RunRow): ShownRunStatus {
 
 /** A stored tenant status as shown for its run. */
 function shownTenantStatus(status: RunTenantStatus, run: { direction: MigrationDirection; status: ShownRunStatus }): ShownRunTenantStatus {
-  if (status === 'pending' && run.status !== 'running') return 'unrecorded';
+  if ((status === 'pending' || status === 'running') && run.status !== 'running') return 'unrecorded';
   if (status === 'migrated' && run.direction === 'down') return 'reverted';
   return status;
 }
@@ -134,6 +217,8 @@ function summaryFromRow(row: RunRow): MigrationRunSummary {
   for (const s of RUN_TENANT_STATUSES) counts[shownTenantStatus(s, run)] += row.counts?.[s] ?? 0;
   return {
     id: row.id,
+    runKey: row.run_key,
+    stopReason: row.stop_reason,
     actor: row.actor,
     direction: row.direction,
     target: row.target,
@@ -223,10 +308,7 @@ export class MigrationRuns {
 
   /** A run by id, unique id prefix (6+ hex digits) or `last`; throws RunNotFoundError. */
   async get(ref: string): Promise<MigrationRunDetail> {
-    const id = await this.resolveId(ref);
-    const { rows } = await this.pool.query<RunRow>(`SELECT r.*, ${COUNTS} FROM migration_runs r WHERE r.id = $1`, [id]);
-    const row = rows[0];
-    if (!row) throw new RunNotFoundError(ref);
+    const { summary, runners } = await this.status(ref);
     const tenants = await this.pool.query<{
       tenant_id: string;
       slug: string | null;
@@ -236,15 +318,20 @@ export class MigrationRuns {
       applied: string[];
       duration_ms: number | null;
       error: string | null;
+      wave: number | null;
+      claims: number;
+      runner_id: string | null;
+      started_at: Date | null;
       finished_at: Date | null;
     }>(
-      `SELECT t.*, tn.slug FROM migration_run_tenants t LEFT JOIN tenants tn ON tn.id = t.tenant_id
-        WHERE t.run_id = $1 ORDER BY tn.created_at, tn.slug`,
-      [id],
+      `SELECT t.*, CASE WHEN t.status = 'running' THEN t.claimed_by ELSE t.finished_by END AS runner_id, tn.slug
+         FROM migration_run_tenants t LEFT JOIN tenants tn ON tn.id = t.tenant_id
+        WHERE t.run_id = $1 ORDER BY t.position NULLS FIRST, tn.created_at, tn.slug`,
+      [summary.id],
     );
-    const summary = summaryFromRow(row);
     return {
       ...summary,
+      runners,
       tenants: tenants.rows.map((t) => ({
         tenantId: t.tenant_id,
         slug: t.slug,
@@ -254,9 +341,23 @@ export class MigrationRuns {
         applied: t.applied,
         durationMs: t.duration_ms,
         error: t.error,
+        wave: t.wave,
+        claims: t.claims,
+        runnerId: t.runner_id,
+        startedAt: t.started_at,
         finishedAt: t.finished_at,
       })),
     };
+  }
+
+  /** A run's counts and runners, without its tenant rows (cheap enough to poll: `tenant migrate status --watch`). */
+  async status(ref: string): Promise<{ summary: MigrationRunSummary; runners: RunRunner[] }> {
+    const id = await this.resolveId(ref);
+    const { rows } = await this.pool.query<RunRow>(`SELECT r.*, ${COUNTS} FROM migration_runs r WHERE r.id = $1`, [id]);
+    const row = rows[0];
+    if (!row) throw new RunNotFoundError(ref);
+    const runners = await this.pool.query<RunnerRow>(RUNNERS_SQL, [id]);
+    return { summary: summaryFromRow(row), runners: runners.rows.map(runnerFromRow) };
   }
 
   private async resolveId(ref: string): Promise<string> {

@@ -31,6 +31,8 @@ function outcome(results: FleetTenantResult[], overrides: Partial<FleetOutcome> 
   for (const r of results) counts[r.status] += 1;
   return {
     runId: '11111111-1111-4111-8111-111111111111',
+    runnerId: '22222222-2222-4222-8222-222222222222',
+    joined: false,
     resumedFrom: null,
     direction: 'up',
     dryRun: false,
