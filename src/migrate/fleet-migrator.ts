@@ -397,7 +397,7 @@ async function dryRun(
     plan.queue,
     {
       concurrency: settings.concurrency,
-      perKey: settings.perHost,
+      perKey: settings.perHost ?? settings.concurrency,
       keyOf: serverOf,
       ...(options.signal ? { signal: options.signal } : {}),
     },

@@ -126,6 +126,7 @@ export async function runRunner(ctx: RunnerContext, settings: RunnerSettings): P
       }
       let result: ClaimResult;
       try {
+        await recorder.writeKept();
         result = await queue.claim(runnerId, free, settings.leaseMs);
         metaDown = null;
       } catch (err) {

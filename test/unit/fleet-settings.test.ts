@@ -22,7 +22,7 @@ describe('resolveFleetOptions', () => {
       verify: false,
       failFast: false,
       concurrency: defaultConcurrency(),
-      perHost: defaultConcurrency(),
+      perHost: null,
       maxFailures: Infinity,
       ifLocked: 'wait',
       lockTimeoutMs: DEFAULT_LOCK_WAIT_MS,
@@ -41,7 +41,7 @@ describe('resolveFleetOptions', () => {
       minSample: DEFAULT_MIN_SAMPLE,
       waveSize: null,
     });
-    expect(resolveFleetOptions({ concurrency: 3 }).perHost).toBe(3);
+    expect(resolveFleetOptions({ concurrency: 3, perHost: 2 }).perHost).toBe(2);
   });
 
   it('keeps what was given', () => {
@@ -81,7 +81,7 @@ describe('resolveFleetOptions', () => {
       expect(() => resolveFleetOptions({ target })).toThrow(usage('cannot be combined'));
     }
     expect(() => resolveFleetOptions({ concurrency: 0 })).toThrow(usage('concurrency must be a positive integer'));
-    expect(() => resolveFleetOptions({ perHost: 1.5 })).toThrow(usage('per-host'));
+    expect(() => resolveFleetOptions({ perHost: 1.5 })).toThrow(usage('per-server'));
     expect(() => resolveFleetOptions({ maxFailures: -1 })).toThrow(usage('max-failures'));
   });
 });
