@@ -12,24 +12,23 @@
  *
  * The migrations folder holds only the bench's file (TENANT_MIGRATIONS_DIR),
  * so what is timed is the queue and the per-tenant work, not the project's
- * schema. The per-server limit is set to the total concurrency for both
- * runner counts: on one server it is the run's cap across all runners, and
- * its default (the starting runner's --concurrency) would hold three
- * runners to one runner's pace.
+ * schema. No --per-server limit is set (its default: none beyond each
+ * runner's --concurrency), so three runners may have three times as many
+ * tenants in flight on the one server.
  *
  * Wall times are process times (node start, runtime, meta database, the
  * run's bookkeeping, waiting for the last runner) from the first spawn to
  * the last exit. Databases are created once and reset (public schema
  * dropped and recreated, meta rows cleared, a CHECKPOINT) before each timed
- * pass. Knobs: BENCH_FLEET_TENANTS (300), BENCH_FLEET_RUNS (3),
- * BENCH_FLEET_CONCURRENCY (4, per runner), BENCH_FLEET_SLEEP_MS (200).
+ * pass. Knobs: BENCH_FLEET_TENANTS (300), BENCH_FLEET_RUNS (3; about 7
+ * minutes in all on 2 CPUs), BENCH_FLEET_CONCURRENCY (4, per runner),
+ * BENCH_FLEET_SLEEP_MS (200).
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import { withDatabase } from '../../src/connection-url.js';
 import { runWorkQueue } from '../../src/migrate/work-queue.js';
@@ -45,8 +44,6 @@ const SLEEP_MS = Number(process.env.BENCH_FLEET_SLEEP_MS ?? 200);
 const RUNNERS = 3;
 const DURABILITY_OFF = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' };
 const BIN = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'bin', 'tenant');
-
-const exec = promisify(execFile);
 
 /** What `tenant migrate --json` prints, as far as the bench reads it. */
 interface RunnerDoc {
@@ -128,19 +125,13 @@ function runner(env: Record<string, string>, args: string[]): Promise<RunnerDoc>
   });
 }
 
-/** The flag for the per-server limit: `--per-server` (issue 12), or `--per-host` on a CLI that predates it. */
-async function perServerFlag(env: Record<string, string>): Promise<string> {
-  const { stdout } = await exec(process.execPath, [BIN, 'migrate', 'up', '--help'], { env: { ...process.env, ...env, NO_COLOR: '1' } });
-  return stdout.includes('--per-server') ? '--per-server' : '--per-host';
-}
-
 /**
  * `runners` processes on one run (same --key, started together), each at
  * CONCURRENCY. Checks that they shared one run that migrated every tenant
  * and returns how many tenants each one migrated.
  */
-async function fleetPass(env: Record<string, string>, perServer: string, runners: number, key: string): Promise<number[]> {
-  const args = ['--key', key, '--concurrency', String(CONCURRENCY), perServer, String(CONCURRENCY * runners)];
+async function fleetPass(env: Record<string, string>, runners: number, key: string): Promise<number[]> {
+  const args = ['--key', key, '--concurrency', String(CONCURRENCY)];
   const docs = await Promise.all(Array.from({ length: runners }, () => runner(env, args)));
   const runIds = new Set(docs.map((d) => d.runId));
   if (runIds.size !== 1) throw new Error(`runners with one --key reported ${runIds.size} runs: ${[...runIds].join(', ')}`);
@@ -207,7 +198,6 @@ async function fleetVersusRaw(server: BenchServer): Promise<void> {
       databases.map((dbName, i) => ({ slug: `fleet-${String(i).padStart(4, '0')}`, dbName })),
     );
     const ids = tenants.map((t) => t.id);
-    const perServer = await perServerFlag(env);
     console.log(
       `(setup: ${N} databases in ${((performance.now() - setupStarted) / 1000).toFixed(1)}s; psql: ${psqlBin ?? 'not found, raw bound skipped'}; ${os.availableParallelism()} CPUs)`,
     );
@@ -225,9 +215,9 @@ async function fleetVersusRaw(server: BenchServer): Promise<void> {
     };
     const tag = crypto.randomBytes(3).toString('hex');
     for (let run = 0; run < RUNS; run++) {
-      one.push(await pass(async () => void (await fleetPass(env, perServer, 1, `bench-${tag}-${run}-1`))));
+      one.push(await pass(async () => void (await fleetPass(env, 1, `bench-${tag}-${run}-1`))));
       let split: number[] = [];
-      many.push(await pass(async () => void (split = await fleetPass(env, perServer, RUNNERS, `bench-${tag}-${run}-${RUNNERS}`))));
+      many.push(await pass(async () => void (split = await fleetPass(env, RUNNERS, `bench-${tag}-${run}-${RUNNERS}`))));
       splits.push(split.join('/'));
       // Each tenant's migration applied once: one bookkeeping row per tenant in the meta mirror.
       const { rows } = await rt.metaPool.query<{ n: number }>(
@@ -264,7 +254,7 @@ async function fleetVersusRaw(server: BenchServer): Promise<void> {
       rows.push(row(`raw: psql -f via xargs -P ${CONCURRENCY * RUNNERS}`, CONCURRENCY * RUNNERS, rawMany, rawMany));
     }
     printTable(
-      `fleet run of one ~${SLEEP_MS} ms migration over ${N} tenants, --concurrency ${CONCURRENCY} per runner, ${perServer} ${CONCURRENCY * RUNNERS}; median of ${RUNS} runs; ${process.env.BENCH_DATABASE_URL ? 'BENCH_DATABASE_URL server' : 'embedded server, durability off'}`,
+      `fleet run of one ~${SLEEP_MS} ms migration over ${N} tenants, --concurrency ${CONCURRENCY} per runner; median of ${RUNS} runs; ${process.env.BENCH_DATABASE_URL ? 'BENCH_DATABASE_URL server' : 'embedded server, durability off'}`,
       ['path', 'in flight', 'median s', 'min s', 'max s', 'tenants/s', 'vs raw same in flight', 'sleep-only floor s'],
       rows,
     );
