@@ -261,7 +261,7 @@ async function runOn(
     retry: (retry) => emit({ type: 'record-retry', ...retry }),
   });
   let end: RunnerEnd;
-  let recorded: RecordResult = { recorded: true, unrecorded: [] };
+  let recorded: RecordResult;
   const onAbort = () => emit({ type: 'stopping', reason: 'interrupted' });
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
