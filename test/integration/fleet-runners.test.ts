@@ -61,7 +61,7 @@ function tracker() {
   let now = 0;
   let max = 0;
   return {
-    onEvent(event: FleetEvent) {
+    onEvent: (event: FleetEvent) => {
       if (event.type === 'tenant-started') max = Math.max(max, ++now);
       if (event.type === 'tenant-finished' && event.result.checkedIn === 'database') now -= 1;
     },

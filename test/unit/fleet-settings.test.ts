@@ -85,3 +85,50 @@ describe('resolveFleetOptions', () => {
     expect(() => resolveFleetOptions({ maxFailures: -1 })).toThrow(usage('max-failures'));
   });
 });
+
+describe('resolveFleetOptions: runners, shards and rollout safety', () => {
+  it('lets a joining runner bring only its own concurrency, lease, wait and retries', () => {
+    expect(resolveFleetOptions({ join: 'last', concurrency: 2, leaseMs: 5_000, waitTimeoutMs: 0, retries: 1 })).toMatchObject({
+      join: 'last',
+      concurrency: 2,
+      leaseMs: 5_000,
+      waitTimeoutMs: 0,
+    });
+    expect(() => resolveFleetOptions({ join: 'last', target: { slugs: ['acme'] } })).toThrow(usage('--slug/--id/--status/--resume'));
+    expect(() => resolveFleetOptions({ join: 'last', maxFailureRate: 5, waveSize: 2 })).toThrow(usage('--max-failure-rate, --wave'));
+    expect(() => resolveFleetOptions({ join: 'last', runKey: 'k' })).toThrow(usage('--key'));
+    expect(resolveFleetOptions({ join: 'last', target: { slugs: [] } }).join).toBe('last');
+  });
+
+  it('checks shards, canaries, rates, waves, leases and keys', () => {
+    expect(resolveFleetOptions({ shard: { index: 2, count: 3 }, canary: 2, maxFailureRate: 5, minSample: 4, waveSize: 10 })).toMatchObject({
+      shard: { index: 2, count: 3 },
+      canary: 2,
+      maxFailureRate: 5,
+      minSample: 4,
+      waveSize: 10,
+    });
+    expect(() => resolveFleetOptions({ shard: { index: 4, count: 3 } })).toThrow(usage('--shard'));
+    expect(() => resolveFleetOptions({ shard: { index: 1, count: 2 }, target: { resume: 'last' } })).toThrow(usage('drop --shard'));
+    expect(() => resolveFleetOptions({ canary: 0 })).toThrow(usage('canary'));
+    expect(() => resolveFleetOptions({ canary: [] })).toThrow(usage('--canary'));
+    expect(() => resolveFleetOptions({ maxFailureRate: 101 })).toThrow(usage('percentage'));
+    expect(() => resolveFleetOptions({ maxFailureRate: Number.NaN })).toThrow(usage('percentage'));
+    expect(() => resolveFleetOptions({ minSample: 0 })).toThrow(usage('min-sample'));
+    expect(() => resolveFleetOptions({ waveSize: 0 })).toThrow(usage('wave'));
+    expect(() => resolveFleetOptions({ leaseMs: 500 })).toThrow(usage('lease'));
+    expect(() => resolveFleetOptions({ waitTimeoutMs: -1 })).toThrow(usage('wait-timeout'));
+    expect(() => resolveFleetOptions({ runKey: 'has space' })).toThrow(usage('--key'));
+    expect(() => resolveFleetOptions({ runKey: 'k', dryRun: true })).toThrow(usage('drop --key'));
+    expect(() => resolveFleetOptions({ direction: 'down', to: '0', target: { slugs: ['a'] }, canary: 1 })).toThrow(usage('--canary'));
+  });
+
+  it('records the run-wide policy for every runner', () => {
+    const recorded = recordedOptions(
+      resolveFleetOptions({ perHost: 2, maxFailureRate: 5, minSample: 3, waveSize: 4, shard: { index: 1, count: 2 } }),
+      null,
+    );
+    expect(recorded).toMatchObject({ perHost: 2, maxFailureRate: 5, minSample: 3, waveSize: 4, shard: '1/2' });
+    expect(recordedOptions(resolveFleetOptions({}), null)).not.toHaveProperty('perHost');
+  });
+});
