@@ -1,0 +1,240 @@
+/**
+ * Runners of one fleet run that die or stall, as real `tenant migrate`
+ * processes on the suite's server (30 tenants, a migration that sleeps):
+ *  - kill -9 one runner mid-run (`--lease 3s`): the others take over its
+ *    claims once the lease has run out, finish the run and exit 0; history
+ *    shows the dead runner `lost` and its tenants done by the others
+ *    (claims 2);
+ *  - a runner that stalls (SIGSTOP) past its lease while its migrations hold
+ *    the tenants' migration locks: another runner reclaims the tenants, and
+ *    the tenant's advisory lock still keeps each migration to one
+ *    application when the stalled runner wakes up.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MigrationRuns } from '../../src/migrate/migration-runs.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
+import type { Tenant } from '../../src/tenants/tenant.js';
+import { appliedInDb, tableExists } from '../support/fleet-fixtures.js';
+import { migrationsWith } from '../support/migrations-dir.js';
+import { runCli } from '../support/run-cli.js';
+import {
+  appliedAudits,
+  claimedBy,
+  exitWithin,
+  killRunners,
+  metaQuery,
+  parseRunnerJson,
+  runIdByKey,
+  runnerIdOf,
+  runTenantCounts,
+  slowMigration,
+  startRunner,
+  type RunnerProcess,
+} from '../support/runner-fixtures.js';
+import { createTenants, eventually } from '../support/tenant-fixtures.js';
+import { createTestEnvironment } from '../support/test-environment.js';
+
+const TENANTS = 30;
+const LEASE = '3s';
+const env = createTestEnvironment();
+let rt: Runtime;
+let tenants: Tenant[];
+const started: RunnerProcess[] = [];
+const kept: Record<string, string> = {};
+
+beforeAll(async () => {
+  rt = await env.runtime();
+  await createTenants(rt, TENANTS, 'kill', 6);
+  tenants = await rt.registry.list();
+}, 300_000);
+
+afterAll(async () => {
+  // A stopped runner cannot act on SIGKILL's cleanup until it is continued; both go by pid to our own children only.
+  for (const r of started) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGCONT');
+  killRunners(started);
+  await env.cleanup();
+});
+
+async function cliWith(extra: Record<string, string>): Promise<Record<string, string>> {
+  Object.assign(kept, extra);
+  return { ...env.env, TENANT_MIGRATIONS_DIR: await migrationsWith({ ...kept }) };
+}
+
+function runner(args: string[], cli: Record<string, string>): RunnerProcess {
+  const r = startRunner(args, cli);
+  started.push(r);
+  return r;
+}
+
+const metaUrl = () => rt.connections.metaUrl;
+
+async function expectAppliedOnce(migration: string, table: string): Promise<void> {
+  for (const t of tenants) {
+    const applied = await appliedInDb(t, rt.connections.tenant);
+    expect(
+      applied.filter((n) => n === migration),
+      t.slug,
+    ).toHaveLength(1);
+    expect(await tableExists(t, rt.connections.tenant, table), t.slug).toBe(true);
+  }
+  const audits = await appliedAudits(metaUrl(), migration);
+  for (const t of tenants) expect(audits.get(t.id) ?? 0, `${t.slug}: audit entries applying ${migration}`).toBe(1);
+}
+
+/** Starts the creating runner with a key and waits until its run exists. */
+async function createRun(key: string, cli: Record<string, string>, concurrency: number): Promise<{ first: RunnerProcess; runId: string }> {
+  const first = runner(['migrate', '--key', key, '--lease', LEASE, '--concurrency', String(concurrency), '--wait-timeout', '2m', '--json'], cli);
+  let runId: string | undefined;
+  await eventually('the run exists', async () => (runId = await runIdByKey(metaUrl(), key)) !== undefined, 30_000);
+  return { first, runId: runId as string };
+}
+
+function joiner(runId: string, cli: Record<string, string>, concurrency: number): RunnerProcess {
+  return runner(['migrate', '--join', runId, '--lease', LEASE, '--concurrency', String(concurrency), '--wait-timeout', '2m', '--json'], cli);
+}
+
+async function runnerId(runId: string, r: RunnerProcess): Promise<string> {
+  let id: string | undefined;
+  await eventually(
+    `runner ${r.pid} is registered in the run`,
+    async () => (id = await runnerIdOf(metaUrl(), runId, r.pid)) !== undefined,
+    30_000,
+  );
+  return id as string;
+}
+
+describe('a runner killed with -9', () => {
+  it('loses its claims when the lease runs out; the others finish them, exit 0, and history shows it lost', async () => {
+    const migration = '00007_kill_marks';
+    const cli = await cliWith({ [`${migration}.sql`]: slowMigration('kill_marks', 1.5) });
+    const { first: victim, runId } = await createRun(`kill-${env.id}`, cli, 3);
+    const others = [joiner(runId, cli, 3), joiner(runId, cli, 3)];
+    const victimId = await runnerId(runId, victim);
+    const otherIds = await Promise.all(others.map((r) => runnerId(runId, r)));
+
+    // Mid-run: some tenants done, the victim holding claims.
+    await eventually(
+      'the victim holds claims after the run has made progress',
+      async () => {
+        const counts = await runTenantCounts(metaUrl(), runId);
+        return (counts.migrated ?? 0) >= 3 && (await claimedBy(metaUrl(), runId, victimId)).length > 0;
+      },
+      60_000,
+    );
+    // What it holds as it dies (it may just finish one of them: those are told apart by who recorded them).
+    const holding = await claimedBy(metaUrl(), runId, victimId);
+    victim.child.kill('SIGKILL');
+    const killed = await exitWithin(victim, 10_000);
+    expect(killed.signal).toBe('SIGKILL');
+
+    // The others finish within the lease plus the work left (at most 30 tenants x 1.5 s over 6 slots) and a margin.
+    const results = await Promise.all(others.map((r) => exitWithin(r, 45_000, `runner ${r.pid} after the kill`)));
+    results.forEach((r, i) => expect(r.code, `runner ${i}: ${r.stderr}`).toBe(0));
+    for (const [i, r] of results.entries()) {
+      const doc = parseRunnerJson(r, `runner ${i}`);
+      expect(doc).toMatchObject({ runId, status: 'succeeded' });
+      expect((doc.counts.migrated ?? 0) + (doc.counts['up-to-date'] ?? 0)).toBe(TENANTS);
+    }
+
+    const run = await new MigrationRuns(rt.metaPool).get(runId);
+    expect(run.status).toBe('succeeded');
+    expect(run.runners.find((u) => u.id === victimId)?.status).toBe('lost');
+    for (const id of otherIds) expect(run.runners.find((u) => u.id === id)?.status).toBe('finished');
+    for (const t of run.tenants) expect(['migrated', 'up-to-date'], t.slug ?? t.tenantId).toContain(t.status);
+    // The tenants it held and did not finish: claimed a second time, finished by a live runner.
+    const orphaned = run.tenants.filter((t) => holding.includes(t.tenantId) && t.runnerId !== victimId).map((t) => t.tenantId);
+    expect(orphaned.length, 'tenants the killed runner held when it died').toBeGreaterThan(0);
+    for (const t of run.tenants.filter((x) => orphaned.includes(x.tenantId))) {
+      expect(t.claims, t.slug ?? t.tenantId).toBe(2);
+      expect(otherIds, t.slug ?? t.tenantId).toContain(t.runnerId);
+    }
+    // Whatever it recorded, it recorded before it died, on its one claim.
+    for (const t of run.tenants.filter((x) => x.runnerId === victimId)) expect(t.claims, t.slug ?? t.tenantId).toBe(1);
+
+    // The CLI's history says the same.
+    const history = await runCli(['migrate', 'history', runId, '--json'], cli);
+    expect(history.code, history.stderr).toBe(0);
+    const shown = JSON.parse(history.stdout) as {
+      status: string;
+      runners: { id: string; pid: number; status: string }[];
+      tenants: { tenantId: string; status: string; runnerId: string | null; claims: number }[];
+    };
+    expect(shown.status).toBe('succeeded');
+    expect(shown.runners.find((u) => u.pid === victim.pid)).toMatchObject({ id: victimId, status: 'lost' });
+    for (const t of shown.tenants.filter((x) => orphaned.includes(x.tenantId))) {
+      expect(t).toMatchObject({ claims: 2 });
+      expect(otherIds).toContain(t.runnerId);
+    }
+    await expectAppliedOnce(migration, 'kill_marks');
+  });
+});
+
+describe('a runner that stalls past its lease', () => {
+  it('loses its tenants to another runner, which waits on the migration lock: each migration is applied once', async () => {
+    const migration = '00008_stall_marks';
+    const cli = await cliWith({ [`${migration}.sql`]: slowMigration('stall_marks', 1) });
+    const { first: stalled, runId } = await createRun(`stall-${env.id}`, cli, 3);
+    const stalledId = await runnerId(runId, stalled);
+    await eventually('the first runner holds claims', async () => (await claimedBy(metaUrl(), runId, stalledId)).length > 0, 30_000);
+    // Its migrations are under way (holding the tenants' migration locks) when it stops.
+    await eventually(
+      'one of its migrations is running',
+      async () => {
+        const held = await claimedBy(metaUrl(), runId, stalledId);
+        const dbs = tenants.filter((t) => held.includes(t.id)).map((t) => t.dbName);
+        return env.admin(async (c) => {
+          const { rowCount } = await c.query(
+            "SELECT 1 FROM pg_stat_activity WHERE datname = ANY($1) AND query LIKE '%pg_sleep%' AND state = 'active'",
+            [dbs],
+          );
+          return (rowCount ?? 0) > 0;
+        });
+      },
+      30_000,
+    );
+    stalled.child.kill('SIGSTOP');
+    const held = await claimedBy(metaUrl(), runId, stalledId);
+    expect(held.length).toBeGreaterThan(0);
+
+    const other = joiner(runId, cli, 3);
+    const otherId = await runnerId(runId, other);
+    // Once the lease has run out, the other runner claims them, and waits for the tenant's migration lock.
+    await eventually(
+      'the other runner has reclaimed the stalled runner’s tenants',
+      async () => {
+        const rows = await metaQuery<{ n: number }>(
+          metaUrl(),
+          'SELECT count(*)::int AS n FROM migration_run_tenants WHERE run_id = $1 AND tenant_id = ANY($2) AND claims >= 2',
+          [runId, held],
+        );
+        return rows[0]?.n === held.length;
+      },
+      30_000,
+    );
+    const heldDbs = tenants.filter((t) => held.includes(t.id)).map((t) => t.dbName);
+    await eventually(
+      'the other runner waits on a migration lock',
+      () =>
+        env.admin(async (c) => {
+          const { rowCount } = await c.query(
+            `SELECT 1 FROM pg_stat_activity WHERE datname = ANY($1) AND wait_event_type = 'Lock' AND application_name LIKE 'metapus:migrate:%'`,
+            [heldDbs],
+          );
+          return (rowCount ?? 0) > 0;
+        }),
+      30_000,
+    );
+    stalled.child.kill('SIGCONT');
+
+    const results = await Promise.all([stalled, other].map((r) => exitWithin(r, 60_000)));
+    results.forEach((r, i) => expect(r.code, `runner ${i}: ${r.stderr}`).toBe(0));
+    const run = await new MigrationRuns(rt.metaPool).get(runId);
+    expect(run.status).toBe('succeeded');
+    for (const t of run.tenants) {
+      expect(['migrated', 'up-to-date'], t.slug ?? t.tenantId).toContain(t.status);
+      if (held.includes(t.tenantId)) expect(t.claims, t.slug ?? t.tenantId).toBeGreaterThanOrEqual(2);
+    }
+    expect(run.runners.map((u) => u.id).sort()).toEqual([stalledId, otherId].sort());
+    await expectAppliedOnce(migration, 'stall_marks');
+  });
+});
