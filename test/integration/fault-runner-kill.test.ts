@@ -8,7 +8,9 @@
  *  - a runner that stalls (SIGSTOP) past its lease while its migrations hold
  *    the tenants' migration locks: another runner reclaims the tenants, and
  *    the tenant's advisory lock still keeps each migration to one
- *    application when the stalled runner wakes up.
+ *    application when the stalled runner wakes up;
+ *  - a runner that waits for a stopped one longer than `--wait-timeout`
+ *    exits 1 with the run still `running`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MigrationRuns } from '../../src/migrate/migration-runs.js';
@@ -238,3 +240,48 @@ describe('a runner that stalls past its lease', () => {
     await expectAppliedOnce(migration, 'stall_marks');
   });
 });
+
+describe('a runner that waits longer than --wait-timeout', () => {
+  it('exits 1 with the run still running; the run ends when the runner holding the rest comes back', async () => {
+    const migration = '00009_wait_marks';
+    const cli = await cliWith({ [`${migration}.sql`]: slowMigration('wait_marks', 1) });
+    const key = `wait-${env.id}`;
+    // A long lease: nobody takes this runner's tenants while it is stopped.
+    const holder = runner(['migrate', '--key', key, '--lease', '60s', '--concurrency', '3', '--wait-timeout', '2m', '--json'], cli);
+    let runId: string | undefined;
+    await eventually('the run exists', async () => (runId = await runIdByKey(metaUrl(), key)) !== undefined, 30_000);
+    const holderId = await runnerId(runId as string, holder);
+    await eventually('the holder has claims', async () => (await claimedBy(metaUrl(), runId as string, holderId)).length > 0, 30_000);
+    holder.child.kill('SIGSTOP');
+    const held = await claimedBy(metaUrl(), runId as string, holderId);
+
+    const waiter = runner(['migrate', '--join', runId as string, '--concurrency', '6', '--wait-timeout', '3s', '--json'], cli);
+    const waited = await exitWithin(waiter, 90_000);
+    expect(waited.code, waited.stderr).toBe(1);
+    const doc = parseRunnerJson(waited, 'the waiting runner');
+    expect(doc).toMatchObject({ runId, status: 'running' });
+    // It did what it could: every tenant but the ones held by the stopped runner.
+    expect(doc.results.map((r) => r.tenantId).filter((id) => held.includes(id))).toEqual([]);
+    expect(doc.results.every((r) => r.status === 'migrated')).toBe(true);
+    expect(doc.results.length).toBe(TENANTS - held.length - (await finishedBy(runId as string, holderId)));
+    const status = await new MigrationRuns(rt.metaPool).status(runId as string);
+    expect(status.summary.status).toBe('running');
+    expect(status.runners.find((u) => u.pid === waiter.pid)?.status).toBe('timed-out');
+
+    holder.child.kill('SIGCONT');
+    const resumed = await exitWithin(holder, 60_000);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(parseRunnerJson(resumed, 'the holder')).toMatchObject({ runId, status: 'succeeded' });
+    await expectAppliedOnce(migration, 'wait_marks');
+  });
+});
+
+/** Tenants of a run this runner recorded. */
+async function finishedBy(runId: string, runner: string): Promise<number> {
+  const rows = await metaQuery<{ n: number }>(
+    metaUrl(),
+    `SELECT count(*)::int AS n FROM migration_run_tenants WHERE run_id = $1 AND finished_by = $2 AND status NOT IN ('pending', 'running')`,
+    [runId, runner],
+  );
+  return rows[0]?.n ?? 0;
+}
