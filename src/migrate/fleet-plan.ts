@@ -10,7 +10,8 @@ import type { MigrationDirection } from '../schema/migration-types.js';
 import { skippedResult, upToDateResult, type FleetTenantResult } from './fleet-result.js';
 import { downNeedsTo, resolveFleetOptions, type FleetSettings } from './fleet-settings.js';
 import { selectTargets, type TargetSelection } from './fleet-targets.js';
-import type { FleetMigrateDeps, FleetMigrateOptions } from './fleet-types.js';
+import { inShard } from './fleet-shard.js';
+import type { FleetMigrateDeps, FleetMigrateOptions, FleetShard } from './fleet-types.js';
 import { latestVersion, migrationIndex, type MigrationFile } from '../schema/migration-files.js';
 import type { MigrationRuns } from './migration-runs.js';
 import { currentInMeta } from './pending-migrations.js';
@@ -27,6 +28,8 @@ export interface RunPlan {
   queue: Tenant[];
   /** Results known before running (up to date per the meta database, ineligible), then all. */
   results: Map<string, FleetTenantResult>;
+  /** The wave of each queued tenant: 0 canary, then 1, 2, ... (all 1 without --wave). */
+  waves: Map<string, number>;
 }
 
 /** Validates, selects the targets and decides what needs no connection. Nothing is written. */
@@ -38,7 +41,7 @@ export async function planRun(
 ): Promise<RunPlan> {
   const given = resolveFleetOptions(options);
   const { direction } = given;
-  const selection = await selectTargets(deps.registry, runs, given.target, direction);
+  const selection = shardOf(await selectTargets(deps.registry, runs, given.target, direction), given.shard);
   const resumedTo = selection.resumed?.options.to;
   if (selection.resumed && given.to !== undefined && given.to !== resumedTo) {
     throw new UsageError(`run ${selection.resumed.id} did not migrate to ${given.to}; resume it without --to`);
@@ -66,7 +69,9 @@ export async function planRun(
     else queue.push(tenant);
   }
   for (const { tenant, reason } of selection.ineligible) results.set(tenant.id, skippedResult(tenant, reason));
+  const waves = assignWaves(queue, selection.tenants, settings.canary, settings.waveSize);
   return {
+    waves,
     settings,
     targetVersion,
     latest: latestVersion(files),
@@ -75,6 +80,49 @@ export async function planRun(
     queue,
     results,
   };
+}
+
+/** Only the shard's tenants (named ones too); the recorded target says which shard. */
+function shardOf(selection: TargetSelection, shard: FleetShard | undefined): TargetSelection {
+  if (!shard) return selection;
+  return {
+    ...selection,
+    tenants: selection.tenants.filter((t) => inShard(t.id, shard)),
+    ineligible: selection.ineligible.filter((i) => inShard(i.tenant.id, shard)),
+    recorded: { ...selection.recorded, shard: `${shard.index}/${shard.count}` },
+  };
+}
+
+/**
+ * Canaries (wave 0): the first n queued tenants, or the named ones (which
+ * must be among the run's targets). The rest in waves of waveSize, in order.
+ */
+function assignWaves(
+  queue: readonly Tenant[],
+  targets: readonly Tenant[],
+  canary: number | readonly string[] | undefined,
+  waveSize: number | null,
+): Map<string, number> {
+  const canaries = new Set<string>();
+  if (typeof canary === 'number') {
+    for (const tenant of queue.slice(0, canary)) canaries.add(tenant.id);
+  } else if (canary !== undefined) {
+    const bySlug = new Map(targets.map((t) => [t.slug.toLowerCase(), t]));
+    const missing = canary.filter((slug) => !bySlug.has(slug.toLowerCase()));
+    if (missing.length > 0) {
+      throw new UsageError(`--canary names tenants this run does not target: ${missing.join(', ')}`, {
+        hint: 'a canary must be one of the tenants the run migrates (see `tenant list`)',
+      });
+    }
+    for (const slug of canary) canaries.add((bySlug.get(slug.toLowerCase()) as Tenant).id);
+  }
+  const waves = new Map<string, number>();
+  let index = 0;
+  for (const tenant of queue) {
+    if (canaries.has(tenant.id)) waves.set(tenant.id, 0);
+    else waves.set(tenant.id, 1 + (waveSize === null ? 0 : Math.floor(index++ / waveSize)));
+  }
+  return waves;
 }
 
 /** The version the run goes to; validates `to` against the files. */

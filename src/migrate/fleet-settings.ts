@@ -8,7 +8,16 @@ import { UsageError } from '../errors.js';
 import { DEFAULT_LOCK_WAIT_MS } from '../schema/migration-lock.js';
 import type { MigrationDirection } from '../schema/migration-types.js';
 import type { FleetTarget } from './fleet-targets.js';
-import { DEFAULT_RETRIES, defaultConcurrency, type FleetMigrateOptions } from './fleet-types.js';
+import { checkShard } from './fleet-shard.js';
+import {
+  DEFAULT_LEASE_MS,
+  DEFAULT_MIN_SAMPLE,
+  DEFAULT_RETRIES,
+  DEFAULT_WAIT_TIMEOUT_MS,
+  defaultConcurrency,
+  type FleetMigrateOptions,
+  type FleetShard,
+} from './fleet-types.js';
 import { DEFAULT_RECORD_RETRY_MS } from './run-recorder.js';
 
 export interface FleetSettings {
@@ -30,7 +39,41 @@ export interface FleetSettings {
   retryDelayMs: number | undefined;
   connectTimeoutMs: number | undefined;
   recordRetryMs: number;
+  /** Run id, prefix or `last` to join (the run's own settings then apply; see joinSettings). */
+  join: string | undefined;
+  runKey: string | undefined;
+  leaseMs: number;
+  /** 0: forever. */
+  waitTimeoutMs: number;
+  shard: FleetShard | undefined;
+  canary: number | readonly string[] | undefined;
+  /** Percent; null when not limited. */
+  maxFailureRate: number | null;
+  minSample: number;
+  /** null: one wave. */
+  waveSize: number | null;
 }
+
+/** Options a joining runner may not set: they are the run's (target, direction, policy). */
+const RUN_OPTIONS: readonly (keyof Omit<FleetMigrateOptions, 'actor'>)[] = [
+  'target',
+  'direction',
+  'to',
+  'dryRun',
+  'verify',
+  'perHost',
+  'failFast',
+  'maxFailures',
+  'ifLocked',
+  'lockTimeoutMs',
+  'statementTimeoutMs',
+  'runKey',
+  'shard',
+  'canary',
+  'maxFailureRate',
+  'minSample',
+  'waveSize',
+];
 
 /** Defaults and the checks that need no database; throws UsageError. */
 export function resolveFleetOptions(options: Omit<FleetMigrateOptions, 'actor'>): FleetSettings {
@@ -44,7 +87,41 @@ export function resolveFleetOptions(options: Omit<FleetMigrateOptions, 'actor'>)
     if (!named) throw new UsageError('`migrate down` needs explicit tenants (--slug or --id); it never runs across the whole fleet');
     if (options.to === undefined) throw downNeedsTo();
   }
+  if (options.join !== undefined) {
+    const given = RUN_OPTIONS.filter((key) => {
+      const value = options[key];
+      if (key === 'target') return Object.values(value ?? {}).some((v) => v !== undefined && (!Array.isArray(v) || v.length > 0));
+      return value !== undefined && !(key === 'direction' && value === 'up');
+    });
+    if (given.length > 0) {
+      throw new UsageError(`--join works on the run's own targets and options; drop ${given.map(flagOf).join(', ')}`, {
+        hint: 'a joining runner brings only --concurrency, --lease, --wait-timeout and --retries',
+      });
+    }
+  }
+  const upOnly = (['shard', 'canary', 'maxFailureRate', 'waveSize'] as const).filter((key) => options[key] !== undefined);
+  if (direction === 'down' && upOnly.length > 0) {
+    throw new UsageError(`\`migrate down\` reverts named tenants; ${upOnly.map(flagOf).join(', ')} apply to \`migrate up\` only`);
+  }
+  if (options.shard !== undefined && target.resume !== undefined) {
+    throw new UsageError('--resume continues the tenants of an earlier run (already one shard, if it was); drop --shard');
+  }
+  if (options.runKey !== undefined && options.dryRun) throw new UsageError('a dry run is not recorded, so it cannot share a run: drop --key');
+  if (options.runKey !== undefined && !/^[\x21-\x7e]{1,200}$/.test(options.runKey)) {
+    throw new UsageError('--key takes 1 to 200 printable characters without spaces');
+  }
   const concurrency = positive(options.concurrency ?? defaultConcurrency(), 'concurrency');
+  const maxFailureRate = options.maxFailureRate ?? null;
+  if (maxFailureRate !== null && !(Number.isFinite(maxFailureRate) && maxFailureRate >= 0 && maxFailureRate <= 100)) {
+    throw new UsageError(`max-failure-rate must be a percentage from 0 to 100, got ${maxFailureRate}`);
+  }
+  const canary = options.canary;
+  if (typeof canary === 'number') positive(canary, 'canary');
+  else if (canary !== undefined && canary.length === 0) throw new UsageError('--canary takes a count or tenant slugs');
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  if (!Number.isFinite(leaseMs) || leaseMs < 1_000) throw new UsageError(`lease must be at least 1s, got ${leaseMs} ms`);
+  const waitTimeoutMs = options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
+  if (!Number.isFinite(waitTimeoutMs) || waitTimeoutMs < 0) throw new UsageError(`wait-timeout must be 0 or more, got ${waitTimeoutMs}`);
   return {
     direction,
     target,
@@ -62,7 +139,30 @@ export function resolveFleetOptions(options: Omit<FleetMigrateOptions, 'actor'>)
     retryDelayMs: options.retryDelayMs,
     connectTimeoutMs: options.connectTimeoutMs,
     recordRetryMs: options.recordRetryMs ?? DEFAULT_RECORD_RETRY_MS,
+    join: options.join,
+    runKey: options.runKey,
+    leaseMs,
+    waitTimeoutMs,
+    shard: options.shard === undefined ? undefined : checkShard(options.shard),
+    canary,
+    maxFailureRate,
+    minSample: positive(options.minSample ?? DEFAULT_MIN_SAMPLE, 'min-sample'),
+    waveSize: options.waveSize === undefined ? null : positive(options.waveSize, 'wave'),
   };
+}
+
+/** The CLI flag of an option, for messages. */
+function flagOf(key: keyof FleetMigrateOptions): string {
+  const flags: Partial<Record<keyof FleetMigrateOptions, string>> = {
+    target: '--slug/--id/--status/--resume',
+    perHost: '--per-server',
+    lockTimeoutMs: '--lock-timeout',
+    statementTimeoutMs: '--statement-timeout',
+    runKey: '--key',
+    waveSize: '--wave',
+    direction: 'down',
+  };
+  return flags[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
 export function downNeedsTo(): UsageError {
@@ -84,6 +184,9 @@ export function recordedOptions(settings: FleetSettings, latest: string | null):
     verify: settings.verify,
     failFast: settings.failFast,
     ...(settings.maxFailures !== Infinity ? { maxFailures: settings.maxFailures } : {}),
+    ...(settings.maxFailureRate !== null ? { maxFailureRate: settings.maxFailureRate, minSample: settings.minSample } : {}),
+    ...(settings.waveSize !== null ? { waveSize: settings.waveSize } : {}),
+    ...(settings.shard ? { shard: `${settings.shard.index}/${settings.shard.count}` } : {}),
     ifLocked: settings.ifLocked,
     lockTimeoutMs: settings.lockTimeoutMs,
     statementTimeoutMs: settings.statementTimeoutMs,

@@ -111,6 +111,17 @@ function split(tenants: Tenant[], statuses: readonly TenantStatus[]): Pick<Targe
   return selection;
 }
 
+/** The statuses a recorded run targets (as `target.statuses` stores them), or the defaults. */
+export function recordedStatuses(target: Record<string, unknown>): TenantStatus[] {
+  const recorded = Array.isArray(target.statuses) ? target.statuses.filter(isStatusString) : [];
+  return recorded.length > 0 ? recorded : [...DEFAULT_TARGET_STATUSES];
+}
+
+/** Why a tenant is not migrated by a run targeting these statuses, or null when it is. */
+export function ineligibility(tenant: Tenant, statuses: readonly TenantStatus[]): string | null {
+  return statuses.includes(tenant.status) ? null : ineligibleReason(tenant.status);
+}
+
 function ineligibleReason(status: TenantStatus): string {
   switch (status) {
     case 'suspended':

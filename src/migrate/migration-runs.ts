@@ -106,12 +106,24 @@ export interface MigrationRunDetail extends MigrationRunSummary {
   })[];
 }
 
+/** A tenant row of a new run: its record, and for a queued one its place. */
+export interface StartRunTenant extends RunTenantRecord {
+  /** Order in which runners claim (and history lists). */
+  position?: number;
+  /** 0: canary; 1, 2, ...: waves; null or absent: decided at the start, never queued. */
+  wave?: number | null;
+  /** The server the tenant is on (the per-server limit counts by it). */
+  serverName?: string | null;
+}
+
 export interface StartRunInput {
   actor: string;
   direction: MigrationDirection;
   target: Record<string, unknown>;
   options: Record<string, unknown>;
-  tenants: readonly RunTenantRecord[];
+  /** Runners given the same key share the run: when a run has it already, that run is returned (created: false). */
+  runKey?: string;
+  tenants: readonly StartRunTenant[];
 }
 
 /** A run is `succeeded` only when every tenant ended migrated or up to date. */
@@ -124,18 +136,20 @@ export function runStatusOf(statuses: Iterable<RunTenantStatus>, interrupted: bo
 const RECORDSET = `jsonb_to_recordset($2::jsonb) AS r(tenant_id uuid, status text, from_version text, to_version text,
   applied jsonb, duration_ms integer, error text)`;
 
+function recordJson(r: RunTenantRecord): Record<string, unknown> {
+  return {
+    tenant_id: r.tenantId,
+    status: r.status,
+    from_version: r.from,
+    to_version: r.to,
+    applied: r.applied,
+    duration_ms: r.durationMs === null ? null : Math.round(r.durationMs),
+    error: r.error,
+  };
+}
+
 function toJson(records: readonly RunTenantRecord[]): string {
-  return JSON.stringify(
-    records.map((r) => ({
-      tenant_id: r.tenantId,
-      status: r.status,
-      from_version: r.from,
-      to_version: r.to,
-      applied: r.applied,
-      duration_ms: r.durationMs === null ? null : Math.round(r.durationMs),
-      error: r.error,
-    })),
-  );
+  return JSON.stringify(records.map(recordJson));
 }
 
 interface RunRow {
@@ -234,26 +248,47 @@ function summaryFromRow(row: RunRow): MigrationRunSummary {
 export class MigrationRuns {
   constructor(private readonly pool: pg.Pool) {}
 
-  /** Records a new run and all its tenants (in one statement); returns the run id. */
-  async start(input: StartRunInput): Promise<string> {
+  /**
+   * Records a new run and all its tenants (in one statement). With a run
+   * key another runner already used, nothing is written and that run's id is
+   * returned with created: false.
+   */
+  async start(input: StartRunInput): Promise<{ id: string; created: boolean }> {
     const id = crypto.randomUUID();
-    await this.pool.query(
-      `WITH run AS (
-         INSERT INTO migration_runs (id, actor, direction, target, options) VALUES ($1, $3, $4, $5, $6)
-       )
-       INSERT INTO migration_run_tenants (run_id, tenant_id, status, from_version, to_version, applied, duration_ms, error, finished_at)
-       SELECT $1, r.tenant_id, r.status, r.from_version, r.to_version,
-              ARRAY(SELECT jsonb_array_elements_text(r.applied)), r.duration_ms, r.error,
-              CASE WHEN r.status <> 'pending' THEN now() END
-         FROM ${RECORDSET}`,
-      [id, toJson(input.tenants), input.actor, input.direction, input.target, input.options],
+    const tenants = JSON.stringify(
+      input.tenants.map((t, index) => ({
+        ...recordJson(t),
+        position: t.position ?? index + 1,
+        wave: t.wave ?? null,
+        server_name: t.serverName ?? null,
+      })),
     );
-    return id;
+    const { rows } = await this.pool.query<{ id: string }>(
+      `WITH run AS (
+         INSERT INTO migration_runs (id, actor, direction, target, options, run_key) VALUES ($1, $3, $4, $5, $6, $7)
+         ON CONFLICT (run_key) DO NOTHING RETURNING id
+       ), queued AS (
+         INSERT INTO migration_run_tenants (run_id, tenant_id, status, from_version, to_version, applied, duration_ms, error,
+                                            finished_at, position, wave, server_name)
+         SELECT run.id, r.tenant_id, r.status, r.from_version, r.to_version,
+                ARRAY(SELECT jsonb_array_elements_text(r.applied)), r.duration_ms, r.error,
+                CASE WHEN r.status <> 'pending' THEN now() END, r.position, r.wave, r.server_name
+           FROM run, jsonb_to_recordset($2::jsonb) AS r(tenant_id uuid, status text, from_version text, to_version text,
+                applied jsonb, duration_ms integer, error text, position integer, wave integer, server_name text)
+       )
+       SELECT id FROM run`,
+      [id, tenants, input.actor, input.direction, input.target, input.options, input.runKey ?? null],
+    );
+    if (rows[0]) return { id, created: true };
+    const existing = await this.pool.query<{ id: string }>('SELECT id FROM migration_runs WHERE run_key = $1', [input.runKey]);
+    if (!existing.rows[0]) throw new InvalidStateError(`run key "${input.runKey}" was taken and released meanwhile; try again`);
+    return { id: existing.rows[0].id, created: false };
   }
 
   /**
    * Holds the run's liveness lock until release() is called (or the process
-   * dies), so others can tell a live run from an abandoned one. It uses its
+   * dies), so others can tell a live run from an abandoned one. Each runner
+   * of the run holds it (shared). It uses its
    * own connection (same settings as the pool), never one of the pool's.
    */
   async holdLiveness(runId: string): Promise<{ release(): Promise<void> }> {
@@ -262,7 +297,8 @@ export class MigrationRuns {
     client.on('error', () => undefined);
     try {
       await client.connect();
-      await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [RUN_LOCK_CLASS, runId]);
+      // Shared: every runner of the run holds it; the run is alive while any does.
+      await client.query('SELECT pg_advisory_lock_shared($1, hashtext($2))', [RUN_LOCK_CLASS, runId]);
     } catch (err) {
       await client.end().catch(() => undefined);
       throw err;
@@ -286,15 +322,27 @@ export class MigrationRuns {
     return run;
   }
 
-  /** Tenants' outcomes (one statement). */
-  async finishTenants(runId: string, records: readonly RunTenantRecord[]): Promise<void> {
-    if (records.length > 0) await this.update(runId, records);
-  }
-
-  /** Final status of the run, with the outcomes not written yet (e.g. tenants never started). */
-  async finish(runId: string, status: RunStatus, records: readonly RunTenantRecord[] = []): Promise<void> {
-    if (records.length > 0) await this.update(runId, records);
-    await this.pool.query('UPDATE migration_runs SET status = $2, finished_at = now() WHERE id = $1', [runId, status]);
+  /**
+   * Tenants' outcomes as runner `runnerId` found them (one statement). The
+   * first outcome recorded for a tenant stands: a runner whose lease ran out
+   * while it worked may finish after another runner took the tenant over,
+   * and whichever finished first did the work (the second found the
+   * database current under the tenant's lock). Only the runner that claimed
+   * the tenant last may replace a `failed` outcome (left by a runner whose
+   * lease ran out) or a `skipped` one (the run stopped while it worked).
+   */
+  async finishTenants(runId: string, records: readonly RunTenantRecord[], runnerId: string | null = null): Promise<void> {
+    if (records.length === 0) return;
+    await this.pool.query(
+      `UPDATE migration_run_tenants t
+          SET status = r.status, from_version = r.from_version, to_version = r.to_version,
+              applied = ARRAY(SELECT jsonb_array_elements_text(r.applied)), duration_ms = r.duration_ms,
+              error = r.error, finished_at = now(), finished_by = $3, lease_until = NULL
+         FROM ${RECORDSET}
+        WHERE t.run_id = $1 AND t.tenant_id = r.tenant_id
+          AND (t.status IN ('pending', 'running') OR (t.status IN ('failed', 'skipped') AND t.claimed_by = $3))`,
+      [runId, toJson(records), runnerId],
+    );
   }
 
   async list(limit = 20): Promise<MigrationRunSummary[]> {
@@ -376,17 +424,5 @@ export class MigrationRuns {
     if (rows.length > 1) throw new UsageError(`run id prefix "${ref}" is ambiguous; give more characters`);
     if (!rows[0]) throw new RunNotFoundError(ref);
     return rows[0].id;
-  }
-
-  private async update(runId: string, records: readonly RunTenantRecord[]): Promise<void> {
-    await this.pool.query(
-      `UPDATE migration_run_tenants t
-          SET status = r.status, from_version = r.from_version, to_version = r.to_version,
-              applied = ARRAY(SELECT jsonb_array_elements_text(r.applied)), duration_ms = r.duration_ms,
-              error = r.error, finished_at = now()
-         FROM ${RECORDSET}
-        WHERE t.run_id = $1 AND t.tenant_id = r.tenant_id`,
-      [runId, toJson(records)],
-    );
   }
 }

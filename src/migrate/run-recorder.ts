@@ -1,15 +1,15 @@
 /**
  * Writes a fleet run's outcomes to the meta database without losing any.
  * An outcome that cannot be written (the meta database is down) is kept and
- * sent again with the next write; at the end, the run's status and every
- * kept outcome are retried with backoff for a bounded time. Whatever still
+ * sent again with the next write; at the end, every kept outcome is
+ * retried with backoff for a bounded time. Whatever still
  * could not be written is returned, so the caller can report it as
  * unrecorded (history then shows those rows `unrecorded`, never `pending`).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay } from '../pools/status-listener.js';
 import { messageOf } from '../errors.js';
-import type { MigrationRuns, RunStatus, RunTenantRecord } from './migration-runs.js';
+import type { MigrationRuns, RunTenantRecord } from './migration-runs.js';
 
 /** How long the end of a run keeps trying to write to an unreachable meta database, by default. */
 export const DEFAULT_RECORD_RETRY_MS = 30_000;
@@ -37,6 +37,7 @@ export class RunRecorder {
   constructor(
     private readonly runs: MigrationRuns,
     readonly runId: string,
+    readonly runnerId: string,
     private readonly on: { firstFailure(message: string): void; retry(retry: RecordRetry): void },
   ) {}
 
@@ -45,7 +46,7 @@ export class RunRecorder {
     this.kept.set(record.tenantId, record);
     const batch = [...this.kept.values()];
     try {
-      await this.runs.finishTenants(this.runId, batch);
+      await this.runs.finishTenants(this.runId, batch, this.runnerId);
       this.forget(batch);
     } catch (err) {
       if (!this.failing) this.on.firstFailure(messageOf(err));
@@ -53,14 +54,14 @@ export class RunRecorder {
     }
   }
 
-  /** The run's end, with the outcomes not written yet; retried until written or retryForMs has passed. */
-  async finish(status: RunStatus, records: readonly RunTenantRecord[], retryForMs: number): Promise<RecordResult> {
-    for (const record of records) this.kept.set(record.tenantId, record);
+  /** Writes what is kept, retried until written or retryForMs has passed. */
+  async flush(retryForMs: number): Promise<RecordResult> {
     const deadline = Date.now() + Math.max(0, retryForMs);
     for (let attempt = 1; ; attempt += 1) {
       const batch = [...this.kept.values()];
+      if (batch.length === 0) return { recorded: true, unrecorded: [] };
       try {
-        await this.runs.finish(this.runId, status, batch);
+        await this.runs.finishTenants(this.runId, batch, this.runnerId);
         this.forget(batch);
         return { recorded: true, unrecorded: [] };
       } catch (err) {
@@ -71,6 +72,11 @@ export class RunRecorder {
         await sleep(delayMs);
       }
     }
+  }
+
+  /** Outcomes not written yet. */
+  get pending(): number {
+    return this.kept.size;
   }
 
   private forget(batch: readonly RunTenantRecord[]): void {

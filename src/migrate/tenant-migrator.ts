@@ -33,6 +33,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AdminAccess, TenantCredentials } from '../pg/connection-settings.js';
 import { tenantClientConfig } from '../pg/connection-settings.js';
 import { withConnection } from '../pg/with-helpers.js';
+import { applicationName } from '../pg/application-name.js';
 import { withOwnerConnection } from '../pg/admin-connection.js';
 import type pg from 'pg';
 import type { Tenant, TenantStatus } from '../tenants/tenant.js';
@@ -50,7 +51,8 @@ import { migrateDatabase, type DatabaseMigrateOptions, type DatabaseMigrateOutco
 import { latestVersion, type MigrationFile } from '../schema/migration-files.js';
 
 export const TENANT_STORAGE_TABLE = 'schema_migrations';
-export const MIGRATE_APPLICATION_NAME = 'metapus-tenant:migrate';
+/** Migration connections show as `metapus:migrate:<slug>` in pg_stat_activity. */
+export const MIGRATE_COMPONENT = 'migrate';
 
 export interface TenantMigrateOptions extends Omit<DatabaseMigrateOptions, 'storageTable' | 'afterRun'> {
   actor: string;
@@ -145,7 +147,7 @@ async function tryOnce(
     outcome = await asMigrator(
       tenant,
       deps,
-      { connectionTimeoutMillis: connectTimeoutMs ?? 10_000, application_name: MIGRATE_APPLICATION_NAME },
+      { connectionTimeoutMillis: connectTimeoutMs ?? 10_000, application_name: applicationName(MIGRATE_COMPONENT, tenant.slug) },
       (client) =>
         migrateDatabase(client, files, {
           ...runOptions,

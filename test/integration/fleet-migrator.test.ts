@@ -543,7 +543,7 @@ describe('MigrationRuns: liveness', () => {
   it('shows a run as running while its process holds the liveness lock, and abandoned once it is gone', async () => {
     const [tenant] = await createTenants(rt, 1, 'alive');
     const runs = new MigrationRuns(rt.metaPool);
-    const id = await runs.start({
+    const { id } = await runs.start({
       actor: 'test',
       direction: 'up',
       target: {},

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LOCK_WAIT_MS } from '../../src/schema/migration-lock.js';
 import { recordedOptions, resolveFleetOptions } from '../../src/migrate/fleet-settings.js';
-import { DEFAULT_RETRIES, defaultConcurrency } from '../../src/migrate/fleet-types.js';
+import {
+  DEFAULT_LEASE_MS,
+  DEFAULT_MIN_SAMPLE,
+  DEFAULT_RETRIES,
+  DEFAULT_WAIT_TIMEOUT_MS,
+  defaultConcurrency,
+} from '../../src/migrate/fleet-types.js';
 import { DEFAULT_RECORD_RETRY_MS } from '../../src/migrate/run-recorder.js';
 
 const usage = (message: string): unknown => expect.objectContaining({ code: 'USAGE', message: expect.stringContaining(message) });
@@ -25,6 +31,15 @@ describe('resolveFleetOptions', () => {
       retryDelayMs: undefined,
       connectTimeoutMs: undefined,
       recordRetryMs: DEFAULT_RECORD_RETRY_MS,
+      join: undefined,
+      runKey: undefined,
+      leaseMs: DEFAULT_LEASE_MS,
+      waitTimeoutMs: DEFAULT_WAIT_TIMEOUT_MS,
+      shard: undefined,
+      canary: undefined,
+      maxFailureRate: null,
+      minSample: DEFAULT_MIN_SAMPLE,
+      waveSize: null,
     });
     expect(resolveFleetOptions({ concurrency: 3 }).perHost).toBe(3);
   });

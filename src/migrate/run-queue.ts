@@ -1,0 +1,267 @@
+/**
+ * A fleet run as a work queue shared by its runners, kept in the meta
+ * database (the run journal itself: migration_run_tenants).
+ *
+ * A claim is one transaction that locks the run row, so the runners of one
+ * run claim one at a time and the per-server count of tenants in flight is
+ * exact across them; the rows are then taken FOR UPDATE SKIP LOCKED, so a
+ * claimer never waits behind a row another transaction is writing (an
+ * outcome, a heartbeat). A claimed row is `running` with a lease that the
+ * runner's heartbeat extends; once a lease has run out (the runner was
+ * killed, or lost the meta database) the row is claimable again. The run's
+ * stop rule (run-policy.ts) is applied in the same transaction, and the run
+ * is ended there by whichever runner finds nothing left to run.
+ */
+import os from 'node:os';
+import crypto from 'node:crypto';
+import type pg from 'pg';
+import { withClient, withTransaction } from '../pg/with-helpers.js';
+import type { RunStatus } from './migration-runs.js';
+import { decide, type RunPolicy, type WaveCounts } from './run-policy.js';
+
+/** stop_reason of a run whose last runner was interrupted (SIGINT / abort). */
+export const INTERRUPTED = 'interrupted';
+
+export interface QueueProgress {
+  total: number;
+  /** Tenants with an outcome (decided at the start included). */
+  done: number;
+  failed: number;
+  /** Tenants claimed by a runner now. */
+  running: number;
+}
+
+export type ClaimResult =
+  | { kind: 'claimed'; tenantIds: string[]; progress: QueueProgress }
+  /** stopReason: the run stopped starting tenants and waits for the running ones. */
+  | { kind: 'wait'; reason: string; stopReason: string | null; progress: QueueProgress }
+  | {
+      kind: 'ended';
+      status: RunStatus;
+      stopReason: string | null;
+      /** Tenants this call marked skipped (never started, or their runner was lost), with the reason. */
+      skipped: { tenantId: string; reason: string }[];
+      progress: QueueProgress;
+    };
+
+export interface RunnerInput {
+  actor: string;
+  concurrency: number;
+  leaseMs: number;
+}
+
+/** The run-wide policy as the run's options record it (see recordedOptions). */
+export function policyOf(options: Record<string, unknown>): RunPolicy & { perServer: number } {
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  return {
+    failFast: options.failFast === true,
+    maxFailures: num(options.maxFailures) ?? Infinity,
+    maxFailureRate: num(options.maxFailureRate) ?? null,
+    minSample: num(options.minSample) ?? 1,
+    perServer: num(options.perHost) ?? 2 ** 31 - 1,
+  };
+}
+
+const WAVES_SQL = `SELECT wave,
+    count(*) FILTER (WHERE status = 'pending')::int AS pending,
+    count(*) FILTER (WHERE status = 'running' AND lease_until > now())::int AS running,
+    count(*) FILTER (WHERE status = 'running' AND lease_until <= now())::int AS expired,
+    count(*) FILTER (WHERE status IN ('migrated', 'up-to-date'))::int AS succeeded,
+    count(*) FILTER (WHERE status = 'failed')::int AS failed,
+    count(*) FILTER (WHERE status = 'skipped')::int AS skipped
+  FROM migration_run_tenants WHERE run_id = $1 GROUP BY wave`;
+
+/**
+ * The first `want` claimable rows of the open wave in queue order, skipping
+ * rows of a server that has `perServer` tenants in flight (counting every
+ * runner's live claims and the rows picked here).
+ */
+const CLAIM_SQL = `WITH inflight AS (
+    SELECT server_name, count(*)::int AS n FROM migration_run_tenants
+     WHERE run_id = $1 AND status = 'running' AND lease_until > now() GROUP BY server_name
+  ), ranked AS (
+    SELECT t.tenant_id, t.position,
+           row_number() OVER (PARTITION BY t.server_name ORDER BY t.position) + coalesce(i.n, 0) AS slot
+      FROM migration_run_tenants t LEFT JOIN inflight i ON i.server_name IS NOT DISTINCT FROM t.server_name
+     WHERE t.run_id = $1 AND t.wave = $2
+       AND (t.status = 'pending' OR (t.status = 'running' AND t.lease_until <= now()))
+  ), picked AS (
+    SELECT tenant_id, position FROM ranked WHERE slot <= $3 ORDER BY position LIMIT $4
+  ), locked AS (
+    SELECT t.tenant_id FROM migration_run_tenants t JOIN picked p ON p.tenant_id = t.tenant_id
+     WHERE t.run_id = $1 FOR UPDATE OF t SKIP LOCKED
+  )
+  UPDATE migration_run_tenants t
+     SET status = 'running', claimed_by = $5, lease_until = now() + $6 * interval '1 millisecond',
+         claims = t.claims + 1, started_at = now()
+    FROM locked l
+   WHERE t.run_id = $1 AND t.tenant_id = l.tenant_id
+  RETURNING t.tenant_id, t.position`;
+
+export class RunQueue {
+  constructor(
+    private readonly pool: pg.Pool,
+    readonly runId: string,
+  ) {}
+
+  /** Registers a runner of this run; returns its id. */
+  async register(runner: RunnerInput): Promise<string> {
+    const id = crypto.randomUUID();
+    await this.pool.query(
+      `INSERT INTO migration_run_runners (id, run_id, host, pid, actor, concurrency, lease_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [id, this.runId, os.hostname(), process.pid, runner.actor, runner.concurrency, Math.round(runner.leaseMs)],
+    );
+    return id;
+  }
+
+  /** Claims up to `want` tenants for the runner (0: only look, and end the run if nothing is left). */
+  claim(runnerId: string, want: number, leaseMs: number): Promise<ClaimResult> {
+    return withClient(this.pool, (client) => withTransaction(client, () => this.step(client, runnerId, want, leaseMs)));
+  }
+
+  /** Looks at the run without claiming; ends it when nothing is left to run. */
+  look(): Promise<ClaimResult> {
+    return withClient(this.pool, (client) => withTransaction(client, () => this.step(client, null, 0, 0)));
+  }
+
+  /** Extends the runner's live claims by leaseMs and records that it is alive. */
+  async heartbeat(runnerId: string, leaseMs: number): Promise<void> {
+    await this.pool.query(
+      `WITH runner AS (UPDATE migration_run_runners SET heartbeat_at = now() WHERE id = $1)
+       UPDATE migration_run_tenants SET lease_until = now() + $3 * interval '1 millisecond'
+        WHERE run_id = $2 AND claimed_by = $1 AND status = 'running'`,
+      [runnerId, this.runId, Math.round(leaseMs)],
+    );
+  }
+
+  /**
+   * The runner leaves the run. An interrupted runner that was the run's
+   * last live one stops the run (`interrupted`): nobody else would start the
+   * tenants left, and the run ends here once nothing runs.
+   */
+  leave(runnerId: string, how: 'finished' | 'interrupted' | 'timed-out'): Promise<ClaimResult> {
+    return withClient(this.pool, (client) =>
+      withTransaction(client, async () => {
+        await client.query('SELECT 1 FROM migration_runs WHERE id = $1 FOR UPDATE', [this.runId]);
+        await client.query(`UPDATE migration_run_runners SET status = $2, finished_at = now() WHERE id = $1`, [runnerId, how]);
+        if (how === 'interrupted') {
+          const others = await client.query(
+            `SELECT 1 FROM migration_run_runners WHERE run_id = $1 AND id <> $2 AND status = 'running'
+                AND heartbeat_at + lease_ms * interval '1 millisecond' > now() LIMIT 1`,
+            [this.runId, runnerId],
+          );
+          if (others.rowCount === 0) {
+            await client.query(`UPDATE migration_runs SET stop_reason = coalesce(stop_reason, $2) WHERE id = $1`, [this.runId, INTERRUPTED]);
+          }
+        }
+        return this.step(client, runnerId, 0, 0);
+      }),
+    );
+  }
+
+  /** One look at the run under its row lock: stop, end, wait, or claim. */
+  private async step(client: pg.ClientBase, runnerId: string | null, want: number, leaseMs: number): Promise<ClaimResult> {
+    const run = await client.query<{ status: RunStatus; stop_reason: string | null; options: Record<string, unknown> }>(
+      'SELECT status, stop_reason, options FROM migration_runs WHERE id = $1 FOR UPDATE',
+      [this.runId],
+    );
+    const row = run.rows[0];
+    if (!row) throw new Error(`run ${this.runId} is gone from the meta database`);
+    const { rows: byWave } = await client.query<WaveCounts & { wave: number | null }>(WAVES_SQL, [this.runId]);
+    const progress = progressOf(byWave);
+    if (row.status !== 'running') return { kind: 'ended', status: row.status, stopReason: row.stop_reason, skipped: [], progress };
+
+    const queued = byWave.filter((w): w is WaveCounts => w.wave !== null);
+    const policy = policyOf(row.options);
+    let stopReason = row.stop_reason;
+    if (stopReason === null) {
+      const canaries = queued.some((w) => w.wave === 0 && w.failed > 0) ? await this.failedCanaries(client) : [];
+      const decision = decide(queued, policy, canaries);
+      if (decision.kind === 'end') return this.end(client, null, progress);
+      if (decision.kind === 'wait') return { kind: 'wait', reason: decision.reason, stopReason: null, progress };
+      if (decision.kind === 'stop') {
+        stopReason = decision.reason;
+        await client.query('UPDATE migration_runs SET stop_reason = $2 WHERE id = $1', [this.runId, stopReason]);
+      } else if (want > 0 && runnerId !== null) {
+        const claimed = await client.query<{ tenant_id: string; position: number }>(CLAIM_SQL, [
+          this.runId,
+          decision.wave,
+          Math.min(policy.perServer, 2 ** 31 - 1),
+          want,
+          runnerId,
+          Math.round(leaseMs),
+        ]);
+        const tenantIds = claimed.rows.sort((a, b) => a.position - b.position).map((r) => r.tenant_id);
+        const after = { ...progress, running: progress.running + tenantIds.length };
+        if (tenantIds.length > 0) return { kind: 'claimed', tenantIds, progress: after };
+        return {
+          kind: 'wait',
+          reason: `--per-server ${policy.perServer} reached on every server with tenants left`,
+          stopReason: null,
+          progress,
+        };
+      } else {
+        return { kind: 'wait', reason: 'no free slot', stopReason: null, progress };
+      }
+    }
+    if (progress.running > 0) {
+      return { kind: 'wait', reason: `stopping: ${progress.running} tenant(s) still running`, stopReason, progress };
+    }
+    return this.end(client, stopReason, progress);
+  }
+
+  /** Ends the run: what was never started (or lost its runner) is skipped with the reason; the status follows the outcomes. */
+  private async end(client: pg.ClientBase, stopReason: string | null, progress: QueueProgress): Promise<ClaimResult> {
+    const why = stopReason ?? 'the run ended';
+    const { rows: skipped } = await client.query<{ tenant_id: string; error: string }>(
+      `UPDATE migration_run_tenants
+          SET status = 'skipped', finished_at = now(), lease_until = NULL,
+              error = CASE WHEN status = 'running' THEN 'not finished: its runner was lost (' || $2 || ')'
+                           ELSE 'not started: ' || $2 END
+        WHERE run_id = $1 AND status IN ('pending', 'running')
+        RETURNING tenant_id, error`,
+      [this.runId, why],
+    );
+    const interrupted = stopReason === INTERRUPTED && skipped.length > 0;
+    const { rows } = await client.query<{ status: RunStatus }>(
+      `UPDATE migration_runs
+          SET status = CASE WHEN $2 THEN 'interrupted'
+                            WHEN EXISTS (SELECT 1 FROM migration_run_tenants
+                                          WHERE run_id = $1 AND status NOT IN ('migrated', 'up-to-date')) THEN 'failed'
+                            ELSE 'succeeded' END,
+              finished_at = now()
+        WHERE id = $1 RETURNING status`,
+      [this.runId, interrupted],
+    );
+    return {
+      kind: 'ended',
+      status: rows[0]?.status ?? 'failed',
+      stopReason,
+      skipped: skipped.map((r) => ({ tenantId: r.tenant_id, reason: r.error })),
+      progress: { ...progress, done: progress.total, running: 0 },
+    };
+  }
+
+  private async failedCanaries(client: pg.ClientBase): Promise<string[]> {
+    const { rows } = await client.query<{ slug: string }>(
+      `SELECT coalesce(tn.slug, t.tenant_id::text) AS slug FROM migration_run_tenants t LEFT JOIN tenants tn ON tn.id = t.tenant_id
+        WHERE t.run_id = $1 AND t.wave = 0 AND t.status = 'failed' ORDER BY t.position`,
+      [this.runId],
+    );
+    return rows.map((r) => r.slug);
+  }
+}
+
+function progressOf(waves: readonly (WaveCounts & { wave: number | null })[]): QueueProgress {
+  let total = 0;
+  let done = 0;
+  let failed = 0;
+  let running = 0;
+  for (const w of waves) {
+    total += w.pending + w.running + w.expired + w.succeeded + w.failed + w.skipped;
+    done += w.succeeded + w.failed + w.skipped;
+    failed += w.failed;
+    running += w.running;
+  }
+  return { total, done, failed, running };
+}
