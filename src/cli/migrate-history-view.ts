@@ -1,8 +1,11 @@
-/** Renders the migration run history (`tenant migrate history`): the list of runs, one run with its tenants, JSON. */
+/**
+ * Renders the migration run history (`tenant migrate history`): the list of
+ * runs, one run with its runners and its tenants, JSON.
+ */
 import type { ChalkInstance } from 'chalk';
 import { formatDuration } from '../duration.js';
-import type { MigrationRunDetail, MigrationRunSummary, ShownRunTenantStatus } from '../migrate/migration-runs.js';
-import { resultLabel, shortList, shorten, version } from './migrate-view.js';
+import type { MigrationRunDetail, MigrationRunSummary, RunnerStatus, RunRunner, ShownRunTenantStatus } from '../migrate/migration-runs.js';
+import { resultLabel, shortId, shortList, shorten, version } from './migrate-view.js';
 import { makeTable } from './table.js';
 import type { Terminal } from './terminal.js';
 import { detailBlock } from './tenant-view.js';
@@ -18,6 +21,7 @@ export function renderRuns(term: Terminal, runs: MigrationRunSummary[]): void {
 export function renderRun(term: Terminal, run: MigrationRunDetail): void {
   if (term.json) return term.printJson(runJson(run));
   term.line(detailBlock(term.c, runDetails(run)));
+  if (run.runners.length > 0) term.line(runnersTable(term.c, run.runners, !term.interactive));
   if (run.tenants.length > 0) term.line(runTenantsTable(term.c, run, !term.interactive));
   const unrecorded = run.tenants.filter((t) => t.status === 'unrecorded').length;
   if (unrecorded > 0) {
@@ -28,9 +32,38 @@ export function renderRun(term: Terminal, run: MigrationRunDetail): void {
       ),
     );
   }
-  if (run.status !== 'succeeded' && run.tenants.some((t) => !['migrated', 'reverted', 'up-to-date'].includes(t.status))) {
-    term.note(term.c.dim(`continue it with: tenant migrate${run.direction === 'down' ? ' down' : ''} --resume ${run.id}`));
+  if (run.status === 'running') {
+    const join = run.direction === 'up' ? `, or add a runner: tenant migrate --join ${run.id}` : '';
+    term.note(term.ec.dim(`the run is still going: watch it with tenant migrate status ${run.id} --watch${join}`));
+  } else if (run.status !== 'succeeded' && run.tenants.some((t) => !['migrated', 'reverted', 'up-to-date'].includes(t.status))) {
+    term.note(term.ec.dim(`continue it with: tenant migrate${run.direction === 'down' ? ' down' : ''} --resume ${run.id}`));
   }
+}
+
+export function runnerLabel(c: ChalkInstance, status: RunnerStatus): string {
+  switch (status) {
+    case 'running':
+      return c.cyan(status);
+    case 'finished':
+      return c.green(status);
+    case 'interrupted':
+    case 'timed-out':
+      return c.yellow(status);
+    case 'lost':
+      return c.red(status);
+  }
+}
+
+/** A timestamp to the second, as the tables show it. */
+export const timeText = (at: Date) => at.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** Every runner that worked on the run: who, where, when, and how many tenants it finished. */
+export function runnersTable(c: ChalkInstance, runners: readonly RunRunner[], plain: boolean): string {
+  const table = makeTable(c, ['runner', 'host', 'pid', 'started', 'status', 'tenants done'], plain);
+  for (const r of runners) {
+    table.push([shortId(r.id), r.host, String(r.pid), timeText(r.startedAt), runnerLabel(c, r.status), String(r.done)]);
+  }
+  return table.toString();
 }
 
 function targetText(run: MigrationRunSummary): string {
@@ -59,7 +92,7 @@ function runsTable(c: ChalkInstance, runs: MigrationRunSummary[], plain: boolean
     const to = typeof run.options.to === 'string' ? ` to ${run.options.to}` : '';
     table.push([
       run.id,
-      run.startedAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      timeText(run.startedAt),
       run.actor,
       `${run.direction}${to}`,
       targetText(run),
@@ -76,36 +109,80 @@ function runDetails(run: MigrationRunDetail): [string, string][] {
     typeof run.options.to === 'string' ? run.options.to : `latest (${typeof run.options.latest === 'string' ? run.options.latest : '-'})`;
   return [
     ['run', run.id],
+    ...(run.runKey !== null ? [['key', run.runKey] as [string, string]] : []),
     ['actor', run.actor],
     ['started', run.startedAt.toISOString()],
     ['finished', run.finishedAt?.toISOString() ?? '-'],
     ['direction', `${run.direction} to ${to}`],
     ['target', targetText(run)],
     ['tenants', `${run.total}: ${countsText(run.counts) || 'none'}`],
+    ...(run.stopReason !== null ? [['stopped', run.stopReason] as [string, string]] : []),
   ];
 }
 
-function runTenantsTable(c: ChalkInstance, run: MigrationRunDetail, plain: boolean): string {
-  const table = makeTable(c, ['tenant', 'from -> to', run.direction === 'up' ? 'applied' : 'reverted', 'duration', 'result', 'error'], plain);
+/** The canary (wave 0) and waves, when the run had any; a run in one wave does not need the column. */
+function waveText(wave: number | null): string {
+  if (wave === null) return '-';
+  return wave === 0 ? 'canary' : String(wave);
+}
+
+/**
+ * One row per tenant. `runner` (the runner that holds it or recorded its
+ * outcome) shows for runs with runners; `claims` only when a tenant was
+ * claimed more than once (a lease ran out and another runner took it
+ * over); `wave` only when the run had a canary or several waves.
+ */
+export function runTenantsTable(c: ChalkInstance, run: MigrationRunDetail, plain: boolean): string {
+  const withRunner = run.runners.length > 0 || run.tenants.some((t) => t.runnerId !== null);
+  const withClaims = run.tenants.some((t) => t.claims > 1);
+  const withWave = run.tenants.some((t) => t.wave !== null && t.wave !== 1);
+  const head = ['tenant', 'from -> to', run.direction === 'up' ? 'applied' : 'reverted', 'duration', 'result'];
+  if (withWave) head.splice(1, 0, 'wave');
+  if (withRunner) head.push('runner');
+  if (withClaims) head.push('claims');
+  const table = makeTable(c, [...head, 'error'], plain);
   for (const t of run.tenants) {
-    table.push([
+    const row = [
       t.slug ?? t.tenantId,
       `${version(t.from)} -> ${version(t.to)}`,
       String(t.applied.length),
       t.durationMs === null ? '-' : formatDuration(t.durationMs),
       resultLabel(c, t.status),
-      t.error ? shorten(t.error, 80) : t.status === 'unrecorded' ? c.dim('outcome not recorded by the run') : '',
-    ]);
+    ];
+    if (withWave) row.splice(1, 0, waveText(t.wave));
+    if (withRunner) row.push(t.runnerId ? shortId(t.runnerId) : '-');
+    if (withClaims) row.push(t.claims > 1 ? String(t.claims) : '');
+    row.push(t.error ? shorten(t.error, 80) : t.status === 'unrecorded' ? c.dim('outcome not recorded by the run') : '');
+    table.push(row);
   }
   return table.toString();
+}
+
+export function runnerJson(r: RunRunner): Record<string, unknown> {
+  return {
+    id: r.id,
+    host: r.host,
+    pid: r.pid,
+    actor: r.actor,
+    concurrency: r.concurrency,
+    leaseMs: r.leaseMs,
+    status: r.status,
+    startedAt: r.startedAt.toISOString(),
+    heartbeatAt: r.heartbeatAt.toISOString(),
+    finishedAt: r.finishedAt?.toISOString() ?? null,
+    done: r.done,
+    holding: r.holding,
+  };
 }
 
 export function runJson(run: MigrationRunSummary | MigrationRunDetail): Record<string, unknown> {
   return {
     id: run.id,
+    runKey: run.runKey,
     actor: run.actor,
     direction: run.direction,
     status: run.status,
+    stopReason: run.stopReason,
     target: run.target,
     options: run.options,
     startedAt: run.startedAt.toISOString(),
@@ -114,6 +191,7 @@ export function runJson(run: MigrationRunSummary | MigrationRunDetail): Record<s
     counts: run.counts,
     ...('tenants' in run
       ? {
+          runners: run.runners.map(runnerJson),
           tenants: run.tenants.map((t) => ({
             tenantId: t.tenantId,
             slug: t.slug,
@@ -123,6 +201,10 @@ export function runJson(run: MigrationRunSummary | MigrationRunDetail): Record<s
             applied: t.applied,
             durationMs: t.durationMs,
             error: t.error,
+            wave: t.wave,
+            claims: t.claims,
+            runnerId: t.runnerId,
+            startedAt: t.startedAt?.toISOString() ?? null,
             finishedAt: t.finishedAt?.toISOString() ?? null,
           })),
         }

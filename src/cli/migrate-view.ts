@@ -36,6 +36,15 @@ export function progressText(progress: FleetProgress, direction: 'up' | 'down', 
   return `${verb} tenants: ${progress.done}/${progress.total} done${failed}${now}`;
 }
 
+/** What an idle runner shows while the others finish the run. */
+export function waitingText(reason: string, progress: FleetProgress): string {
+  const failed = progress.failed > 0 ? `, ${progress.failed} failed` : '';
+  return `waiting: ${reason} (run: ${progress.done}/${progress.total} done${failed})`;
+}
+
+/** The first characters of an id, enough to tell runners apart in a table. */
+export const shortId = (id: string) => id.slice(0, 8);
+
 export const version = (v: string | null) => v ?? '(none)';
 
 /** One plain line per tenant (pipelines, logs). */
@@ -82,21 +91,36 @@ export function summaryTable(c: ChalkInstance, outcome: FleetOutcome, plain: boo
   return table.toString();
 }
 
+/**
+ * The run's totals (counts are the whole run's, every runner's tenants
+ * included); a runner that shared the run says how many were its own.
+ */
 export function totalsLine(c: ChalkInstance, outcome: FleetOutcome): string {
-  const total = outcome.results.length;
-  if (total === 0) return 'no tenants to migrate';
+  const total = Object.values(outcome.counts).reduce((sum, n) => sum + n, 0);
+  if (total === 0 && outcome.results.length === 0) return 'no tenants to migrate';
+  // In a dry run `pending` is work to do; in a run another runner is still on, it is what is not finished yet.
+  const pending = outcome.dryRun ? 'with work to do' : 'not finished';
   const parts = (Object.entries(outcome.counts) as [FleetTenantStatus, number][])
     .filter(([, n]) => n > 0)
-    .map(([status, n]) => `${n} ${status === 'pending' ? 'with work to do' : status}`);
+    .map(([status, n]) => `${n} ${status === 'pending' ? pending : status}`);
   const head = `${total} tenant${total === 1 ? '' : 's'}: ${parts.join(', ')}`;
-  const where = outcome.targetVersion ? ` (target ${outcome.targetVersion})` : '';
-  return `${outcome.status === 'succeeded' ? c.green(head) : c.red(head)}${where} in ${formatDuration(outcome.durationMs)}`;
+  const shared = outcome.joined || outcome.results.length !== total;
+  const notes = [
+    outcome.targetVersion ? `target ${outcome.targetVersion}` : '',
+    shared ? `${outcome.results.length} by this runner` : '',
+  ].filter(Boolean);
+  const where = notes.length > 0 ? ` (${notes.join(', ')})` : '';
+  const colour = outcome.status === 'succeeded' ? c.green : outcome.status === 'running' ? c.yellow : c.red;
+  return `${colour(head)}${where} in ${formatDuration(outcome.durationMs)}`;
 }
 
 export function fleetJson(outcome: FleetOutcome): Record<string, unknown> {
   const unrecorded = new Set(outcome.unrecorded);
   return {
     runId: outcome.runId,
+    // This runner's id in the run, and whether it joined a run another runner started.
+    runnerId: outcome.runnerId,
+    joined: outcome.joined,
     resumedFrom: outcome.resumedFrom,
     status: outcome.status,
     direction: outcome.direction,
@@ -107,6 +131,7 @@ export function fleetJson(outcome: FleetOutcome): Record<string, unknown> {
     durationMs: Math.round(outcome.durationMs),
     // false: some of this run is not in `tenant migrate history` (each such result says recorded: false).
     recorded: outcome.recorded,
+    // The whole run's counts; `results` are this runner's.
     counts: outcome.counts,
     results: outcome.results.map((r) => ({
       tenantId: r.tenantId,
@@ -128,14 +153,24 @@ export function fleetJson(outcome: FleetOutcome): Record<string, unknown> {
 
 /** Fleet events as they come: the spinner on a terminal, lines for what needs attention. */
 export function renderFleetEvent(term: Terminal, direction: 'up' | 'down', dryRun: boolean): (event: FleetEvent) => void {
+  // Without a spinner, a reason to wait is said once (a runner may wait through many polls).
+  const waitedFor = new Set<string>();
   return (event) => {
     switch (event.type) {
       case 'run-started':
+        if (event.joined && event.runId) term.info(joinedText(event.runId, event.runnerId));
         if (event.queued > 0)
           term.progress(progressText({ total: event.total, done: event.total - event.queued, failed: 0, running: [] }, direction, dryRun));
         break;
       case 'tenant-started':
         term.progress(progressText(event.progress, direction, dryRun));
+        break;
+      case 'waiting':
+        if (term.interactive) term.progress(waitingText(event.reason, event.progress));
+        else if (!waitedFor.has(event.reason)) {
+          waitedFor.add(event.reason);
+          term.info(waitingText(event.reason, event.progress));
+        }
         break;
       case 'migration':
         if (term.verbose) term.progress(`${event.tenant.slug}: ${event.migration.type} ${event.migration.name}`);
@@ -170,6 +205,24 @@ export function renderFleetEvent(term: Terminal, direction: 'up' | 'down', dryRu
   };
 }
 
+export function joinedText(runId: string, runnerId: string | null): string {
+  return `joined run ${runId}${runnerId ? ` as runner ${shortId(runnerId)}` : ''}`;
+}
+
+/** What to do about a run that did not succeed: watch it while others are on it, or continue it. */
+export function unfinishedNote(outcome: FleetOutcome): string | undefined {
+  if (!outcome.runId || outcome.status === 'succeeded') return undefined;
+  if (outcome.status === 'running') {
+    return (
+      `run ${outcome.runId} is still going (other runners are on it); this runner stopped waiting (--wait-timeout). ` +
+      `Watch it: \`tenant migrate status ${outcome.runId} --watch\``
+    );
+  }
+  const down = outcome.direction === 'down' ? ' down' : '';
+  const why = outcome.stopReason ? ` (stopped: ${outcome.stopReason})` : '';
+  return `run ${outcome.runId} ${outcome.status}${why}: see \`tenant migrate history ${outcome.runId}\`; retry with \`tenant migrate${down} --resume ${outcome.runId}\``;
+}
+
 export function renderFleetOutcome(term: Terminal, outcome: FleetOutcome): void {
   if (term.json) {
     term.printJson(fleetJson(outcome));
@@ -200,14 +253,8 @@ export function renderFleetOutcome(term: Terminal, outcome: FleetOutcome): void 
       ),
     );
   }
-  if (outcome.runId && outcome.status !== 'succeeded') {
-    const down = outcome.direction === 'down' ? ' down' : '';
-    term.note(
-      term.c.dim(
-        `run ${outcome.runId}: see \`tenant migrate history ${outcome.runId}\`; retry with \`tenant migrate${down} --resume ${outcome.runId}\``,
-      ),
-    );
-  }
+  const unfinished = unfinishedNote(outcome);
+  if (unfinished) term.note(outcome.status === 'running' ? term.ec.yellow(unfinished) : term.ec.dim(unfinished));
 }
 
 export function shortList(items: readonly string[], max: number): string {

@@ -1,6 +1,27 @@
 import { Chalk } from 'chalk';
-import { describe, expect, it } from 'vitest';
-import { fleetJson, progressText, summaryTable, tenantLine, totalsLine } from '../../src/cli/migrate-view.js';
+import { InvalidArgumentError } from 'commander';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  boundedDuration,
+  canaryOption,
+  failureRateOption,
+  fleetExitCode,
+  shardOption,
+  toFleetOptions,
+} from '../../src/cli/commands/migrate-fleet.js';
+import {
+  fleetJson,
+  joinedText,
+  progressText,
+  renderFleetEvent,
+  renderFleetOutcome,
+  summaryTable,
+  tenantLine,
+  totalsLine,
+  unfinishedNote,
+  waitingText,
+} from '../../src/cli/migrate-view.js';
+import { Terminal, type OutputStream } from '../../src/cli/terminal.js';
 import type { FleetTenantResult } from '../../src/migrate/fleet-result.js';
 import type { FleetOutcome } from '../../src/migrate/fleet-types.js';
 
@@ -100,5 +121,220 @@ describe('fleet migration views', () => {
     expect(doc.results[0]).toMatchObject({ reverted: [], attempts: 1 });
     const dry = fleetJson(outcome([result({ status: 'pending' })], { dryRun: true, runId: null, recorded: false })) as { results: object[] };
     expect(dry.results[0]).not.toHaveProperty('recorded');
+  });
+});
+
+function capture() {
+  const chunks: string[] = [];
+  const stream = { isTTY: false, write: (chunk: string) => (chunks.push(chunk), true) } as unknown as OutputStream;
+  return { stream, text: () => chunks.join('') };
+}
+
+function terminal(options: { json?: boolean; quiet?: boolean } = {}) {
+  const out = capture();
+  const err = capture();
+  return { term: new Terminal({ env: { NO_COLOR: '1' }, stdout: out.stream, stderr: err.stream, ...options }), out, err };
+}
+
+const RUN = '11111111-1111-4111-8111-111111111111';
+const progress = { total: 60, done: 41, failed: 1, running: [] };
+
+describe('fleet runs shared by several runners', () => {
+  it('says a runner joined a run, and what it waits for', () => {
+    expect(joinedText(RUN, '22222222-2222-4222-8222-222222222222')).toBe(`joined run ${RUN} as runner 22222222`);
+    expect(joinedText(RUN, null)).toBe(`joined run ${RUN}`);
+    expect(waitingText('2 tenants running on other runners', progress)).toBe(
+      'waiting: 2 tenants running on other runners (run: 41/60 done, 1 failed)',
+    );
+    expect(waitingText('a lease must run out', { ...progress, failed: 0 })).toBe('waiting: a lease must run out (run: 41/60 done)');
+  });
+
+  it('prints joined and each reason to wait once without a terminal (the reason repeats at every poll)', () => {
+    const { term, out, err } = terminal();
+    const render = renderFleetEvent(term, 'up', false);
+    render({
+      type: 'run-started',
+      runId: RUN,
+      runnerId: '22222222-2222-4222-8222-222222222222',
+      joined: true,
+      total: 60,
+      queued: 19,
+      direction: 'up',
+      dryRun: false,
+    });
+    render({ type: 'waiting', reason: 'others are running tenants', progress });
+    render({ type: 'waiting', reason: 'others are running tenants', progress: { ...progress, done: 42 } });
+    render({ type: 'waiting', reason: 'a lease must run out', progress });
+    expect(out.text()).toBe('');
+    expect(err.text().split('\n').filter(Boolean)).toEqual([
+      `joined run ${RUN} as runner 22222222`,
+      'waiting: others are running tenants (run: 41/60 done, 1 failed)',
+      'waiting: a lease must run out (run: 41/60 done, 1 failed)',
+    ]);
+    // The runner that started the run says nothing new; --quiet silences these notices.
+    const starter = terminal();
+    renderFleetEvent(
+      starter.term,
+      'up',
+      false,
+    )({ type: 'run-started', runId: RUN, runnerId: 'x', joined: false, total: 2, queued: 2, direction: 'up', dryRun: false });
+    expect(starter.err.text()).toBe('');
+    const quiet = terminal({ quiet: true });
+    const q = renderFleetEvent(quiet.term, 'up', false);
+    q({ type: 'run-started', runId: RUN, runnerId: 'x', joined: true, total: 2, queued: 2, direction: 'up', dryRun: false });
+    q({ type: 'waiting', reason: 'r', progress });
+    expect(quiet.err.text()).toBe('');
+  });
+
+  it('shows every wait on the spinner on a terminal', () => {
+    const tty = { isTTY: true, columns: 100, write: () => true } as unknown as OutputStream;
+    const term = new Terminal({ env: { TERM: 'xterm' }, color: false, stdout: tty, stderr: tty });
+    const shown: string[] = [];
+    vi.spyOn(term, 'progress').mockImplementation((text) => void shown.push(text));
+    const render = renderFleetEvent(term, 'up', false);
+    render({ type: 'waiting', reason: 'others are running tenants', progress });
+    render({ type: 'waiting', reason: 'others are running tenants', progress: { ...progress, done: 42 } });
+    expect(shown).toEqual([
+      'waiting: others are running tenants (run: 41/60 done, 1 failed)',
+      'waiting: others are running tenants (run: 42/60 done, 1 failed)',
+    ]);
+  });
+
+  it("counts the whole run, and says how many tenants were this runner's", () => {
+    const mine = [result({ applied: ['00006_b'] })];
+    const whole = { migrated: 58, reverted: 0, 'up-to-date': 2, pending: 0, failed: 0, skipped: 0 };
+    expect(totalsLine(c, outcome(mine, { counts: whole, joined: true }))).toBe(
+      '60 tenants: 58 migrated, 2 up-to-date (target 00006_b, 1 by this runner) in 2.00s',
+    );
+    // A lone runner: its results are the run.
+    expect(totalsLine(c, outcome(mine))).toBe('1 tenant: 1 migrated (target 00006_b) in 2.00s');
+    // Stopped waiting before the run ended: what is left is not finished (in a dry run it is work to do).
+    const open = { ...whole, migrated: 40, pending: 18 };
+    expect(totalsLine(c, outcome(mine, { counts: open, status: 'running', joined: true, targetVersion: null }))).toBe(
+      '60 tenants: 40 migrated, 2 up-to-date, 18 not finished (1 by this runner) in 2.00s',
+    );
+    expect(totalsLine(c, outcome([result({ status: 'pending' })], { dryRun: true }))).toContain('1 with work to do');
+    // An empty shard.
+    expect(totalsLine(c, outcome([]))).toBe('no tenants to migrate');
+  });
+
+  it('gives the runner id, whether it joined, and the whole run counts in JSON', () => {
+    const counts = { migrated: 58, reverted: 0, 'up-to-date': 2, pending: 0, failed: 0, skipped: 0 };
+    const doc = fleetJson(outcome([result({ applied: ['00006_b'] })], { joined: true, counts }));
+    expect(doc).toMatchObject({ runId: RUN, runnerId: '22222222-2222-4222-8222-222222222222', joined: true, counts });
+    expect(doc.results).toHaveLength(1);
+  });
+
+  it('tells a runner that stopped waiting how to watch the run, and a stopped run how to continue it', () => {
+    expect(unfinishedNote(outcome([]))).toBeUndefined();
+    expect(unfinishedNote(outcome([], { runId: null, status: 'failed' }))).toBeUndefined();
+    expect(unfinishedNote(outcome([], { status: 'running' }))).toBe(
+      `run ${RUN} is still going (other runners are on it); this runner stopped waiting (--wait-timeout). ` +
+        `Watch it: \`tenant migrate status ${RUN} --watch\``,
+    );
+    expect(unfinishedNote(outcome([], { status: 'failed', stopReason: 'canary failed: acme' }))).toBe(
+      `run ${RUN} failed (stopped: canary failed: acme): see \`tenant migrate history ${RUN}\`; retry with \`tenant migrate --resume ${RUN}\``,
+    );
+    expect(unfinishedNote(outcome([], { status: 'interrupted', direction: 'down' }))).toContain(`tenant migrate down --resume ${RUN}`);
+  });
+
+  it('renders a run still going: totals on stdout, how to watch it on stderr', () => {
+    const { term, out, err } = terminal();
+    const counts = { migrated: 1, reverted: 0, 'up-to-date': 0, pending: 5, failed: 0, skipped: 0 };
+    renderFleetOutcome(term, outcome([result({ applied: ['00006_b'] })], { status: 'running', counts, joined: true }));
+    expect(out.text()).toContain('6 tenants: 1 migrated, 5 not finished');
+    expect(err.text()).toContain(`tenant migrate status ${RUN} --watch`);
+    const json = terminal({ json: true });
+    renderFleetOutcome(json.term, outcome([], { status: 'running', counts }));
+    expect(JSON.parse(json.out.text())).toMatchObject({ status: 'running', counts });
+  });
+
+  it('exits 0 only for a run that succeeded; 130 interrupted; 1 failed or still going', () => {
+    expect(fleetExitCode('succeeded')).toBe(0);
+    expect(fleetExitCode('interrupted')).toBe(130);
+    expect(fleetExitCode('failed')).toBe(1);
+    expect(fleetExitCode('running')).toBe(1);
+  });
+});
+
+describe('runner options of `tenant migrate`', () => {
+  const refuses = (parse: () => unknown, message: string) => {
+    expect(parse).toThrow(InvalidArgumentError);
+    expect(parse).toThrow(message);
+  };
+
+  it('parses --shard i/n (1-based) and refuses anything else', () => {
+    expect(shardOption('2/4')).toEqual({ index: 2, count: 4 });
+    expect(shardOption(' 1 / 1 ')).toEqual({ index: 1, count: 1 });
+    for (const bad of ['0/3', '4/3', '1/0', '1/10001', '2', '2/4/8', 'a/b', '-1/3', '1.5/3']) {
+      refuses(() => shardOption(bad), '--shard must be i/n with 1 <= i <= n <= 10000, like 2/4');
+    }
+  });
+
+  it('parses --canary as a count or slugs (repeatable), not both', () => {
+    expect(canaryOption('3')).toBe(3);
+    expect(canaryOption('acme, globex')).toEqual(['acme', 'globex']);
+    expect(canaryOption('initech', ['acme'])).toEqual(['acme', 'initech']);
+    for (const bad of ['0', '1000001', 'acme,,globex', ' ', 'acme,'])
+      refuses(() => canaryOption(bad), '--canary takes a count from 1 to 1000000');
+    refuses(() => canaryOption('acme', 3), 'not both');
+    refuses(() => canaryOption('3', ['acme']), 'given once');
+  });
+
+  it('parses --max-failure-rate as a percentage, with or without %', () => {
+    expect(failureRateOption('5')).toBe(5);
+    expect(failureRateOption('5%')).toBe(5);
+    expect(failureRateOption('2.5 %')).toBe(2.5);
+    expect(failureRateOption('0')).toBe(0);
+    expect(failureRateOption('100%')).toBe(100);
+    for (const bad of ['101', '-1', 'five', '5%%', '', '1e1']) {
+      refuses(() => failureRateOption(bad), '--max-failure-rate must be a percentage from 0 to 100, like 5 or 5%');
+    }
+  });
+
+  it('parses bounded durations; 0 only where it means something', () => {
+    const lease = boundedDuration('--lease', 1000, 86_400_000);
+    expect(lease('3s')).toBe(3000);
+    expect(lease('1m30s')).toBe(90_000);
+    for (const bad of ['0', '500ms', '2d', 'soon', '']) refuses(() => lease(bad), '--lease must be a duration from 1s to 1d, like 30s or 10m');
+    const wait = boundedDuration('--wait-timeout', 1000, 7 * 86_400_000, 'until the run ends');
+    expect(wait('0')).toBe(0);
+    expect(wait('30m')).toBe(1_800_000);
+    refuses(() => wait('8d'), '--wait-timeout must be a duration from 1s to 7d, like 30s or 10m (0: until the run ends)');
+    refuses(() => boundedDuration('--interval', 100, 3_600_000)('50ms'), 'from 100ms to 1h');
+  });
+
+  it('maps the runner flags onto the library options, --per-host as the older name of --per-server', () => {
+    const options = toFleetOptions(
+      {
+        join: 'last',
+        key: 'release-42',
+        lease: 3000,
+        waitTimeout: 0,
+        shard: { index: 2, count: 4 },
+        canary: ['acme'],
+        maxFailureRate: 5,
+        minSample: 20,
+        wave: 100,
+        perServer: 2,
+      },
+      'up',
+    );
+    expect(options).toEqual({
+      direction: 'up',
+      target: {},
+      join: 'last',
+      runKey: 'release-42',
+      leaseMs: 3000,
+      waitTimeoutMs: 0,
+      shard: { index: 2, count: 4 },
+      canary: ['acme'],
+      maxFailureRate: 5,
+      minSample: 20,
+      waveSize: 100,
+      perHost: 2,
+    });
+    expect(toFleetOptions({ perHost: 3 }, 'up')).toEqual({ direction: 'up', target: {}, perHost: 3 });
+    expect(toFleetOptions({}, 'down')).toEqual({ direction: 'down', target: {} });
   });
 });

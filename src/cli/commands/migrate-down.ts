@@ -6,16 +6,35 @@ import { addActor, addJson } from '../options.js';
 import { terminalFor, withSession, type CliState, type Session } from '../session.js';
 import { addFleetOptions, fleetDeps, runFleet, toFleetOptions, type FleetCliOptions } from './migrate-fleet.js';
 
+/** The runner options of FleetCliOptions arrive here unparsed (as given), only to be refused: see REFUSED. */
 interface DownCliOptions extends FleetCliOptions {
   all?: boolean;
   yes?: boolean;
 }
 
-/** Options of `migrate [up]` that down takes only to refuse them with a reason (hidden from its help). */
+const NAMED = 'name the tenants with --slug or --id';
+const ONE_RUNNER = 'a down run reverts named tenants with one runner, after confirmation; continue one with --resume';
+const ROLLOUT = 'down reverts exactly the tenants you name';
+
+/**
+ * Options of `migrate [up]` that down takes only to refuse them with a
+ * reason (hidden from its help): the whole-fleet selection, and the runner
+ * options (sharing a run, shards, canaries, waves, the failure brake), which
+ * exist for rolling a release out across the fleet.
+ */
 const REFUSED = [
-  ['all', '--all'],
-  ['status', '--status'],
-  ['verify', '--verify'],
+  ['all', '--all', NAMED],
+  ['status', '--status <status>', NAMED],
+  ['verify', '--verify', NAMED],
+  ['join', '--join <run>', ONE_RUNNER],
+  ['key', '--key <key>', ONE_RUNNER],
+  ['lease', '--lease <duration>', ONE_RUNNER],
+  ['waitTimeout', '--wait-timeout <duration>', ONE_RUNNER],
+  ['shard', '--shard <i/n>', ROLLOUT],
+  ['canary', '--canary <n|slugs>', ROLLOUT],
+  ['maxFailureRate', '--max-failure-rate <pct>', ROLLOUT],
+  ['minSample', '--min-sample <k>', ROLLOUT],
+  ['wave', '--wave <size>', ROLLOUT],
 ] as const;
 
 export function registerMigrateDown(migrate: Command, state: CliState): Command {
@@ -23,10 +42,8 @@ export function registerMigrateDown(migrate: Command, state: CliState): Command 
     .command('down')
     .description('revert migrations on named tenants: everything applied after --to (drops those objects and their data)')
     .option('--to <migration>', 'the migration to go back to (it stays applied); 0 reverts everything')
-    .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
-    .addOption(new Option('--all').hideHelp())
-    .addOption(new Option('--status <status>').hideHelp())
-    .addOption(new Option('--verify').hideHelp());
+    .option('-y, --yes', 'do not ask for confirmation (required without a terminal)');
+  for (const [, spec] of REFUSED) down.addOption(new Option(spec).hideHelp());
   addActor(addJson(addFleetOptions(down, 'down')));
   down.addHelpText(
     'after',
@@ -40,8 +57,8 @@ and \`tenant list\` shows the reverted migrations as pending until the next \`te
   );
   down.action(async (opts: DownCliOptions, cmd: Command) => {
     state.term = terminalFor(cmd);
-    for (const [key, flag] of REFUSED) {
-      if (opts[key] !== undefined) throw new UsageError(`${flag} cannot be used with \`migrate down\`; name the tenants with --slug or --id`);
+    for (const [key, spec, reason] of REFUSED) {
+      if (opts[key] !== undefined) throw new UsageError(`${spec.split(' ')[0]} cannot be used with \`migrate down\`; ${reason}`);
     }
     const options = toFleetOptions(opts, 'down');
     // The library checks the options (named tenants, --to) before anyone is asked to confirm.
