@@ -411,3 +411,26 @@ describe('rollout safety', () => {
     for (const t of await rt.registry.list()) expect(t.status, t.slug).toBe('active');
   });
 });
+
+describe('runners on one server', () => {
+  it('without --per-server, each runner adds its --concurrency: three runners of 2 have more than 2 migrations in flight on one server', async () => {
+    const migration = '00013_one_server_marks';
+    const cli = await cliWith({ [`${migration}.sql`]: slowMigration('one_server_marks', 0.5) });
+    const here = tenants.filter((t) => t.serverName === 'default');
+    const key = `release-${env.id}-one-server`;
+    const args = ['migrate', '--key', key, ...here.flatMap((t) => ['--slug', t.slug]), '--concurrency', '2', '--wait-timeout', '5m', '--json'];
+    const sampler = await startActivitySampler({ default: env.adminUrl }, 20);
+    let activity: Awaited<ReturnType<typeof sampler.stop>> | undefined;
+    try {
+      const runners = [runner(args, cli), runner(args, cli), runner(args, cli)];
+      const results = await Promise.all(runners.map((r) => exitWithin(r, 150_000)));
+      results.forEach((r, i) => expect(r.code, `runner ${i}: ${r.stderr}`).toBe(0));
+    } finally {
+      activity = await sampler.stop();
+    }
+    // --concurrency is per runner: the run's per-server limit is not the first runner's concurrency.
+    expect(activity.default?.peak, 'tenant databases of one server migrating at once').toBeGreaterThan(2);
+    expect(activity.default?.peak).toBeLessThanOrEqual(6);
+    await expectAppliedOnce(migration, 'one_server_marks', here);
+  });
+});
