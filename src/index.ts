@@ -137,7 +137,8 @@ export type { SecretKeyring } from './secrets/secret-keyring.js';
 export { loadMigrationFiles, type MigrationFile } from './schema/migration-files.js';
 export type { MigrationDirection, MigrationEvent } from './schema/database-migrator.js';
 export { migrateFleet } from './migrate/fleet-migrator.js';
-export type { FleetEvent, FleetMigrateDeps, FleetMigrateOptions, FleetOutcome, FleetProgress } from './migrate/fleet-types.js';
+export type { FleetEvent, FleetMigrateDeps, FleetMigrateOptions, FleetOutcome, FleetProgress, FleetShard } from './migrate/fleet-types.js';
+export { parseShard, shardOf } from './migrate/fleet-shard.js';
 export type { FleetTenantError, FleetTenantResult, FleetTenantStatus } from './migrate/fleet-result.js';
 export type { FleetTarget } from './migrate/fleet-targets.js';
 export { MigrationRuns } from './migrate/migration-runs.js';
@@ -148,6 +149,8 @@ export type {
   ShownRunStatus,
   RunTenantRecord,
   RunTenantStatus,
+  RunRunner,
+  RunnerStatus,
 } from './migrate/migration-runs.js';
 
 // pool manager and its wiring

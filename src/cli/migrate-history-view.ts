@@ -120,6 +120,8 @@ function runDetails(run: MigrationRunDetail): [string, string][] {
   ];
 }
 
+const NOT_STARTED: ReadonlySet<ShownRunTenantStatus> = new Set(['pending', 'running', 'skipped', 'unrecorded']);
+
 /** The canary (wave 0) and waves, when the run had any; a run in one wave does not need the column. */
 function waveText(wave: number | null): string {
   if (wave === null) return '-';
@@ -144,7 +146,8 @@ export function runTenantsTable(c: ChalkInstance, run: MigrationRunDetail, plain
   for (const t of run.tenants) {
     const row = [
       t.slug ?? t.tenantId,
-      `${version(t.from)} -> ${version(t.to)}`,
+      // A tenant never started has no version it went to (null here is not "no migrations").
+      `${version(t.from)} -> ${t.to === null && NOT_STARTED.has(t.status) ? '-' : version(t.to)}`,
       String(t.applied.length),
       t.durationMs === null ? '-' : formatDuration(t.durationMs),
       resultLabel(c, t.status),

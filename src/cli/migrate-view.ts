@@ -71,8 +71,15 @@ export function tenantLine(c: ChalkInstance, r: FleetTenantResult, direction: 'u
 }
 
 /** The final summary; up-to-date tenants are counted, not listed (unless `all`). */
-export function summaryTable(c: ChalkInstance, outcome: FleetOutcome, plain: boolean, all: boolean): string | undefined {
-  const rows = outcome.results.filter((r) => all || r.status !== 'up-to-date');
+export function summaryTable(
+  c: ChalkInstance,
+  outcome: FleetOutcome,
+  plain: boolean,
+  all: boolean,
+  /** Tenants summed up elsewhere (see skippedGroups). */
+  omit: ReadonlySet<string> = new Set(),
+): string | undefined {
+  const rows = outcome.results.filter((r) => (all || r.status !== 'up-to-date') && !omit.has(r.tenantId));
   if (rows.length === 0) return undefined;
   const done = outcome.direction === 'up' ? 'applied' : 'reverted';
   const table = makeTable(c, ['tenant', 'from -> to', outcome.dryRun ? 'planned' : done, 'duration', 'result'], plain);
@@ -205,8 +212,32 @@ export function renderFleetEvent(term: Terminal, direction: 'up' | 'down', dryRu
   };
 }
 
+/** Skipped tenants listed one by one when fewer than this share a reason. */
+export const SKIPPED_LISTED = 10;
+
+/** Skipped tenants by reason, for the reasons more than `max` tenants share (a stopped run skips all the rest for one reason). */
+export function skippedGroups(results: readonly FleetTenantResult[], max: number): Map<string, FleetTenantResult[]> {
+  const byReason = new Map<string, FleetTenantResult[]>();
+  for (const r of results) {
+    if (r.status !== 'skipped') continue;
+    const reason = r.reason ?? '';
+    const group = byReason.get(reason);
+    if (group) group.push(r);
+    else byReason.set(reason, [r]);
+  }
+  return new Map([...byReason].filter(([, group]) => group.length > max));
+}
+
+export function skippedGroupLine(c: ChalkInstance, reason: string, results: readonly FleetTenantResult[]): string {
+  return `${results.length} tenants ${c.yellow('skipped')}: ${reason} (${shortList(
+    results.map((r) => r.slug),
+    3,
+  )}; --verbose lists them, \`tenant migrate history\` shows them)`;
+}
+
 export function joinedText(runId: string, runnerId: string | null): string {
-  return `joined run ${runId}${runnerId ? ` as runner ${shortId(runnerId)}` : ''}`;
+  // No runner id: the run had ended before this runner came; the outcome below is the run's.
+  return runnerId ? `joined run ${runId} as runner ${shortId(runnerId)}` : `joined run ${runId}, which had already ended`;
 }
 
 /** What to do about a run that did not succeed: watch it while others are on it, or continue it. */
@@ -228,12 +259,16 @@ export function renderFleetOutcome(term: Terminal, outcome: FleetOutcome): void 
     term.printJson(fleetJson(outcome));
     return;
   }
+  // A run that stopped skips the rest for one reason: many such tenants get one line, not one each (--verbose lists them).
+  const groups = skippedGroups(outcome.results, term.verbose ? Infinity : SKIPPED_LISTED);
+  const grouped = new Set([...groups.values()].flat().map((r) => r.tenantId));
   // Tenants decided without running (skipped, or current per the meta database) get their line here.
   for (const result of outcome.results) {
-    if (result.checkedIn === 'database') continue;
+    if (result.checkedIn === 'database' || grouped.has(result.tenantId)) continue;
     if (result.status === 'skipped' || term.verbose) term.line(tenantLine(term.c, result, outcome.direction));
   }
-  const table = summaryTable(term.c, outcome, !term.interactive, term.verbose);
+  for (const [reason, results] of groups) term.line(skippedGroupLine(term.c, reason, results));
+  const table = summaryTable(term.c, outcome, !term.interactive, term.verbose, grouped);
   if (table) term.line(table);
   term.line(totalsLine(term.c, outcome));
   const byMeta = outcome.results.filter((r) => r.checkedIn === 'meta').length;

@@ -87,7 +87,11 @@ export async function migrateFleet(
     actor: options.actor,
     direction: settings.direction,
     target: plan.selection.recorded,
-    options: { ...recordedOptions(settings, plan.latest), files: filesFingerprint(files, plan.targetVersion) },
+    options: {
+      ...recordedOptions(settings, plan.latest),
+      files: filesFingerprint(files, plan.targetVersion),
+      waves: new Set(plan.waves.values()).size,
+    },
     ...(settings.runKey !== undefined ? { runKey: settings.runKey } : {}),
     tenants: plan.order.map((tenant, index) => {
       const decided = plan.results.get(tenant.id);
@@ -234,7 +238,7 @@ async function runOn(
       runId: spec.runId,
       runnerId: null,
       joined: spec.joined,
-      total: look.progress.total,
+      total: spec.total,
       queued: 0,
       direction: spec.direction,
       dryRun: false,
@@ -261,7 +265,7 @@ async function runOn(
     retry: (retry) => emit({ type: 'record-retry', ...retry }),
   });
   let end: RunnerEnd;
-  let recorded: RecordResult = { recorded: true, unrecorded: [] };
+  let recorded: RecordResult;
   const onAbort = () => emit({ type: 'stopping', reason: 'interrupted' });
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -397,7 +401,7 @@ async function dryRun(
     plan.queue,
     {
       concurrency: settings.concurrency,
-      perKey: settings.perHost,
+      perKey: settings.perHost ?? settings.concurrency,
       keyOf: serverOf,
       ...(options.signal ? { signal: options.signal } : {}),
     },

@@ -62,6 +62,19 @@ export async function runRunner(ctx: RunnerContext, settings: RunnerSettings): P
   let lastWait: string | null = null;
   let metaDown: { since: number; attempt: number } | null = null;
   let poke: () => void = () => undefined;
+  let refreshed = 0;
+  // The run's counts for progress lines: a scan of the run's rows, so at most once a second.
+  const refresh = async () => {
+    if (Date.now() - refreshed < 1_000) return;
+    refreshed = Date.now();
+    try {
+      progress = await queue.progress();
+      finishedSince = 0;
+      failedSince = 0;
+    } catch {
+      // Progress lines only; the next claim says whether the meta database is away.
+    }
+  };
   let stopShown = false;
 
   const shown = (): FleetProgress => ({
@@ -126,6 +139,7 @@ export async function runRunner(ctx: RunnerContext, settings: RunnerSettings): P
       }
       let result: ClaimResult;
       try {
+        await recorder.writeKept();
         result = await queue.claim(runnerId, free, settings.leaseMs);
         metaDown = null;
       } catch (err) {
@@ -141,9 +155,7 @@ export async function runRunner(ctx: RunnerContext, settings: RunnerSettings): P
         await wake(delayMs);
         continue;
       }
-      progress = result.progress;
-      finishedSince = 0;
-      failedSince = 0;
+      await refresh();
       const stopReason = result.kind === 'claimed' ? null : result.stopReason;
       if (stopReason && !stopShown) ctx.emit({ type: 'stopping', reason: stopReason });
       stopShown ||= stopReason !== null;

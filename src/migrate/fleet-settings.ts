@@ -29,7 +29,8 @@ export interface FleetSettings {
   verify: boolean;
   failFast: boolean;
   concurrency: number;
-  perHost: number;
+  /** Tenants in flight on one server across every runner of the run; null: only each runner's concurrency limits. */
+  perHost: number | null;
   /** Infinity when not limited. */
   maxFailures: number;
   ifLocked: 'wait' | 'skip';
@@ -130,7 +131,7 @@ export function resolveFleetOptions(options: Omit<FleetMigrateOptions, 'actor'>)
     verify: options.verify === true,
     failFast: options.failFast === true,
     concurrency,
-    perHost: positive(options.perHost ?? concurrency, 'per-host'),
+    perHost: options.perHost === undefined ? null : positive(options.perHost, 'per-server'),
     maxFailures: options.maxFailures === undefined ? Infinity : positive(options.maxFailures, 'max-failures'),
     ifLocked: options.ifLocked ?? 'wait',
     lockTimeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_WAIT_MS,
@@ -180,7 +181,7 @@ export function recordedOptions(settings: FleetSettings, latest: string | null):
     ...(settings.to !== undefined ? { to: settings.to } : {}),
     latest,
     concurrency: settings.concurrency,
-    perHost: settings.perHost,
+    ...(settings.perHost !== null ? { perHost: settings.perHost } : {}),
     verify: settings.verify,
     failFast: settings.failFast,
     ...(settings.maxFailures !== Infinity ? { maxFailures: settings.maxFailures } : {}),

@@ -29,7 +29,7 @@ export interface FleetMigrateOptions {
   verify?: boolean;
   /** Tenants migrated at once by this runner (default: defaultConcurrency()). */
   concurrency?: number;
-  /** Tenants migrated at once on one database server, across every runner of the run (default: concurrency). */
+  /** Tenants migrated at once on one database server, across every runner of the run (default: no limit beyond each runner's concurrency). */
   perHost?: number;
   /**
    * Join an open run (id, unique prefix or `last`) instead of starting one:

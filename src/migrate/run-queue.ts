@@ -17,7 +17,7 @@ import crypto from 'node:crypto';
 import type pg from 'pg';
 import { withClient, withTransaction } from '../pg/with-helpers.js';
 import type { RunStatus } from './migration-runs.js';
-import { decide, type RunPolicy, type WaveCounts } from './run-policy.js';
+import { decide, type RunDecision, type RunPolicy, type WaveCounts } from './run-policy.js';
 
 /** stop_reason of a run whose last runner was interrupted (SIGINT / abort). */
 export const INTERRUPTED = 'interrupted';
@@ -32,16 +32,15 @@ export interface QueueProgress {
 }
 
 export type ClaimResult =
-  | { kind: 'claimed'; tenantIds: string[]; progress: QueueProgress }
+  | { kind: 'claimed'; tenantIds: string[] }
   /** stopReason: the run stopped starting tenants and waits for the running ones. */
-  | { kind: 'wait'; reason: string; stopReason: string | null; progress: QueueProgress }
+  | { kind: 'wait'; reason: string; stopReason: string | null }
   | {
       kind: 'ended';
       status: RunStatus;
       stopReason: string | null;
       /** Tenants this call marked skipped (never started, or their runner was lost), with the reason. */
       skipped: { tenantId: string; reason: string }[];
-      progress: QueueProgress;
     };
 
 export interface RunnerInput {
@@ -58,8 +57,17 @@ export function policyOf(options: Record<string, unknown>): RunPolicy & { perSer
     maxFailures: num(options.maxFailures) ?? Infinity,
     maxFailureRate: num(options.maxFailureRate) ?? null,
     minSample: num(options.minSample) ?? 1,
-    perServer: num(options.perHost) ?? 2 ** 31 - 1,
+    perServer: num(options.perHost) ?? UNLIMITED,
   };
+}
+
+/** No per-server limit: each runner's concurrency bounds it. */
+const UNLIMITED = 2 ** 31 - 1;
+
+/** Whether the run's rule needs the counts of every outcome (a stop rule, or more than one wave). */
+function needsCounts(policy: RunPolicy, options: Record<string, unknown>): boolean {
+  const waves = typeof options.waves === 'number' ? options.waves : 1;
+  return policy.failFast || policy.maxFailures !== Infinity || policy.maxFailureRate !== null || waves > 1;
 }
 
 const WAVES_SQL = `SELECT wave,
@@ -71,32 +79,17 @@ const WAVES_SQL = `SELECT wave,
     count(*) FILTER (WHERE status = 'skipped')::int AS skipped
   FROM migration_run_tenants WHERE run_id = $1 GROUP BY wave`;
 
-/**
- * The first `want` claimable rows of the open wave in queue order, skipping
- * rows of a server that has `perServer` tenants in flight (counting every
- * runner's live claims and the rows picked here).
- */
-const CLAIM_SQL = `WITH inflight AS (
-    SELECT server_name, count(*)::int AS n FROM migration_run_tenants
-     WHERE run_id = $1 AND status = 'running' AND lease_until > now() GROUP BY server_name
-  ), ranked AS (
-    SELECT t.tenant_id, t.position,
-           row_number() OVER (PARTITION BY t.server_name ORDER BY t.position) + coalesce(i.n, 0) AS slot
-      FROM migration_run_tenants t LEFT JOIN inflight i ON i.server_name IS NOT DISTINCT FROM t.server_name
-     WHERE t.run_id = $1 AND t.wave = $2
-       AND (t.status = 'pending' OR (t.status = 'running' AND t.lease_until <= now()))
-  ), picked AS (
-    SELECT tenant_id, position FROM ranked WHERE slot <= $3 ORDER BY position LIMIT $4
-  ), locked AS (
-    SELECT t.tenant_id FROM migration_run_tenants t JOIN picked p ON p.tenant_id = t.tenant_id
-     WHERE t.run_id = $1 FOR UPDATE OF t SKIP LOCKED
-  )
-  UPDATE migration_run_tenants t
-     SET status = 'running', claimed_by = $5, lease_until = now() + $6 * interval '1 millisecond',
+/** Claimable rows of a wave in queue order (the partial index on pending/running rows serves it). */
+const CLAIMABLE = `run_id = $1 AND wave = $2 AND status IN ('pending', 'running') AND (status = 'pending' OR lease_until <= now())`;
+
+const TAKE_SQL = `UPDATE migration_run_tenants t
+     SET status = 'running', claimed_by = $3, lease_until = now() + $4 * interval '1 millisecond',
          claims = t.claims + 1, started_at = now()
-    FROM locked l
-   WHERE t.run_id = $1 AND t.tenant_id = l.tenant_id
+   WHERE t.run_id = $1 AND t.tenant_id = ANY($2::uuid[])
   RETURNING t.tenant_id, t.position`;
+
+/** Rows read per step when picking under a per-server limit. */
+const PICK_BATCH = 256;
 
 export class RunQueue {
   constructor(
@@ -159,7 +152,18 @@ export class RunQueue {
     );
   }
 
-  /** One look at the run under its row lock: stop, end, wait, or claim. */
+  /** The run's counts now (a read without locks; runners poll it for their progress lines). */
+  async progress(): Promise<QueueProgress> {
+    const { rows } = await this.pool.query<WaveCounts & { wave: number | null }>(WAVES_SQL, [this.runId]);
+    return progressOf(rows);
+  }
+
+  /**
+   * One look at the run under its row lock: stop, end, wait, or claim. The
+   * counts of every outcome (a scan of the run's rows) are read only when
+   * the run has a stop rule or waves to apply; otherwise the queue's partial
+   * index answers, so a claim stays cheap in a run of 20,000 tenants.
+   */
   private async step(client: pg.ClientBase, runnerId: string | null, want: number, leaseMs: number): Promise<ClaimResult> {
     const run = await client.query<{ status: RunStatus; stop_reason: string | null; options: Record<string, unknown> }>(
       'SELECT status, stop_reason, options FROM migration_runs WHERE id = $1 FOR UPDATE',
@@ -167,51 +171,118 @@ export class RunQueue {
     );
     const row = run.rows[0];
     if (!row) throw new Error(`run ${this.runId} is gone from the meta database`);
-    const { rows: byWave } = await client.query<WaveCounts & { wave: number | null }>(WAVES_SQL, [this.runId]);
-    const progress = progressOf(byWave);
-    if (row.status !== 'running') return { kind: 'ended', status: row.status, stopReason: row.stop_reason, skipped: [], progress };
+    if (row.status !== 'running') return { kind: 'ended', status: row.status, stopReason: row.stop_reason, skipped: [] };
 
-    const queued = byWave.filter((w): w is WaveCounts => w.wave !== null);
     const policy = policyOf(row.options);
     let stopReason = row.stop_reason;
     if (stopReason === null) {
-      const canaries = queued.some((w) => w.wave === 0 && w.failed > 0) ? await this.failedCanaries(client) : [];
-      const decision = decide(queued, policy, canaries);
-      if (decision.kind === 'end') return this.end(client, null, progress);
-      if (decision.kind === 'wait') return { kind: 'wait', reason: decision.reason, stopReason: null, progress };
+      const decision = needsCounts(policy, row.options) ? await this.decideByCounts(client, policy) : await this.openWave(client);
+      if (decision.kind === 'end') return this.end(client, null);
+      if (decision.kind === 'wait') return { kind: 'wait', reason: decision.reason, stopReason: null };
       if (decision.kind === 'stop') {
         stopReason = decision.reason;
         await client.query('UPDATE migration_runs SET stop_reason = $2 WHERE id = $1', [this.runId, stopReason]);
-      } else if (want > 0 && runnerId !== null) {
-        const claimed = await client.query<{ tenant_id: string; position: number }>(CLAIM_SQL, [
-          this.runId,
-          decision.wave,
-          Math.min(policy.perServer, 2 ** 31 - 1),
-          want,
-          runnerId,
-          Math.round(leaseMs),
-        ]);
-        const tenantIds = claimed.rows.sort((a, b) => a.position - b.position).map((r) => r.tenant_id);
-        const after = { ...progress, running: progress.running + tenantIds.length };
-        if (tenantIds.length > 0) return { kind: 'claimed', tenantIds, progress: after };
-        return {
-          kind: 'wait',
-          reason: `--per-server ${policy.perServer} reached on every server with tenants left`,
-          stopReason: null,
-          progress,
-        };
       } else {
-        return { kind: 'wait', reason: 'no free slot', stopReason: null, progress };
+        if (want <= 0 || runnerId === null) return { kind: 'wait', reason: 'no free slot', stopReason: null };
+        const tenantIds = await this.take(client, decision.wave, policy.perServer, want, runnerId, leaseMs);
+        if (tenantIds.length > 0) return { kind: 'claimed', tenantIds };
+        const running = await this.runningCount(client);
+        if (running === 0 && !(await this.hasClaimable(client, decision.wave))) return this.end(client, null);
+        const limit = policy.perServer < UNLIMITED ? `--per-server ${policy.perServer} reached on every server with tenants left; ` : '';
+        return { kind: 'wait', reason: `${limit}${running} tenant(s) running`, stopReason: null };
       }
     }
-    if (progress.running > 0) {
-      return { kind: 'wait', reason: `stopping: ${progress.running} tenant(s) still running`, stopReason, progress };
+    const running = await this.runningCount(client);
+    if (running > 0) return { kind: 'wait', reason: `stopping: ${running} tenant(s) still running`, stopReason };
+    return this.end(client, stopReason);
+  }
+
+  /** The rule with every count: stop rules, canaries, wave gates. */
+  private async decideByCounts(client: pg.ClientBase, policy: RunPolicy): Promise<RunDecision> {
+    const { rows } = await client.query<WaveCounts & { wave: number | null }>(WAVES_SQL, [this.runId]);
+    const queued = rows.filter((w): w is WaveCounts => w.wave !== null);
+    const canaries = queued.some((w) => w.wave === 0 && w.failed > 0) ? await this.failedCanaries(client) : [];
+    return decide(queued, policy, canaries);
+  }
+
+  /** Without stop rules or waves: claim from the lowest wave with work; end when there is none. */
+  private async openWave(client: pg.ClientBase): Promise<RunDecision> {
+    const { rows } = await client.query<{ wave: number }>(
+      `SELECT wave FROM migration_run_tenants WHERE run_id = $1 AND wave IS NOT NULL AND status IN ('pending', 'running')
+        ORDER BY wave, position LIMIT 1`,
+      [this.runId],
+    );
+    return rows[0] ? { kind: 'claim', wave: rows[0].wave } : { kind: 'end' };
+  }
+
+  /**
+   * Takes up to `want` claimable rows of the wave in queue order, skipping
+   * servers with perServer tenants in flight (every runner's live claims
+   * and the rows taken here count), FOR UPDATE SKIP LOCKED.
+   */
+  private async take(
+    client: pg.ClientBase,
+    wave: number,
+    perServer: number,
+    want: number,
+    runnerId: string,
+    leaseMs: number,
+  ): Promise<string[]> {
+    const picked: string[] = [];
+    if (perServer >= UNLIMITED) {
+      const { rows } = await client.query<{ tenant_id: string }>(
+        `SELECT tenant_id FROM migration_run_tenants WHERE ${CLAIMABLE} ORDER BY position LIMIT $3 FOR UPDATE SKIP LOCKED`,
+        [this.runId, wave, want],
+      );
+      picked.push(...rows.map((r) => r.tenant_id));
+    } else {
+      const { rows: flying } = await client.query<{ server_name: string | null; n: number }>(
+        `SELECT server_name, count(*)::int AS n FROM migration_run_tenants
+          WHERE run_id = $1 AND status = 'running' AND lease_until > now() GROUP BY server_name`,
+        [this.runId],
+      );
+      const inFlight = new Map(flying.map((r) => [r.server_name ?? '', r.n]));
+      let after = -1;
+      for (;;) {
+        const full = [...inFlight].filter(([, n]) => n >= perServer).map(([name]) => name);
+        const { rows } = await client.query<{ tenant_id: string; server_name: string | null; position: number }>(
+          `SELECT tenant_id, server_name, position FROM migration_run_tenants
+            WHERE ${CLAIMABLE} AND position > $3 AND coalesce(server_name, '') <> ALL($4::text[])
+            ORDER BY position LIMIT $5 FOR UPDATE SKIP LOCKED`,
+          [this.runId, wave, after, full, PICK_BATCH],
+        );
+        for (const r of rows) {
+          const server = r.server_name ?? '';
+          const n = inFlight.get(server) ?? 0;
+          if (n >= perServer) continue;
+          inFlight.set(server, n + 1);
+          picked.push(r.tenant_id);
+          if (picked.length >= want) break;
+        }
+        if (picked.length >= want || rows.length < PICK_BATCH) break;
+        after = (rows.at(-1) as { position: number }).position;
+      }
     }
-    return this.end(client, stopReason, progress);
+    if (picked.length === 0) return [];
+    const { rows } = await client.query<{ tenant_id: string; position: number }>(TAKE_SQL, [this.runId, picked, runnerId, Math.round(leaseMs)]);
+    return rows.sort((a, b) => a.position - b.position).map((r) => r.tenant_id);
+  }
+
+  private async runningCount(client: pg.ClientBase): Promise<number> {
+    const { rows } = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM migration_run_tenants WHERE run_id = $1 AND status = 'running' AND lease_until > now()`,
+      [this.runId],
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  private async hasClaimable(client: pg.ClientBase, wave: number): Promise<boolean> {
+    const { rowCount } = await client.query(`SELECT 1 FROM migration_run_tenants WHERE ${CLAIMABLE} LIMIT 1`, [this.runId, wave]);
+    return (rowCount ?? 0) > 0;
   }
 
   /** Ends the run: what was never started (or lost its runner) is skipped with the reason; the status follows the outcomes. */
-  private async end(client: pg.ClientBase, stopReason: string | null, progress: QueueProgress): Promise<ClaimResult> {
+  private async end(client: pg.ClientBase, stopReason: string | null): Promise<ClaimResult> {
     const why = stopReason ?? 'the run ended';
     const { rows: skipped } = await client.query<{ tenant_id: string; error: string }>(
       `UPDATE migration_run_tenants
@@ -238,7 +309,6 @@ export class RunQueue {
       status: rows[0]?.status ?? 'failed',
       stopReason,
       skipped: skipped.map((r) => ({ tenantId: r.tenant_id, reason: r.error })),
-      progress: { ...progress, done: progress.total, running: 0 },
     };
   }
 

@@ -54,6 +54,14 @@ export class RunRecorder {
     }
   }
 
+  /** One try at writing what is kept (before a claim: the run's stop rule must see every outcome); throws when it cannot. */
+  async writeKept(): Promise<void> {
+    const batch = [...this.kept.values()];
+    if (batch.length === 0) return;
+    await this.runs.finishTenants(this.runId, batch, this.runnerId);
+    this.forget(batch);
+  }
+
   /** Writes what is kept, retried until written or retryForMs has passed. */
   async flush(retryForMs: number): Promise<RecordResult> {
     const deadline = Date.now() + Math.max(0, retryForMs);

@@ -82,7 +82,8 @@ describe('runner options of `tenant migrate`, refused before anything starts', (
       [['--per-server', '0'], '--per-server must be a whole number from 1 to 1000'],
       [['--per-host', '0'], '--per-host must be a whole number from 1 to 1000'],
       [['--per-host', '2', '--per-server', '3'], "option '--per-host <n>' cannot be used with option '--per-server <n>'"],
-      [['--key', ' '], '--key must not be empty'],
+      [['--key', ' '], '--key takes 1 to 200 printable characters without spaces'],
+      [['--key', 'release 42'], '--key takes 1 to 200 printable characters without spaces'],
     ]),
   )('`tenant migrate %s` exits 2 with one line', async (_title, args, message) => {
     await expectRefused(['migrate', ...args], message);

@@ -13,6 +13,7 @@ import { migrateFleet } from '../../src/migrate/fleet-migrator.js';
 import type { FleetEvent, FleetMigrateDeps, FleetMigrateOptions, FleetOutcome } from '../../src/migrate/fleet-types.js';
 import { loadMigrationFiles, type MigrationFile } from '../../src/schema/migration-files.js';
 import { MigrationRuns } from '../../src/migrate/migration-runs.js';
+import type { FleetTenantResult } from '../../src/migrate/fleet-result.js';
 import { TENANT_STORAGE_TABLE } from '../../src/migrate/tenant-migrator.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { appliedInDb, asOwner, ownerClient, tableExists } from '../support/fleet-fixtures.js';
@@ -215,19 +216,23 @@ describe('the meta database lost during a run', () => {
     return { proxy, using: { ...deps(), metaPool: pool }, close: () => pool.end() };
   }
 
-  it('writes the outcomes when it comes back', async () => {
+  it('keeps an outcome it cannot write, retries its claims, and writes everything when it comes back', async () => {
     const tenants = await createTenants(rt, 3, 'meta-back');
     const { proxy, using, close } = await proxiedRuns();
     const warnings: string[] = [];
     try {
+      let cut = false;
       const outcome = await fleet(
         await withPriceLists(),
         {
           target: { slugs: tenants.map((t) => t.slug) },
           concurrency: 1,
           onEvent: (event) => {
-            // Down once the run is recorded as started; back at the first retry of the end of the run.
-            if (event.type === 'run-started') proxy.down();
+            // Down while the first tenant migrates (its outcome cannot be written, nor the next claim); back at the first retry.
+            if (event.type === 'tenant-started' && !cut) {
+              cut = true;
+              proxy.down();
+            }
             if (event.type === 'record-retry') proxy.up();
             if (event.type === 'warning') warnings.push(event.message);
           },
@@ -249,41 +254,57 @@ describe('the meta database lost during a run', () => {
     }
   });
 
-  it('reports the outcomes as unrecorded when it stays away, and history never shows them pending', async () => {
+  it('gives up when it stays away: what it migrated is unrecorded (never pending), and a runner joining later finishes the run', async () => {
     const tenants = await createTenants(rt, 3, 'meta-gone');
     const { proxy, using, close } = await proxiedRuns();
     try {
+      let cut = false;
       const outcome = await fleet(
         await withPriceLists(),
         {
           target: { slugs: tenants.map((t) => t.slug) },
           concurrency: 1,
           recordRetryMs: 300,
+          leaseMs: 1_000,
           onEvent: (event) => {
-            if (event.type === 'run-started') proxy.down();
+            if (event.type === 'tenant-started' && !cut) {
+              cut = true;
+              proxy.down();
+            }
           },
         },
         using,
       );
-      // The tenants are migrated (their own bookkeeping is in order); only the run history is missing.
-      expect(outcome.status).toBe('succeeded');
+      // The first tenant is migrated (its own bookkeeping is in order); with the queue away, nothing else starts.
+      expect(outcome.status).toBe('running');
+      expect(outcome.stopReason).toContain('lost the meta database');
       expect(outcome.recorded).toBe(false);
-      expect([...outcome.unrecorded].sort()).toEqual(tenants.map((t) => t.id).sort());
+      const first = outcome.results.find((r) => r.status === 'migrated') as FleetTenantResult;
+      expect(outcome.results.filter((r) => r.status === 'migrated')).toHaveLength(1);
+      expect(outcome.unrecorded).toEqual([first.tenantId]);
       const doc = fleetJson(outcome) as { recorded: boolean; results: { slug: string; status: string; recorded: boolean }[] };
       expect(doc.recorded).toBe(false);
-      expect(doc.results.map((r) => [r.slug, r.status, r.recorded]).sort()).toEqual(tenants.map((t) => [t.slug, 'migrated', false]).sort());
-      for (const t of tenants) expect((await rt.registry.resolve(t.id)).schemaVersion).toBe('00007_price_lists');
+      expect(doc.results.find((r) => r.slug === first.slug)).toMatchObject({ status: 'migrated', recorded: false });
+      const versions = await Promise.all(tenants.map(async (t) => (await rt.registry.resolve(t.id)).schemaVersion));
+      expect(versions.filter((v) => v === '00007_price_lists')).toHaveLength(1);
 
       const runs = new MigrationRuns(rt.metaPool);
       const run = await runs.get(outcome.runId as string);
       expect(run.status).toBe('abandoned');
       expect(run.tenants.map((t) => t.status)).toEqual(['unrecorded', 'unrecorded', 'unrecorded']);
-      expect(run.counts).toMatchObject({ pending: 0, unrecorded: 3 });
+      expect(run.counts).toMatchObject({ pending: 0, running: 0, unrecorded: 3 });
       expect((await runs.list(50)).find((r) => r.id === run.id)?.counts).toMatchObject({ pending: 0, unrecorded: 3 });
 
-      // Resuming it finds them current.
-      const resumed = await fleet(await withPriceLists(), { target: { resume: run.id } });
-      expect(resumed.results.map((r) => r.status)).toEqual(['up-to-date', 'up-to-date', 'up-to-date']);
+      // Joining it (the lost runner's lease has run out) finishes it: the migrated one is found current.
+      const joined = await fleet(await withPriceLists(), { join: run.id });
+      expect(joined).toMatchObject({ status: 'succeeded', joined: true });
+      expect(joined.results.map((r) => [r.slug, r.status]).sort()).toEqual(
+        tenants.map((t) => [t.slug, t.id === first.tenantId ? 'up-to-date' : 'migrated']).sort(),
+      );
+      const after = await runs.get(run.id);
+      expect(after.status).toBe('succeeded');
+      expect(after.tenants.find((t) => t.tenantId === first.tenantId)).toMatchObject({ status: 'up-to-date', claims: 2 });
+      expect(after.runners.map((r) => r.status)).toEqual(['lost', 'finished']);
     } finally {
       await close();
     }

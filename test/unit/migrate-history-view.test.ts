@@ -135,7 +135,15 @@ describe('migrate history view', () => {
       c,
       run([
         tenant('acme', { wave: 0 }),
-        tenant('globex', { wave: 2, status: 'skipped', runnerId: null, error: 'not started: canary failed', applied: [], durationMs: null }),
+        tenant('globex', {
+          wave: 2,
+          status: 'skipped',
+          runnerId: null,
+          error: 'not started: canary failed',
+          applied: [],
+          durationMs: null,
+          to: null,
+        }),
         tenant('initech', { wave: null, status: 'up-to-date', applied: [], runnerId: null }),
       ]),
       true,
@@ -143,7 +151,8 @@ describe('migrate history view', () => {
     const [head, acme, globex, initech] = waves.split('\n');
     expect(head).toMatch(/tenant\s+wave\s+from -> to/);
     expect(acme).toMatch(/acme\s+canary\s+00006_a/);
-    expect(globex).toMatch(/globex\s+2\s+.*skipped\s+-\s+not started: canary failed/);
+    // Never started: no version it went to.
+    expect(globex).toMatch(/globex\s+2\s+00006_a -> -\s+0\s+-\s+skipped\s+-\s+not started: canary failed/);
     expect(initech).toMatch(/initech\s+-\s+00006_a/);
   });
 

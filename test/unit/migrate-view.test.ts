@@ -6,6 +6,7 @@ import {
   canaryOption,
   failureRateOption,
   fleetExitCode,
+  keyOption,
   shardOption,
   toFleetOptions,
 } from '../../src/cli/commands/migrate-fleet.js';
@@ -130,7 +131,7 @@ function capture() {
   return { stream, text: () => chunks.join('') };
 }
 
-function terminal(options: { json?: boolean; quiet?: boolean } = {}) {
+function terminal(options: { json?: boolean; quiet?: boolean; verbose?: boolean } = {}) {
   const out = capture();
   const err = capture();
   return { term: new Terminal({ env: { NO_COLOR: '1' }, stdout: out.stream, stderr: err.stream, ...options }), out, err };
@@ -142,7 +143,7 @@ const progress = { total: 60, done: 41, failed: 1, running: [] };
 describe('fleet runs shared by several runners', () => {
   it('says a runner joined a run, and what it waits for', () => {
     expect(joinedText(RUN, '22222222-2222-4222-8222-222222222222')).toBe(`joined run ${RUN} as runner 22222222`);
-    expect(joinedText(RUN, null)).toBe(`joined run ${RUN}`);
+    expect(joinedText(RUN, null)).toBe(`joined run ${RUN}, which had already ended`);
     expect(waitingText('2 tenants running on other runners', progress)).toBe(
       'waiting: 2 tenants running on other runners (run: 41/60 done, 1 failed)',
     );
@@ -249,6 +250,43 @@ describe('fleet runs shared by several runners', () => {
     expect(JSON.parse(json.out.text())).toMatchObject({ status: 'running', counts });
   });
 
+  it('sums up many tenants skipped for one reason in one line (and leaves them out of the table); --verbose lists them', () => {
+    const reason = 'not started: canary t-3 failed; no other tenant was started';
+    const rest = Array.from({ length: 12 }, (_, i) =>
+      result({
+        tenantId: `00000000-0000-4000-8000-0000000001${String(i).padStart(2, '0')}`,
+        slug: `t-${i}`,
+        status: 'skipped',
+        reason,
+        checkedIn: 'meta',
+        applied: [],
+      }),
+    );
+    const odd = result({
+      tenantId: '00000000-0000-4000-8000-000000000999',
+      slug: 'moving-one',
+      status: 'skipped',
+      reason: 'tenant is moving',
+      checkedIn: 'meta',
+    });
+    const canary = result({ slug: 't-canary', status: 'failed', error: { code: 'MIGRATION_FAILED', message: 'boom', migration: '00006_b' } });
+    const failed = outcome([canary, ...rest, odd], { status: 'failed', stopReason: 'canary t-3 failed; no other tenant was started' });
+    const { term, out } = terminal();
+    renderFleetOutcome(term, failed);
+    const lines = out.text().split('\n');
+    expect(lines).toContain(
+      `12 tenants skipped: ${reason} (t-0, t-1, t-2 +9 more; --verbose lists them, \`tenant migrate history\` shows them)`,
+    );
+    expect(lines).toContain('moving-one: skipped: tenant is moving');
+    expect(lines.filter((l) => /^\s*t-\d+\s/.test(l))).toEqual([]);
+    expect(out.text()).toMatch(/t-canary\s+.*failed MIGRATION_FAILED at 00006_b/);
+    expect(out.text()).toMatch(/moving-one\s+.*skipped tenant is moving/);
+    const verbose = terminal({ verbose: true });
+    renderFleetOutcome(verbose.term, failed);
+    expect(verbose.out.text()).not.toContain('12 tenants skipped');
+    expect(verbose.out.text()).toContain(`t-11: skipped: ${reason}`);
+  });
+
   it('exits 0 only for a run that succeeded; 130 interrupted; 1 failed or still going', () => {
     expect(fleetExitCode('succeeded')).toBe(0);
     expect(fleetExitCode('interrupted')).toBe(130);
@@ -279,6 +317,13 @@ describe('runner options of `tenant migrate`', () => {
       refuses(() => canaryOption(bad), '--canary takes a count from 1 to 1000000');
     refuses(() => canaryOption('acme', 3), 'not both');
     refuses(() => canaryOption('3', ['acme']), 'given once');
+  });
+
+  it('takes a --key of printable characters without spaces, as the library does', () => {
+    expect(keyOption('release-2026.11.27+build/42')).toBe('release-2026.11.27+build/42');
+    for (const bad of ['', ' ', 'release 42', 'x'.repeat(201), 'tab\there', 'caf\u00e9']) {
+      refuses(() => keyOption(bad), '--key takes 1 to 200 printable characters without spaces');
+    }
   });
 
   it('parses --max-failure-rate as a percentage, with or without %', () => {

@@ -27,7 +27,7 @@ import { adminAccess } from '../../pg/connection-settings.js';
 import { isUuid, type TenantStatus } from '../../tenants/tenant.js';
 import { hasControlCharacters } from '../../control-characters.js';
 import { parseIntegerInRange } from '../../integer-range.js';
-import { freeText, integerOption, repeatable } from '../options.js';
+import { integerOption, repeatable } from '../options.js';
 import type { Session } from '../session.js';
 
 /** The options as commander parses them, for both directions. */
@@ -134,6 +134,12 @@ export function canaryOption(value: string, previous?: number | string[]): numbe
   return [...(previous ?? []), ...slugs];
 }
 
+/** `--key`: what a CI system gives as a release or pipeline id (the library checks the same). */
+export function keyOption(value: string): string {
+  if (!/^[\x21-\x7e]{1,200}$/.test(value)) throw new InvalidArgumentError('--key takes 1 to 200 printable characters without spaces');
+  return value;
+}
+
 /** `--max-failure-rate 5` or `5%` (decimals allowed), 0 to 100. */
 export function failureRateOption(value: string): number {
   const match = /^\s*(\d{1,3}(?:\.\d{1,6})?)\s*%?\s*$/.exec(value);
@@ -157,7 +163,7 @@ export function addFleetOptions(command: Command, direction: 'up' | 'down'): Com
       .option('--concurrency <n>', `tenants ${verb} at once (default: ${defaultConcurrency()})`, integerOption('--concurrency', 1, 1000))
       .option(
         '--per-server <n>',
-        `tenants ${verb} at once on one database server${direction === 'up' ? ', across every runner of the run' : ''} (default: --concurrency)`,
+        `tenants ${verb} at once on one database server${direction === 'up' ? ', across every runner of the run' : ''} (default: no limit beyond --concurrency)`,
         integerOption('--per-server', 1, 1000),
       )
       // The older name, before runners shared a run; kept working, no longer offered.
@@ -198,12 +204,7 @@ export function addFleetOptions(command: Command, direction: 'up' | 'down'): Com
 export function addRunnerOptions(command: Command): Command {
   return command
     .option('--join <run>', 'work on an open run another runner started (run id, unique prefix or "last"); its targets and options apply')
-    .addOption(
-      new Option(
-        '--key <key>',
-        'runners given the same key share one run: the first starts it, the others join it (e.g. a release id)',
-      ).argParser(freeText('--key', 200)),
-    )
+    .option('--key <key>', 'runners given the same key share one run: the first starts it, the others join it (e.g. a release id)', keyOption)
     .option(
       '--lease <duration>',
       `a claimed tenant stays this runner's this long without a heartbeat; a killed runner's tenants go to the others after it (default: ${formatBound(DEFAULT_LEASE_MS)})`,
