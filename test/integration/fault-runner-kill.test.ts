@@ -247,11 +247,7 @@ describe('a runner that waits longer than --wait-timeout', () => {
     const cli = await cliWith({ [`${migration}.sql`]: slowMigration('wait_marks', 1) });
     const key = `wait-${env.id}`;
     // A long lease: nobody takes this runner's tenants while it is stopped.
-    // --per-server: the waiter may take every tenant the holder does not hold (the default limit is the holder's concurrency).
-    const holder = runner(
-      ['migrate', '--key', key, '--lease', '60s', '--concurrency', '3', '--per-server', '100', '--wait-timeout', '2m', '--json'],
-      cli,
-    );
+    const holder = runner(['migrate', '--key', key, '--lease', '60s', '--concurrency', '3', '--wait-timeout', '2m', '--json'], cli);
     let runId: string | undefined;
     await eventually('the run exists', async () => (runId = await runIdByKey(metaUrl(), key)) !== undefined, 30_000);
     const holderId = await runnerId(runId as string, holder);
