@@ -10,7 +10,9 @@
  *    the tenant's advisory lock still keeps each migration to one
  *    application when the stalled runner wakes up;
  *  - a runner that waits for a stopped one longer than `--wait-timeout`
- *    exits 1 with the run still `running`.
+ *    exits 1 with the run still `running`;
+ *  - the only runner killed with -9: the run is abandoned until a runner
+ *    joins it, takes over the dead claims and finishes it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MigrationRuns } from '../../src/migrate/migration-runs.js';
@@ -285,3 +287,45 @@ async function finishedBy(runId: string, runner: string): Promise<number> {
   );
   return rows[0]?.n ?? 0;
 }
+
+describe('the only runner killed with -9', () => {
+  it('leaves the run abandoned; a runner that joins it later finishes it, taking over the dead claims', async () => {
+    const migration = '00010_rejoin_marks';
+    const cli = await cliWith({ [`${migration}.sql`]: slowMigration('rejoin_marks', 1) });
+    const { first: lone, runId } = await createRun(`rejoin-${env.id}`, cli, 3);
+    const loneId = await runnerId(runId, lone);
+    await eventually(
+      'the run has made progress and the runner holds claims',
+      async () => {
+        const counts = await runTenantCounts(metaUrl(), runId);
+        return (counts.migrated ?? 0) >= 3 && (await claimedBy(metaUrl(), runId, loneId)).length > 0;
+      },
+      60_000,
+    );
+    const holding = await claimedBy(metaUrl(), runId, loneId);
+    lone.child.kill('SIGKILL');
+    expect((await exitWithin(lone, 10_000)).signal).toBe('SIGKILL');
+
+    // Nobody runs it now: history shows it abandoned, its runner lost once the lease has run out.
+    await eventually(
+      'the dead runner shows as lost',
+      async () => (await new MigrationRuns(rt.metaPool).status(runId)).runners.some((u) => u.id === loneId && u.status === 'lost'),
+      30_000,
+    );
+    const shown = await new MigrationRuns(rt.metaPool).status(runId);
+    expect(shown.summary.status).toBe('abandoned');
+
+    const rescuer = joiner(runId, cli, 6);
+    const result = await exitWithin(rescuer, 90_000);
+    expect(result.code, result.stderr).toBe(0);
+    expect(parseRunnerJson(result)).toMatchObject({ runId, joined: true, status: 'succeeded' });
+    const run = await new MigrationRuns(rt.metaPool).get(runId);
+    expect(run.status).toBe('succeeded');
+    const rescuerId = run.runners.find((u) => u.pid === rescuer.pid)?.id;
+    const orphaned = run.tenants.filter((t) => holding.includes(t.tenantId) && t.runnerId !== loneId);
+    expect(orphaned.length).toBeGreaterThan(0);
+    for (const t of orphaned) expect(t, t.slug ?? t.tenantId).toMatchObject({ claims: 2, runnerId: rescuerId });
+    for (const t of run.tenants) expect(['migrated', 'up-to-date'], t.slug ?? t.tenantId).toContain(t.status);
+    await expectAppliedOnce(migration, 'rejoin_marks');
+  });
+});
