@@ -12,7 +12,9 @@
  *  - a runner that waits for a stopped one longer than `--wait-timeout`
  *    exits 1 with the run still `running`;
  *  - the only runner killed with -9: the run is abandoned until a runner
- *    joins it, takes over the dead claims and finishes it.
+ *    joins it, takes over the dead claims and finishes it;
+ *  - the only runner interrupted (SIGINT): the run ends `interrupted`
+ *    (exit 130), the rest skipped, and `--resume` completes it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MigrationRuns } from '../../src/migrate/migration-runs.js';
@@ -327,5 +329,37 @@ describe('the only runner killed with -9', () => {
     for (const t of orphaned) expect(t, t.slug ?? t.tenantId).toMatchObject({ claims: 2, runnerId: rescuerId });
     for (const t of run.tenants) expect(['migrated', 'up-to-date'], t.slug ?? t.tenantId).toContain(t.status);
     await expectAppliedOnce(migration, 'rejoin_marks');
+  });
+});
+
+describe('the only runner interrupted (SIGINT)', () => {
+  it('finishes what it runs, ends the run interrupted (exit 130) with the rest skipped; --resume completes it', async () => {
+    const migration = '00011_interrupt_marks';
+    const cli = await cliWith({ [`${migration}.sql`]: slowMigration('interrupt_marks', 1) });
+    const { first: lone, runId } = await createRun(`interrupt-${env.id}`, cli, 3);
+    const loneId = await runnerId(runId, lone);
+    await eventually('the runner holds claims', async () => (await claimedBy(metaUrl(), runId, loneId)).length > 0, 30_000);
+    const holding = await claimedBy(metaUrl(), runId, loneId);
+    lone.child.kill('SIGINT');
+    const result = await exitWithin(lone, 60_000);
+    expect(result.code, result.stderr).toBe(130);
+    expect(parseRunnerJson(result)).toMatchObject({ runId, status: 'interrupted' });
+
+    const run = await new MigrationRuns(rt.metaPool).get(runId);
+    expect(run.status).toBe('interrupted');
+    expect(run.runners.find((u) => u.id === loneId)?.status).toBe('interrupted');
+    // What it was running when interrupted it finished; nothing was started after.
+    for (const t of run.tenants.filter((x) => holding.includes(x.tenantId))) expect(t.status, t.slug ?? t.tenantId).toBe('migrated');
+    const skipped = run.tenants.filter((t) => t.status === 'skipped');
+    expect(skipped.length).toBeGreaterThan(0);
+    for (const t of skipped) {
+      expect(t.error, t.slug ?? t.tenantId).toMatch(/not started/i);
+      expect(await tableExists(tenants.find((x) => x.id === t.tenantId) as Tenant, rt.connections.tenant, 'interrupt_marks')).toBe(false);
+    }
+
+    const resumed = await runCli(['migrate', '--resume', runId, '--json'], cli);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(parseRunnerJson(resumed)).toMatchObject({ status: 'succeeded' });
+    await expectAppliedOnce(migration, 'interrupt_marks');
   });
 });
