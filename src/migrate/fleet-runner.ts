@@ -76,6 +76,7 @@ export async function runRunner(ctx: RunnerContext, settings: RunnerSettings): P
     }
   };
   let stopShown = false;
+  let unloaded: string[] = [];
 
   const shown = (): FleetProgress => ({
     total: progress.total,
@@ -137,10 +138,22 @@ export async function runRunner(ctx: RunnerContext, settings: RunnerSettings): P
         await wake(pollMs);
         continue;
       }
-      let result: ClaimResult;
+      let result: ClaimResult | null = null;
       try {
         await recorder.writeKept();
-        result = await queue.claim(runnerId, free, settings.leaseMs);
+        if (unloaded.length === 0) result = await queue.claim(runnerId, free, settings.leaseMs);
+        if (result?.kind === 'claimed') unloaded = result.tenantIds;
+        // Claimed rows are ours until their outcome: loaded again if the meta database fails here.
+        if (unloaded.length > 0) {
+          const ids = unloaded;
+          const tenants = new Map((await ctx.loadTenants(ids)).map((t) => [t.id, t]));
+          unloaded = [];
+          for (const id of ids) {
+            const tenant = tenants.get(id);
+            if (tenant) start(tenant);
+            else await recorder.tenant(goneRecord(id));
+          }
+        }
         metaDown = null;
       } catch (err) {
         if (!isConnectionError(err)) throw err;
@@ -155,33 +168,17 @@ export async function runRunner(ctx: RunnerContext, settings: RunnerSettings): P
         await wake(delayMs);
         continue;
       }
+      if (result === null || result.kind === 'claimed') {
+        idleSince = null;
+        lastWait = null;
+        continue;
+      }
       await refresh();
-      const stopReason = result.kind === 'claimed' ? null : result.stopReason;
-      if (stopReason && !stopShown) ctx.emit({ type: 'stopping', reason: stopReason });
-      stopShown ||= stopReason !== null;
+      if (result.stopReason && !stopShown) ctx.emit({ type: 'stopping', reason: result.stopReason });
+      stopShown ||= result.stopReason !== null;
       if (result.kind === 'ended') {
         ended = result;
         break;
-      }
-      if (result.kind === 'claimed') {
-        idleSince = null;
-        lastWait = null;
-        const tenants = new Map((await ctx.loadTenants(result.tenantIds)).map((t) => [t.id, t]));
-        for (const id of result.tenantIds) {
-          const tenant = tenants.get(id);
-          if (tenant) start(tenant);
-          else
-            await recorder.tenant({
-              tenantId: id,
-              status: 'skipped',
-              from: null,
-              to: null,
-              applied: [],
-              durationMs: null,
-              error: 'tenant no longer exists',
-            });
-        }
-        continue;
       }
       if (inflight.size === 0) {
         idleSince ??= Date.now();
@@ -200,4 +197,9 @@ export async function runRunner(ctx: RunnerContext, settings: RunnerSettings): P
   }
   const interrupted = ctx.signal?.aborted === true && ended === null;
   return { results, ended, gaveUp, interrupted };
+}
+
+/** The outcome of a claimed tenant whose row is gone from the registry. */
+function goneRecord(tenantId: string) {
+  return { tenantId, status: 'skipped' as const, from: null, to: null, applied: [], durationMs: null, error: 'tenant no longer exists' };
 }
