@@ -199,7 +199,7 @@ async function fleetVersusRaw(server: BenchServer): Promise<void> {
     );
     const ids = tenants.map((t) => t.id);
     console.log(
-      `(setup: ${N} databases in ${((performance.now() - setupStarted) / 1000).toFixed(1)}s; psql: ${psqlBin ?? 'not found, raw bound skipped'}; ${os.availableParallelism()} CPUs, load average ${os.loadavg()[0]?.toFixed(1)}: other work on this machine skews the numbers)`,
+      `(setup: ${N} databases in ${((performance.now() - setupStarted) / 1000).toFixed(1)}s; psql: ${psqlBin ?? 'not found, raw bound skipped'}; ${os.availableParallelism()} CPUs, load average ${os.loadavg()[0]?.toFixed(1)} before the start)`,
     );
 
     const one: number[] = [];
