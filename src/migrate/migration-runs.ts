@@ -323,15 +323,16 @@ export class MigrationRuns {
   }
 
   /**
-   * Tenants' outcomes as runner `runnerId` found them (one statement). The
-   * first outcome recorded for a tenant stands: a runner whose lease ran out
-   * while it worked may finish after another runner took the tenant over,
-   * and whichever finished first did the work (the second found the
-   * database current under the tenant's lock). Only the runner that claimed
-   * the tenant last may replace a `failed` outcome (left by a runner whose
-   * lease ran out) or a `skipped` one (the run stopped while it worked).
+   * Tenants' outcomes as runner `runnerId` found them (one statement). Only
+   * the runner holding a tenant's claim records its outcome: a runner whose
+   * lease ran out and whose tenant another runner took over is no longer
+   * the holder, and its late outcome is dropped (the holder records what it
+   * finds under the tenant's lock, and the audit trail keeps who applied
+   * what). So a row stays `running`, and counts against its server, for as
+   * long as its holder works on it. The holder may replace its own outcome,
+   * including a `skipped` the run's end gave it while it was cut off.
    */
-  async finishTenants(runId: string, records: readonly RunTenantRecord[], runnerId: string | null = null): Promise<void> {
+  async finishTenants(runId: string, records: readonly RunTenantRecord[], runnerId: string): Promise<void> {
     if (records.length === 0) return;
     await this.pool.query(
       `UPDATE migration_run_tenants t
@@ -339,8 +340,7 @@ export class MigrationRuns {
               applied = ARRAY(SELECT jsonb_array_elements_text(r.applied)), duration_ms = r.duration_ms,
               error = r.error, finished_at = now(), finished_by = $3, lease_until = NULL
          FROM ${RECORDSET}
-        WHERE t.run_id = $1 AND t.tenant_id = r.tenant_id
-          AND (t.status IN ('pending', 'running') OR (t.status IN ('failed', 'skipped') AND t.claimed_by = $3))`,
+        WHERE t.run_id = $1 AND t.tenant_id = r.tenant_id AND t.claimed_by = $3`,
       [runId, toJson(records), runnerId],
     );
   }
