@@ -292,6 +292,9 @@ describe('fleet runs shared by several runners', () => {
     expect(fleetExitCode('interrupted')).toBe(130);
     expect(fleetExitCode('failed')).toBe(1);
     expect(fleetExitCode('running')).toBe(1);
+    // This runner was stopped by a signal while others carry the run on.
+    expect(fleetExitCode('running', true)).toBe(130);
+    expect(fleetExitCode('succeeded', true)).toBe(0);
   });
 });
 

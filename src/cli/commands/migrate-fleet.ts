@@ -301,11 +301,16 @@ export async function runFleet(session: Session, options: Omit<FleetMigrateOptio
   });
   term.stopSpinner();
   renderFleetOutcome(term, outcome);
-  return fleetExitCode(outcome.status);
+  return fleetExitCode(outcome.status, signal?.aborted === true);
 }
 
-/** 0 only when the whole run succeeded; a run still going when this runner stopped waiting (--wait-timeout) is not a success. */
-export function fleetExitCode(status: FleetOutcome['status']): number {
+/**
+ * 0 only when the whole run succeeded; a run still going when this runner
+ * stopped waiting (--wait-timeout) is not a success. A runner stopped by a
+ * signal exits 130 unless the run succeeded anyway, also when other runners
+ * carry the run on.
+ */
+export function fleetExitCode(status: FleetOutcome['status'], interrupted = false): number {
   if (status === 'succeeded') return EXIT.ok;
-  return status === 'interrupted' ? EXIT.interrupted : EXIT.failed;
+  return status === 'interrupted' || interrupted ? EXIT.interrupted : EXIT.failed;
 }
