@@ -24,8 +24,7 @@ export function findingsOf(status: Omit<FleetStatus, 'findings'>): Finding[] {
   add(
     'TENANTS_BEHIND',
     versions.behind,
-    `${plural(versions.behind, 'tenant')} behind ${status.latestVersion ?? '(no migrations)'}` +
-      (versions.oldest !== undefined ? `; the oldest at ${versions.oldest ?? '(none)'}` : ''),
+    `${plural(versions.behind, 'tenant')} behind ${status.latestVersion ?? '(no migrations)'}, at`,
     'run `tenant migrate`',
     versions.byVersion.filter((v) => (v.behind ?? 0) > 0).map((v) => v.version ?? '(none)'),
   );
@@ -63,7 +62,7 @@ export function findingsOf(status: Omit<FleetStatus, 'findings'>): Finding[] {
   add(
     'ORPHANS',
     orphans.length,
-    `${plural(orphans.length, 'database or role', 'databases and roles')} with the tenant prefix that belong to no tenant`,
+    `${plural(orphans.length, 'database or role', 'databases and roles')} with the tenant prefix ${orphans.length === 1 ? 'belongs' : 'belong'} to no tenant`,
     'look at them with `tenant repair`; `tenant repair --drop-orphans` drops them',
     orphans,
   );
