@@ -6,6 +6,7 @@
  *   server   requests/s through the middleware vs. one bare pg.Pool
  *   cli      start-up of `tenant --help` and `tenant list --json` vs. node -e 0 and psql
  *   move     `tenant move` of a BENCH_MOVE_MB tenant: total and downtime vs. pg_dump | pg_restore
+ *   status   `tenant status` over BENCH_STATUS_TENANTS (10,000) tenants vs. one psql GROUP BY
  */
 const BENCHMARKS: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   create: () => import('./create.bench.js'),
@@ -13,6 +14,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   server: () => import('./server.bench.js'),
   cli: () => import('./cli.bench.js'),
   move: () => import('./move.bench.js'),
+  status: () => import('./status.bench.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
