@@ -14,7 +14,7 @@ const layers = [
   ['secrets', '^src/secrets/'],
   ['servers', '^src/servers/'],
   ['pools, context, runtime', '^src/(pools|context|runtime)/'],
-  ['server, worker, provision, migrate', '^src/(server|worker|provision|migrate)/'],
+  ['server, worker, provision, migrate, status', '^src/(server|worker|provision|migrate|status)/'],
   ['cli, reference', '^src/(cli|reference)/'],
 ];
 

@@ -20,6 +20,7 @@ import { registerRepair } from './commands/repair.js';
 import { registerSecrets } from './commands/secrets.js';
 import { registerServer } from './commands/server.js';
 import { registerShow } from './commands/show.js';
+import { registerStatus } from './commands/status.js';
 import type { CliState } from './session.js';
 import { PACKAGE_VERSION } from './version.js';
 
@@ -43,6 +44,7 @@ export function createProgram(state: CliState): Command {
   registerCreate(program, state);
   registerList(program, state);
   registerShow(program, state);
+  registerStatus(program, state);
   registerMigrate(program, state);
   registerSuspend(program, state);
   registerActivate(program, state);

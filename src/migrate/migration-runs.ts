@@ -354,6 +354,23 @@ export class MigrationRuns {
     return rows.map(summaryFromRow);
   }
 
+  /**
+   * Runs that have not ended (status `running`: live, or `abandoned` when no
+   * runner holds them any more), oldest first, each with how many runners are
+   * alive (heartbeat within its lease) and how many were lost. One statement.
+   */
+  async unfinished(): Promise<(MigrationRunSummary & { runnersAlive: number; runnersLost: number })[]> {
+    const { rows } = await this.pool.query<RunRow & { runners_alive: number; runners_lost: number }>(
+      `SELECT r.*, ${COUNTS},
+              (SELECT count(*)::int FROM migration_run_runners u WHERE u.run_id = r.id AND u.status = 'running'
+                  AND u.heartbeat_at + u.lease_ms * interval '1 millisecond' >= now()) AS runners_alive,
+              (SELECT count(*)::int FROM migration_run_runners u WHERE u.run_id = r.id AND u.status = 'running'
+                  AND u.heartbeat_at + u.lease_ms * interval '1 millisecond' < now()) AS runners_lost
+         FROM migration_runs r WHERE r.status = 'running' ORDER BY r.started_at, r.id`,
+    );
+    return rows.map((row) => ({ ...summaryFromRow(row), runnersAlive: row.runners_alive, runnersLost: row.runners_lost }));
+  }
+
   /** A run by id, unique id prefix (6+ hex digits) or `last`; throws RunNotFoundError. */
   async get(ref: string): Promise<MigrationRunDetail> {
     const { summary, runners } = await this.status(ref);

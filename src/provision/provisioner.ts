@@ -25,6 +25,7 @@ import { withConnection } from '../pg/with-helpers.js';
 import { PORT_RANGE, isPort } from '../validators.js';
 import { DEFAULT_SERVER, validateServerName, type Server } from '../servers/server.js';
 import { ServerDirectory } from '../servers/server-directory.js';
+import { PROBE_TIMEOUT_MS } from '../servers/server-probe.js';
 import type { PlacementRequest } from '../servers/server-placement.js';
 import { DEFAULT_PLAN, serverOf, validatePlan, type Tenant } from '../tenants/tenant.js';
 import { DATABASE_DROPPED_ACTION, type TenantRegistry } from '../tenants/tenant-registry.js';
@@ -280,33 +281,55 @@ export class Provisioner {
     return result;
   }
 
+  /** Databases and roles with the tenant prefix that belong to no tenant, per registered server; changes nothing. */
+  async findOrphans(): Promise<ServerRepair[]> {
+    const tenants = await this.deps.registry.list();
+    return Promise.all(
+      (await this.servers()).map((server) =>
+        this.repairServer(server, tenants, { dropOrphans: false, connectTimeoutMs: PROBE_TIMEOUT_MS }).catch((err: unknown): ServerRepair => ({
+          server: server.name,
+          orphanDatabases: [],
+          droppedOrphans: [],
+          orphanRoles: [],
+          droppedOrphanRoles: [],
+          error: fleetErrorOf(toToolkitError(err)),
+        })),
+      ),
+    );
+  }
+
   /** Orphan databases and roles on one server. */
   private async repairServer(
     server: Pick<Server, 'name' | 'host' | 'port'>,
     tenants: readonly Tenant[],
-    options: { dropOrphans?: boolean },
+    options: { dropOrphans?: boolean; connectTimeoutMs?: number },
   ): Promise<ServerRepair> {
     const found: ServerRepair = { server: server.name, orphanDatabases: [], droppedOrphans: [], orphanRoles: [], droppedOrphanRoles: [] };
     // Tenants' databases on this server, and databases a move keeps or is building here, are not orphans.
     const known = await this.deps.registry.databasesOn(server.name);
-    return this.withAdmin(server.host, server.port, async (admin) => {
-      const { rows } = await admin.query<{ datname: string }>(
-        'SELECT datname FROM pg_database WHERE starts_with(datname, $1) AND datname <> ALL($2) ORDER BY datname',
-        [this.deps.namePrefix, this.reservedDatabases],
-      );
-      for (const { datname } of rows) {
-        if (known.has(datname)) continue;
-        found.orphanDatabases.push(datname);
-        if (options.dropOrphans) {
-          await dropDatabase(admin, datname);
-          found.droppedOrphans.push(datname);
+    return this.withAdmin(
+      server.host,
+      server.port,
+      async (admin) => {
+        const { rows } = await admin.query<{ datname: string }>(
+          'SELECT datname FROM pg_database WHERE starts_with(datname, $1) AND datname <> ALL($2) ORDER BY datname',
+          [this.deps.namePrefix, this.reservedDatabases],
+        );
+        for (const { datname } of rows) {
+          if (known.has(datname)) continue;
+          found.orphanDatabases.push(datname);
+          if (options.dropOrphans) {
+            await dropDatabase(admin, datname);
+            found.droppedOrphans.push(datname);
+          }
         }
-      }
-      const protectedRoles = [...this.protectedRoles(), ...this.serverAdminUser(server)];
-      found.orphanRoles = await this.orphanRoles(admin, tenants, protectedRoles);
-      if (options.dropOrphans) found.droppedOrphanRoles = await dropRoles(admin, found.orphanRoles, protectedRoles);
-      return found;
-    });
+        const protectedRoles = [...this.protectedRoles(), ...this.serverAdminUser(server)];
+        found.orphanRoles = await this.orphanRoles(admin, tenants, protectedRoles);
+        if (options.dropOrphans) found.droppedOrphanRoles = await dropRoles(admin, found.orphanRoles, protectedRoles);
+        return found;
+      },
+      options.connectTimeoutMs,
+    );
   }
 
   /** The admin login's user on a server (never dropped as an orphan there). */

@@ -7,6 +7,7 @@
  *   cli      start-up of `tenant --help` and `tenant list --json` vs. node -e 0 and psql
  *   move     `tenant move` of a BENCH_MOVE_MB tenant: total and downtime vs. pg_dump | pg_restore
  *   fleet    1 vs 3 `tenant migrate --key` runners on one run of BENCH_FLEET_TENANTS tenants vs. psql -f via xargs -P
+ *   status   `tenant status` over BENCH_STATUS_TENANTS (10,000) tenants vs. one psql GROUP BY
  */
 const BENCHMARKS: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   create: () => import('./create.bench.js'),
@@ -15,6 +16,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   cli: () => import('./cli.bench.js'),
   move: () => import('./move.bench.js'),
   fleet: () => import('./fleet.bench.js'),
+  status: () => import('./status.bench.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -23,7 +23,7 @@ const capacityOrNone = (value: string): number | 'none' => (value === 'none' ? v
 /** `--connections auto` (derived from max_connections) or a number. */
 const connectionsOrAuto = (value: string): number | 'auto' => (value === 'auto' ? value : budget(value));
 
-async function registryOf(runtime: Runtime): Promise<ServerRegistry> {
+export async function registryOf(runtime: Runtime): Promise<ServerRegistry> {
   const { ServerRegistry } = await import('../../servers/server-registry.js');
   return new ServerRegistry(runtime.metaPool, runtime.servers.adminSources);
 }
