@@ -153,6 +153,11 @@ export type {
   RunnerStatus,
 } from './migrate/migration-runs.js';
 
+// fleet status
+export { fleetStatus, STALE_PROVISIONING_MS } from './status/fleet-status.js';
+export type { FleetStatusDeps, FleetStatusOptions } from './status/fleet-status.js';
+export type { FleetStatus, Finding, FindingCode, OrphanScan } from './status/fleet-status-model.js';
+
 // pool manager and its wiring
 export { openTenantServices } from './pools/tenant-services.js';
 export type { TenantServices, TenantServicesDeps, TenantServicesOptions, StatusSubscriber } from './pools/tenant-services.js';
