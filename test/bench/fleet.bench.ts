@@ -21,8 +21,9 @@
  * the last exit. Databases are created once and reset (public schema
  * dropped and recreated, meta rows cleared, a CHECKPOINT) before each timed
  * pass. Knobs: BENCH_FLEET_TENANTS (300), BENCH_FLEET_RUNS (3; about 7
- * minutes in all on 2 CPUs), BENCH_FLEET_CONCURRENCY (4, per runner),
- * BENCH_FLEET_SLEEP_MS (200).
+ * minutes in all on 2 CPUs; 0 skips the runs), BENCH_FLEET_CONCURRENCY (4,
+ * per runner), BENCH_FLEET_SLEEP_MS (200), BENCH_FLEET_CLAIM_TENANTS (20,000:
+ * the claim cost below).
  */
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -32,6 +33,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { withDatabase } from '../../src/connection-url.js';
 import { runWorkQueue } from '../../src/migrate/work-queue.js';
+import { MigrationRuns } from '../../src/migrate/migration-runs.js';
+import { RunQueue } from '../../src/migrate/run-queue.js';
 import { openRuntime } from '../../src/runtime/runtime.js';
 import { loadMigrationFiles } from '../../src/schema/migration-files.js';
 import { createEmptyDatabases, registerTenants } from '../support/fleet-fixtures.js';
@@ -276,11 +279,112 @@ async function fleetVersusRaw(server: BenchServer): Promise<void> {
   }
 }
 
+/**
+ * What one claim costs in a large run (BENCH_FLEET_CLAIM_TENANTS queued rows,
+ * 20,000 by default; no tenant databases needed): the run row's lock, the
+ * rule, and taking 8 rows, timed over 60 claims (each claimed batch is
+ * recorded done before the next). Without a stop rule the queue's partial
+ * index answers; a stop rule (here --max-failure-rate) also counts every
+ * outcome of the run; --per-server picks rows in batches skipping full
+ * servers. The raw bound is the bare take: one UPDATE ... FOR UPDATE SKIP
+ * LOCKED of 8 pending rows, with no rule and no lock on the run.
+ */
+async function claimCost(server: BenchServer): Promise<void> {
+  const size = Number(process.env.BENCH_FLEET_CLAIM_TENANTS ?? 20_000);
+  const { config } = server.config();
+  const rt = await openRuntime(config);
+  try {
+    const tenants = await registerTenants(
+      rt.connections.metaUrl,
+      rt.connections.tenant,
+      Array.from({ length: size }, (_, i) => ({ slug: `claim-${i}`, dbName: `claim_${i}` })),
+    );
+    const runs = new MigrationRuns(rt.metaPool);
+    const rows: (string | number)[][] = [];
+    const start = async (options: Record<string, unknown>) =>
+      (
+        await runs.start({
+          actor: 'bench',
+          direction: 'up',
+          target: {},
+          options,
+          tenants: tenants.map((t, i) => ({
+            tenantId: t.id,
+            status: 'pending' as const,
+            from: null,
+            to: null,
+            applied: [],
+            durationMs: null,
+            error: null,
+            position: i + 1,
+            wave: 1,
+            serverName: t.serverName,
+          })),
+        })
+      ).id;
+    const done = (tenantId: string) => ({
+      tenantId,
+      status: 'migrated' as const,
+      from: null,
+      to: null,
+      applied: [],
+      durationMs: 1,
+      error: null,
+    });
+    let raw = NaN;
+    {
+      const id = await start({});
+      const times: number[] = [];
+      for (let i = 0; i < 60; i++) {
+        times.push(
+          await timed(async () => {
+            await rt.metaPool.query(
+              `UPDATE migration_run_tenants SET status = 'migrated' WHERE run_id = $1 AND tenant_id IN (
+                 SELECT tenant_id FROM migration_run_tenants WHERE run_id = $1 AND wave = 1 AND status = 'pending'
+                  ORDER BY position LIMIT 8 FOR UPDATE SKIP LOCKED)`,
+              [id],
+            );
+          }),
+        );
+      }
+      raw = median(times) * 1000;
+    }
+    for (const [label, options] of [
+      ['no stop rule', {}],
+      ['--max-failure-rate 5', { maxFailureRate: 5, minSample: 10 }],
+      ['--per-server 4', { perHost: 4 }],
+    ] as const) {
+      const id = await start(options);
+      const queue = new RunQueue(rt.metaPool, id);
+      const runner = await queue.register({ actor: 'bench', concurrency: 8, leaseMs: 60_000 });
+      const times: number[] = [];
+      for (let i = 0; i < 60; i++) {
+        let claimed: string[] = [];
+        times.push(
+          await timed(async () => {
+            const result = await queue.claim(runner, 8, 60_000);
+            if (result.kind === 'claimed') claimed = result.tenantIds;
+          }),
+        );
+        if (claimed.length === 0) throw new Error(`claim bench (${label}): nothing claimed`);
+        await runs.finishTenants(id, claimed.map(done), runner);
+      }
+      const ms = median(times) * 1000;
+      rows.push([label, ms.toFixed(2), (ms / raw).toFixed(1) + 'x']);
+    }
+    rows.push(['raw: UPDATE ... SKIP LOCKED of 8 rows', raw.toFixed(2), '1.0x']);
+    printTable(`one claim of 8 tenants in a run of ${size} queued tenants; median of 60`, ['claim', 'ms', 'vs raw'], rows);
+  } finally {
+    await rt.close();
+  }
+}
+
 export async function run(): Promise<void> {
   if (!Number.isInteger(N) || N < 1) throw new Error('BENCH_FLEET_TENANTS must be a positive integer');
   const server = await startBenchServer(DURABILITY_OFF);
   try {
-    await fleetVersusRaw(server);
+    if (RUNS > 0) await fleetVersusRaw(server);
+    await claimCost(server);
   } finally {
     await server.stop();
   }
