@@ -37,6 +37,9 @@ ALTER TABLE migration_run_tenants ADD CONSTRAINT migration_run_tenants_running_c
   CHECK (status <> 'running' OR (claimed_by IS NOT NULL AND lease_until IS NOT NULL));
 CREATE INDEX migration_run_tenants_queue ON migration_run_tenants (run_id, wave, position)
   WHERE status IN ('pending', 'running');
+-- The same rows by server: a claim under --per-server reads each server's first rows.
+CREATE INDEX migration_run_tenants_server_queue ON migration_run_tenants (run_id, wave, server_name, position)
+  WHERE status IN ('pending', 'running');
 -- Tenants in flight, per server (the per-server limit, and whether a run can end).
 CREATE INDEX migration_run_tenants_running ON migration_run_tenants (run_id, server_name)
   WHERE status = 'running';
@@ -69,6 +72,7 @@ CREATE INDEX migration_run_runners_run ON migration_run_runners (run_id, started
 -- migrate:down
 DROP TABLE migration_run_runners;
 DROP INDEX migration_run_tenants_running;
+DROP INDEX migration_run_tenants_server_queue;
 DROP INDEX migration_run_tenants_queue;
 ALTER TABLE migration_run_tenants DROP CONSTRAINT migration_run_tenants_running_check;
 UPDATE migration_run_tenants SET status = 'pending' WHERE status = 'running';

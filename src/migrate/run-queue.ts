@@ -88,8 +88,38 @@ const TAKE_SQL = `UPDATE migration_run_tenants t
    WHERE t.run_id = $1 AND t.tenant_id = ANY($2::uuid[])
   RETURNING t.tenant_id, t.position`;
 
-/** Rows read per step when picking under a per-server limit. */
-const PICK_BATCH = 256;
+/**
+ * Under a per-server limit: the servers with claimable rows in the wave (a
+ * loose scan of the per-server queue index: one probe per server, not per
+ * row), each server's room (the limit less every runner's live claims
+ * there), and from each server with room its first rows in queue order;
+ * then the first `want` of those in queue order.
+ */
+const PICK_PER_SERVER_SQL = `WITH RECURSIVE servers AS (
+    (SELECT server_name FROM migration_run_tenants
+      WHERE run_id = $1 AND wave = $2 AND status IN ('pending', 'running') AND server_name IS NOT NULL
+      ORDER BY server_name LIMIT 1)
+    UNION ALL
+    SELECT (SELECT t.server_name FROM migration_run_tenants t
+             WHERE t.run_id = $1 AND t.wave = $2 AND t.status IN ('pending', 'running') AND t.server_name > s.server_name
+             ORDER BY t.server_name LIMIT 1)
+      FROM servers s WHERE s.server_name IS NOT NULL
+  ), flying AS (
+    SELECT server_name, count(*)::int AS n FROM migration_run_tenants
+     WHERE run_id = $1 AND status = 'running' AND lease_until > now() GROUP BY server_name
+  ), room AS (
+    SELECT s.server_name, least($3 - coalesce(f.n, 0), $4) AS room
+      FROM servers s LEFT JOIN flying f ON f.server_name = s.server_name
+     WHERE s.server_name IS NOT NULL
+  ), candidates AS (
+    SELECT c.tenant_id, c.position FROM room r CROSS JOIN LATERAL (
+      SELECT t.tenant_id, t.position FROM migration_run_tenants t
+       WHERE t.run_id = $1 AND t.wave = $2 AND t.server_name = r.server_name AND t.status IN ('pending', 'running')
+         AND (t.status = 'pending' OR t.lease_until <= now())
+       ORDER BY t.position LIMIT r.room FOR UPDATE SKIP LOCKED) c
+     WHERE r.room > 0
+  )
+  SELECT tenant_id FROM candidates ORDER BY position LIMIT $4`;
 
 export class RunQueue {
   constructor(
@@ -236,31 +266,16 @@ export class RunQueue {
       );
       picked.push(...rows.map((r) => r.tenant_id));
     } else {
-      const { rows: flying } = await client.query<{ server_name: string | null; n: number }>(
-        `SELECT server_name, count(*)::int AS n FROM migration_run_tenants
-          WHERE run_id = $1 AND status = 'running' AND lease_until > now() GROUP BY server_name`,
-        [this.runId],
-      );
-      const inFlight = new Map(flying.map((r) => [r.server_name ?? '', r.n]));
-      let after = -1;
-      for (;;) {
-        const full = [...inFlight].filter(([, n]) => n >= perServer).map(([name]) => name);
-        const { rows } = await client.query<{ tenant_id: string; server_name: string | null; position: number }>(
-          `SELECT tenant_id, server_name, position FROM migration_run_tenants
-            WHERE ${CLAIMABLE} AND position > $3 AND coalesce(server_name, '') <> ALL($4::text[])
-            ORDER BY position LIMIT $5 FOR UPDATE SKIP LOCKED`,
-          [this.runId, wave, after, full, PICK_BATCH],
+      const { rows } = await client.query<{ tenant_id: string }>(PICK_PER_SERVER_SQL, [this.runId, wave, perServer, want]);
+      picked.push(...rows.map((r) => r.tenant_id));
+      if (picked.length < want) {
+        // A row without a server (a run recorded before servers, its tenant since deleted) counts against none.
+        const { rows: serverless } = await client.query<{ tenant_id: string }>(
+          `SELECT tenant_id FROM migration_run_tenants WHERE ${CLAIMABLE} AND server_name IS NULL
+            ORDER BY position LIMIT $3 FOR UPDATE SKIP LOCKED`,
+          [this.runId, wave, want - picked.length],
         );
-        for (const r of rows) {
-          const server = r.server_name ?? '';
-          const n = inFlight.get(server) ?? 0;
-          if (n >= perServer) continue;
-          inFlight.set(server, n + 1);
-          picked.push(r.tenant_id);
-          if (picked.length >= want) break;
-        }
-        if (picked.length >= want || rows.length < PICK_BATCH) break;
-        after = (rows.at(-1) as { position: number }).position;
+        picked.push(...serverless.map((r) => r.tenant_id));
       }
     }
     if (picked.length === 0) return [];
