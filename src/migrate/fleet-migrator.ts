@@ -16,7 +16,6 @@
  * the start. A meta database lost later costs no outcome: RunRecorder keeps
  * them and retries, and the outcome lists what could not be recorded.
  */
-import crypto from 'node:crypto';
 import type { Tenant } from '../tenants/tenant.js';
 import { UsageError, messageOf, toToolkitError } from '../errors.js';
 import { RunRecorder, type RecordResult } from './run-recorder.js';
@@ -38,6 +37,7 @@ import { latestVersion, migrationIndex, type MigrationFile } from '../schema/mig
 import type { MigrationDirection } from '../schema/migration-types.js';
 import { MigrationRuns, type MigrationRunSummary, type RunStatus } from './migration-runs.js';
 import { migrateTenant, type TenantMigrateOptions } from './tenant-migrator.js';
+import { migrationsFingerprint } from './pending-migrations.js';
 import { RunQueue } from './run-queue.js';
 import { runRunner, type RunnerEnd } from './fleet-runner.js';
 import { runWorkQueue } from './work-queue.js';
@@ -158,13 +158,9 @@ function tenantOptionsOf(
   };
 }
 
-/** md5 of the migrations up to the target (names and checksums): every runner of a run must have the same ones. */
+/** Every runner of a run must have the same migrations (names and checksums) up to the run's target. */
 function filesFingerprint(files: readonly MigrationFile[], target: string | null): string {
-  const upTo = files.slice(0, migrationIndex(files, target) + 1);
-  return crypto
-    .createHash('md5')
-    .update(upTo.map((f) => `${f.name} ${f.checksum}`).join('\n'))
-    .digest('hex');
+  return migrationsFingerprint(files, migrationIndex(files, target));
 }
 
 /** A joining runner works to the run's target, with the run's options; its migration files must be the run's. */

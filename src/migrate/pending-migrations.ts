@@ -47,15 +47,20 @@ export async function currentInMeta(
        FROM tenant_migrations WHERE tenant_id = ANY($1::uuid[]) GROUP BY tenant_id`,
     [tenantIds],
   );
-  const prefixes: string[] = [];
-  const lines: string[] = [];
-  for (const file of files) {
-    lines.push(`${file.name} ${file.checksum}`);
-    prefixes.push(crypto.createHash('md5').update(lines.join('\n')).digest('hex'));
-  }
+  const prefixes = files.map((_, index) => migrationsFingerprint(files, index));
   const current = new Set<string>();
   for (const row of rows) {
     if (row.n - 1 >= targetIndex && row.n <= files.length && prefixes[row.n - 1] === row.fingerprint) current.add(row.tenant_id);
   }
   return current;
+}
+
+/**
+ * md5 of the "name checksum" lines of the files up to and including index,
+ * as the meta database computes it over a tenant's recorded migrations:
+ * equal fingerprints, equal migrations (names and contents, in order).
+ */
+export function migrationsFingerprint(files: readonly MigrationFile[], index: number): string {
+  const lines = files.slice(0, index + 1).map((f) => `${f.name} ${f.checksum}`);
+  return crypto.createHash('md5').update(lines.join('\n')).digest('hex');
 }
