@@ -338,7 +338,7 @@ export class MigrationRuns {
       `UPDATE migration_run_tenants t
           SET status = r.status, from_version = r.from_version, to_version = r.to_version,
               applied = ARRAY(SELECT jsonb_array_elements_text(r.applied)), duration_ms = r.duration_ms,
-              error = r.error, finished_at = now(), finished_by = $3, lease_until = NULL
+              error = r.error, finished_at = clock_timestamp(), finished_by = $3, lease_until = NULL
          FROM ${RECORDSET}
         WHERE t.run_id = $1 AND t.tenant_id = r.tenant_id AND t.claimed_by = $3`,
       [runId, toJson(records), runnerId],

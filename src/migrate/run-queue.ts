@@ -82,9 +82,11 @@ const WAVES_SQL = `SELECT wave,
 /** Claimable rows of a wave in queue order (the partial index on pending/running rows serves it). */
 const CLAIMABLE = `run_id = $1 AND wave = $2 AND status IN ('pending', 'running') AND (status = 'pending' OR lease_until <= now())`;
 
+// Start and finish times are clock_timestamp(), not now() (the transaction's start): a claim that waited
+// for the run's lock while an outcome was committed starts after that outcome in history too.
 const TAKE_SQL = `UPDATE migration_run_tenants t
      SET status = 'running', claimed_by = $3, lease_until = now() + $4 * interval '1 millisecond',
-         claims = t.claims + 1, started_at = now()
+         claims = t.claims + 1, started_at = clock_timestamp()
    WHERE t.run_id = $1 AND t.tenant_id = ANY($2::uuid[])
   RETURNING t.tenant_id, t.position`;
 
@@ -301,7 +303,7 @@ export class RunQueue {
     const why = stopReason ?? 'the run ended';
     const { rows: skipped } = await client.query<{ tenant_id: string; error: string }>(
       `UPDATE migration_run_tenants
-          SET status = 'skipped', finished_at = now(), lease_until = NULL,
+          SET status = 'skipped', finished_at = clock_timestamp(), lease_until = NULL,
               error = CASE WHEN status = 'running' THEN 'not finished: its runner was lost (' || $2 || ')'
                            ELSE 'not started: ' || $2 END
         WHERE run_id = $1 AND status IN ('pending', 'running')
