@@ -140,7 +140,7 @@ describe('npm run worker', () => {
       expect(await npm.exited).toBe(0);
       await eventually('the worker process is gone', () => !alive(workerPid as number));
       expect(npm.stderr()).toContain('SIGTERM: finishing running jobs');
-      expect(npm.stderr()).toMatch(/stopped\n$/);
+      expect(npm.stderr()).toMatch(/"msg":"stopped[^"]*"\}\n$/);
     } finally {
       npm.child.kill('SIGKILL');
       killIfAlive(workerPid);
