@@ -75,7 +75,7 @@ export class TransactionManager {
   }
 
   /** A transaction; the outermost one is traced as the span `tenant.transaction` (no-op without an OpenTelemetry SDK). */
-  run<T>(fn: (client: pg.PoolClient) => Promise<T>, options: TxOptions = {}): Promise<T> {
+  async run<T>(fn: (client: pg.PoolClient) => Promise<T>, options: TxOptions = {}): Promise<T> {
     const frame = this.frame();
     if (frame) return this.nested(frame, fn, options);
     return withSpan('tenant.transaction', { 'tenant.slug': this.label }, () => this.outermost(fn, options));
