@@ -15,6 +15,8 @@ const layers = [
   ['servers', '^src/servers/'],
   ['pools, context, runtime', '^src/(pools|context|runtime)/'],
   ['server, worker, provision, migrate, status', '^src/(server|worker|provision|migrate|status)/'],
+  // Observes pools, worker, server and migrate: above them, below the applications.
+  ['metrics', '^src/metrics/'],
   ['cli, reference', '^src/(cli|reference)/'],
 ];
 

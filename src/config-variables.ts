@@ -39,7 +39,15 @@ export const CONFIG_VARIABLES = [
   'HOST',
   'WORKER_CONCURRENCY',
   'WORKER_INTERVAL',
+  'WORKER_METRICS_PORT',
+  'WORKER_METRICS_HOST',
+  'TENANT_METRICS_PER_TENANT',
+  'LOG_LEVEL',
 ] as const;
+
+/** pino's levels, quietest last; `silent` logs nothing. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
 /** A registered server's admin URL: `TENANT_SERVER_<NAME>_ADMIN_URL` (servers/server.ts adminUrlVariable). */
@@ -92,6 +100,14 @@ const oneOf =
   <T extends string>(allowed: readonly T[]): Parser<T> =>
   (name, text) =>
     (allowed as readonly string[]).includes(text) ? ok(text as T) : bad(`${name} must be one of ${allowed.join(', ')}, got "${shorten(text)}"`);
+
+/** 1/0, true/false, yes/no, on/off. */
+const flag: Parser<boolean> = (name, text) => {
+  const t = text.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(t)) return ok(true);
+  if (['0', 'false', 'no', 'off'].includes(t)) return ok(false);
+  return bad(`${name} must be 1 or 0 (true/false), got "${shorten(text)}"`);
+};
 
 const roleName: Parser<string> = (name, text) =>
   isRoleName(text) ? ok(text) : bad(`${name} must be a PostgreSQL role name, got "${shorten(text)}"`);
@@ -163,6 +179,10 @@ const VARIABLES = {
   HOST: optional(anyText),
   WORKER_CONCURRENCY: withDefault(integer({ min: 1, max: 1000 }), '4'),
   WORKER_INTERVAL: withDefault(duration, '15m'),
+  WORKER_METRICS_PORT: optional(integer(LISTEN_PORT_RANGE)),
+  WORKER_METRICS_HOST: withDefault(anyText, '127.0.0.1'),
+  TENANT_METRICS_PER_TENANT: withDefault(flag, '0'),
+  LOG_LEVEL: withDefault(oneOf(LOG_LEVELS), 'info'),
 } satisfies { [K in ConfigVariable]: Variable<unknown> };
 
 export type ConfigValues = { [K in ConfigVariable]: (typeof VARIABLES)[K] extends Variable<infer T> ? T : never };

@@ -17,8 +17,9 @@ import {
 } from './config-variables.js';
 import { connectionUrlProblem } from './connection-url.js';
 import type { SslMode } from './connection-url.js';
+import type { LogLevel } from './config-variables.js';
 
-export { CONFIG_VARIABLES, defaultTenantHome, type ConfigVariable, type RawConfig } from './config-variables.js';
+export { CONFIG_VARIABLES, LOG_LEVELS, defaultTenantHome, type ConfigVariable, type LogLevel, type RawConfig } from './config-variables.js';
 export type { SslMode } from './connection-url.js';
 
 export interface Config {
@@ -62,8 +63,15 @@ export interface Config {
   serverAdminUrls: Record<string, string>;
   /** Reference server (PORT, HOST). */
   server: { port: number; host: string | undefined };
-  /** Reference worker (WORKER_CONCURRENCY, WORKER_INTERVAL). */
-  worker: { concurrency: number; intervalMs: number };
+  /**
+   * Reference worker (WORKER_CONCURRENCY, WORKER_INTERVAL); its /metrics and
+   * /health listener (WORKER_METRICS_PORT, off when unset; WORKER_METRICS_HOST, default 127.0.0.1).
+   */
+  worker: { concurrency: number; intervalMs: number; metricsPort: number | undefined; metricsHost: string };
+  /** TENANT_METRICS_PER_TENANT: label tenant-level series with the tenant id (off: a fleet would explode series). */
+  metrics: { perTenant: boolean };
+  /** LOG_LEVEL of the reference server and worker (default info). */
+  logLevel: LogLevel;
 }
 
 export interface LoadConfigOptions {
@@ -159,7 +167,14 @@ function configFrom(v: ConfigValues): Omit<Config, 'serverAdminUrls'> {
     metaMigrationsDir: path.join(PACKAGE_ROOT, 'db', 'meta'),
     secrets: { key: v.TENANT_SECRET_KEY, keyFile: v.TENANT_SECRET_KEY_FILE, previousKeys: v.TENANT_SECRET_PREVIOUS_KEYS },
     server: { port: v.PORT, host: v.HOST },
-    worker: { concurrency: v.WORKER_CONCURRENCY, intervalMs: v.WORKER_INTERVAL },
+    worker: {
+      concurrency: v.WORKER_CONCURRENCY,
+      intervalMs: v.WORKER_INTERVAL,
+      metricsPort: v.WORKER_METRICS_PORT,
+      metricsHost: v.WORKER_METRICS_HOST,
+    },
+    metrics: { perTenant: v.TENANT_METRICS_PER_TENANT },
+    logLevel: v.LOG_LEVEL,
   };
 }
 

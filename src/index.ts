@@ -168,6 +168,8 @@ export type {
   PoolManagerOptions,
   PoolManagerStats,
   PoolCloseResult,
+  PoolObservation,
+  PoolObserver,
   TenantLease,
   TenantSource,
 } from './pools/pool-manager.js';
@@ -175,7 +177,7 @@ export type { PoolCloseReason, TenantPoolState, TenantPoolStats } from './pools/
 export type { ServerBudgetStats } from './pools/server-budget.js';
 export type { ServerConnectionLimits } from './pools/server-budgets.js';
 export type { TenantCache, TenantCacheOptions, TenantCacheStats, TenantLookup } from './pools/tenant-cache.js';
-export type { StatusListener, ListenerState } from './pools/status-listener.js';
+export type { StatusListener, ListenerState, StatusListenerStats } from './pools/status-listener.js';
 
 // request context
 export { withTenant, getTenant, getPool, getTxManager, getSignal } from './context/tenant-context.js';
@@ -193,3 +195,13 @@ export type { ErrorBody, ErrorResponse, PassedError } from './server/http-errors
 // worker
 export { MultiTenantWorker } from './worker/worker-runner.js';
 export type { WorkerJob, JobContext, WorkerEvent, MultiTenantWorkerOptions, WorkerStats, TenantLister } from './worker/worker-runner.js';
+
+// metrics (Prometheus, prom-client)
+export { registerTenantMetrics } from './metrics/tenant-metrics.js';
+export type { TenantMetrics, TenantMetricsOptions } from './metrics/tenant-metrics.js';
+export type { ObservedServices } from './metrics/pool-metrics.js';
+export type { RequestObservation } from './metrics/http-metrics.js';
+export { createMetricsRegistry, metricsHandler } from './metrics/metrics-handler.js';
+export { startMetricsServer } from './metrics/metrics-server.js';
+export type { MetricsServer, MetricsServerOptions } from './metrics/metrics-server.js';
+export { fleetRunMetrics, writeMetricsFile, pushMetrics } from './metrics/fleet-metrics.js';

@@ -89,7 +89,7 @@ export async function withSession(command: Command, state: CliState, fn: (sessio
   try {
     // pg and the runtime load only for a command that uses a database.
     const { openRuntime } = await loadRuntime();
-    runtime = await openRuntime(config, { onNotice: (message) => term.info(message) });
+    runtime = await openRuntime(config, { onNotice: (message) => term.info(message), component: 'cli' });
     const code = await fn({ term, config, runtime, actor: resolveActor(globalOptions(command).actor), signal: controller.signal });
     state.exitCode = typeof code === 'number' ? code : 0;
   } finally {

@@ -27,6 +27,7 @@ import {
   toToolkitError,
 } from '../errors.js';
 import { clientFailure } from '../pg/with-helpers.js';
+import { withSpan } from '../tracing.js';
 
 export type IsolationLevel = 'read committed' | 'repeatable read' | 'serializable';
 const ISOLATION_LEVELS: readonly IsolationLevel[] = ['read committed', 'repeatable read', 'serializable'];
@@ -73,9 +74,14 @@ export class TransactionManager {
     return this.active;
   }
 
+  /** A transaction; the outermost one is traced as the span `tenant.transaction` (no-op without an OpenTelemetry SDK). */
   async run<T>(fn: (client: pg.PoolClient) => Promise<T>, options: TxOptions = {}): Promise<T> {
     const frame = this.frame();
     if (frame) return this.nested(frame, fn, options);
+    return withSpan('tenant.transaction', { 'tenant.slug': this.label }, () => this.outermost(fn, options));
+  }
+
+  private async outermost<T>(fn: (client: pg.PoolClient) => Promise<T>, options: TxOptions): Promise<T> {
     const client = await this.checkout();
     let broken: Error | undefined;
     try {

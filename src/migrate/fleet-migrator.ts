@@ -38,6 +38,7 @@ import type { MigrationDirection } from '../schema/migration-types.js';
 import { MigrationRuns, type MigrationRunSummary, type RunStatus } from './migration-runs.js';
 import { migrateTenant, type TenantMigrateOptions } from './tenant-migrator.js';
 import { migrationsFingerprint } from './pending-migrations.js';
+import { failSpan, withSpan } from '../tracing.js';
 import { RunQueue } from './run-queue.js';
 import { runRunner, type RunnerEnd } from './fleet-runner.js';
 import { runWorkQueue } from './work-queue.js';
@@ -60,11 +61,17 @@ interface RunSpec {
   queued: number;
 }
 
-export async function migrateFleet(
-  files: readonly MigrationFile[],
-  deps: FleetMigrateDeps,
-  options: FleetMigrateOptions,
-): Promise<FleetOutcome> {
+/** The run, traced as the span `tenant.migrate.fleet` around one `tenant.migrate` span per tenant (no-op without an OpenTelemetry SDK). */
+export function migrateFleet(files: readonly MigrationFile[], deps: FleetMigrateDeps, options: FleetMigrateOptions): Promise<FleetOutcome> {
+  const attributes = { 'migrate.direction': options.direction ?? 'up', 'migrate.dry_run': options.dryRun === true };
+  return withSpan('tenant.migrate.fleet', attributes, async (span) => {
+    const outcome = await fleetRun(files, deps, options);
+    span.setAttributes({ 'migrate.run_id': outcome.runId ?? '', 'migrate.status': outcome.status });
+    return outcome;
+  });
+}
+
+async function fleetRun(files: readonly MigrationFile[], deps: FleetMigrateDeps, options: FleetMigrateOptions): Promise<FleetOutcome> {
   const started = performance.now();
   const runs = new MigrationRuns(deps.metaPool);
   const emit = (event: FleetEvent) => {
@@ -438,6 +445,21 @@ async function dryRun(
 
 /** migrateTenant, as a fleet result; whatever goes wrong becomes this tenant's failure. */
 async function migrateOne(
+  tenant: Tenant,
+  files: readonly MigrationFile[],
+  deps: FleetMigrateDeps,
+  direction: 'up' | 'down',
+  options: TenantMigrateOptions,
+): Promise<FleetTenantResult> {
+  return withSpan('tenant.migrate', { 'tenant.id': tenant.id, 'tenant.slug': tenant.slug }, async (span) => {
+    const result = await migrateOneResult(tenant, files, deps, direction, options);
+    span.setAttribute('migrate.result', result.status);
+    if (result.status === 'failed') failSpan(span, result.error?.message ?? 'failed');
+    return result;
+  });
+}
+
+async function migrateOneResult(
   tenant: Tenant,
   files: readonly MigrationFile[],
   deps: FleetMigrateDeps,

@@ -30,6 +30,8 @@ import { TenantLogins, sameLogin, type TenantSecretReader } from './tenant-login
 import { ServerBudgets, type ServerConnectionLimits } from './server-budgets.js';
 import type { ServerBudgetStats } from './server-budget.js';
 import { TenantDemand } from './tenant-demand.js';
+import { applicationName } from '../pg/application-name.js';
+import { withSpan } from '../tracing.js';
 
 export { assertServable, cancelledError, type TenantLease } from './tenant-lease.js';
 
@@ -55,7 +57,17 @@ export type PoolEvent =
   | { type: 'pool-closed'; tenantId: string; slug: string; reason: PoolCloseReason }
   | { type: 'pool-unhealthy'; tenantId: string; slug: string; error: string }
   | { type: 'client-error'; tenantId: string; slug: string; error: string }
-  | { type: 'acquire-timeout'; tenantId: string; slug: string; waitedMs: number };
+  | { type: 'acquire-timeout'; tenantId: string; slug: string; waitedMs: number }
+  /** A new connection to the tenant's database failed to open (database down, login refused). */
+  | { type: 'connect-failed'; tenantId: string; slug: string; error: string };
+
+/**
+ * What observers (metrics) hear besides the PoolEvents: every lease handed
+ * out and how long it waited. Only made when someone observes.
+ */
+export type PoolObservation = PoolEvent | { type: 'acquired'; tenantId: string; slug: string; waitMs: number };
+
+export type PoolObserver = (observation: PoolObservation) => void;
 
 export interface PoolManagerOptions {
   /** The shared login: tenants without their own role (appRole null) use it; host/port/sslmode defaults for all. */
@@ -72,6 +84,12 @@ export interface PoolManagerOptions {
    * null, the budget is measured on the server (pool-budget.ts).
    */
   servers?: ServerConnectionLimits;
+  /**
+   * Who the pools are, for `pg_stat_activity`: each tenant connection's
+   * application_name is `metapus:<component>:<tenant slug>` (server, worker).
+   * Default `app`. An application_name in poolConfig wins.
+   */
+  component?: string;
   onEvent?: (event: PoolEvent) => void;
 }
 
@@ -125,6 +143,8 @@ export class PoolManager {
   /** Requests per tenant lately: which idle connections a full server closes first. */
   private readonly demand = new TenantDemand();
   private readonly releaseLease = (entry: TenantPool) => this.released(entry);
+  /** Metrics and other observers (observe()); empty costs nothing on the request path. */
+  private readonly observers = new Set<PoolObserver>();
 
   constructor(private readonly options: PoolManagerOptions) {
     this.limits = { ...options.limits };
@@ -147,9 +167,31 @@ export class PoolManager {
     return this.closingDown;
   }
 
-  /** Leases the tenant's pool, creating it if needed. Release the lease when done. */
-  async acquire(tenantId: string, options: { signal?: AbortSignal } = {}): Promise<TenantLease> {
-    const { signal } = options;
+  /**
+   * Tells `observer` every pool event and every lease handed out (with its
+   * wait); returns the function that stops it. Observers must not throw.
+   */
+  observe(observer: PoolObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
+  /**
+   * Leases the tenant's pool, creating it if needed. Release the lease when
+   * done. Traced as the span `tenant.pool.acquire` (a no-op without an
+   * OpenTelemetry SDK).
+   */
+  acquire(tenantId: string, options: { signal?: AbortSignal } = {}): Promise<TenantLease> {
+    const started = performance.now();
+    return withSpan('tenant.pool.acquire', { 'tenant.id': tenantId }, async (span) => {
+      const lease = await this.leaseFor(tenantId, options.signal);
+      span.setAttribute('tenant.slug', lease.tenant.slug);
+      if (this.observers.size > 0) this.acquired(lease.tenant, performance.now() - started);
+      return lease;
+    });
+  }
+
+  private async leaseFor(tenantId: string, signal: AbortSignal | undefined): Promise<TenantLease> {
     for (let attempt = 0; ; attempt++) {
       this.assertOpen();
       if (signal?.aborted) throw cancelledError(signal);
@@ -189,6 +231,7 @@ export class PoolManager {
     if (!entry || !sameAddress(entry.tenant, tenant) || !sameLogin(entry.tenant, tenant)) return undefined;
     this.demand.hit(tenant.id);
     this.live.touch(tenant.id);
+    if (this.observers.size > 0) this.acquired(tenant, 0);
     return this.lease(entry, tenant);
   }
 
@@ -372,6 +415,7 @@ export class PoolManager {
 
   private createEntry(tenant: Tenant): TenantPool {
     const config = this.logins.clientConfig(tenant, {
+      application_name: applicationName(this.options.component ?? 'app', tenant.slug),
       ...this.options.poolConfig,
       max: this.limits.maxConnsPerPool,
       // Connections inside a live pool are dropped sooner than the pool itself.
@@ -387,6 +431,7 @@ export class PoolManager {
       () => this.counters.connectionsOpened++,
       (c, gate) => this.logins.createPool(tenant, c, gate),
       this.budgets.for(tenant),
+      (err) => this.emit({ type: 'connect-failed', tenantId: tenant.id, slug: tenant.slug, error: messageOf(err) }),
     );
     this.all.add(entry);
     this.counters.opened++;
@@ -450,6 +495,21 @@ export class PoolManager {
       this.options.onEvent?.(event);
     } catch {
       // A faulty listener must not break pool bookkeeping.
+    }
+    if (this.observers.size > 0) this.tell(event);
+  }
+
+  private acquired(tenant: Tenant, waitMs: number): void {
+    this.tell({ type: 'acquired', tenantId: tenant.id, slug: tenant.slug, waitMs });
+  }
+
+  private tell(observation: PoolObservation): void {
+    for (const observer of this.observers) {
+      try {
+        observer(observation);
+      } catch {
+        // Same rule as onEvent.
+      }
     }
   }
 }

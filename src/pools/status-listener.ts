@@ -37,7 +37,15 @@ export function backoffDelay(attempt: number, initial: number, max: number, rand
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
+/** Since start: reconnects (after the first connect) and notifications received on the channel. */
+export interface StatusListenerStats {
+  state: ListenerState;
+  reconnects: number;
+  notifications: number;
+}
+
 export class StatusListener {
+  private readonly counters = { reconnects: 0, notifications: 0 };
   private client: pg.Client | undefined;
   private current: ListenerState = 'idle';
   private attempt = 0;
@@ -55,6 +63,10 @@ export class StatusListener {
 
   get state(): ListenerState {
     return this.current;
+  }
+
+  stats(): StatusListenerStats {
+    return { state: this.current, ...this.counters };
   }
 
   /** Server process id of the listening connection (for diagnostics and tests). */
@@ -113,7 +125,10 @@ export class StatusListener {
     this.setState('listening');
     this.startPinging(client);
     this.wakeWaiters();
-    if (reconnected) safely(() => this.options.onReconnect?.());
+    if (reconnected) {
+      this.counters.reconnects++;
+      safely(() => this.options.onReconnect?.());
+    }
     return true;
   }
 
@@ -141,6 +156,7 @@ export class StatusListener {
 
   private handle(msg: pg.Notification): void {
     if (msg.channel !== this.channel || !msg.payload) return;
+    this.counters.notifications++;
     let parsed: unknown;
     try {
       parsed = JSON.parse(msg.payload);

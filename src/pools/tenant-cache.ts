@@ -42,6 +42,8 @@ export interface TenantCacheStats {
   hits: number;
   misses: number;
   staleServed: number;
+  /** Reads of a tenant row from the meta database (misses and verified hints). */
+  lookups: number;
 }
 
 export class TenantCache {
@@ -53,7 +55,7 @@ export class TenantCache {
   private readonly negativeTtlMs: number;
   private readonly maxEntries: number;
   private readonly lookupTimeoutMs: number;
-  private readonly counters = { hits: 0, misses: 0, staleServed: 0 };
+  private readonly counters = { hits: 0, misses: 0, staleServed: 0, lookups: 0 };
 
   constructor(
     private readonly lookup: TenantLookup,
@@ -108,6 +110,7 @@ export class TenantCache {
   async refresh(id: string): Promise<Tenant | undefined> {
     const k = key(id);
     if (!isUuid(k)) return undefined;
+    this.counters.lookups++;
     const tenant = await withTimeout(this.lookup.getById(k), this.lookupTimeoutMs);
     const before = this.entries.get(k);
     if (!before || !sameRow(before.tenant, tenant)) {
@@ -139,6 +142,7 @@ export class TenantCache {
   private async load(k: string, stale: CacheEntry | undefined): Promise<Tenant | undefined> {
     const version = this.version(k);
     let tenant: Tenant | undefined;
+    this.counters.lookups++;
     try {
       tenant = await withTimeout(this.lookup.getById(k), this.lookupTimeoutMs);
     } catch (err) {

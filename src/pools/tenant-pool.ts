@@ -43,6 +43,8 @@ export type PoolCloseReason = 'idle' | 'evicted' | 'unhealthy' | 'status' | 'rep
 export interface TenantPoolStats {
   tenantId: string;
   slug: string;
+  /** The server's key (host:port) when the pool is budgeted per server. */
+  server?: string;
   state: TenantPoolState;
   leases: number;
   connections: { total: number; idle: number; waiting: number };
@@ -88,6 +90,8 @@ export class TenantPool implements BudgetMember {
       gate ? new GatedPool(c, gate) : new pg.Pool(c),
     /** The connection budget of the tenant's server; without one the pool grows on its own up to its max. */
     private readonly budget?: ServerBudget,
+    /** A new connection failed to open (told with a budget only: its gate sees every opening). */
+    private readonly onConnectFailed?: (err: unknown) => void,
   ) {
     this.pool = createPool(config, budget ? this.admit : undefined);
     this.ceiling = this.pool.options.max;
@@ -294,6 +298,7 @@ export class TenantPool implements BudgetMember {
     return {
       tenantId: this.tenant.id,
       slug: this.tenant.slug,
+      ...(this.budget ? { server: this.budget.server } : {}),
       state: this.#state,
       leases: this.#leases,
       connections: { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount },
@@ -332,6 +337,7 @@ export class TenantPool implements BudgetMember {
   private failedOpen(err: unknown): never {
     // A connection that failed to open left pg's list without a 'remove'.
     this.trim();
+    this.onConnectFailed?.(err);
     throw err;
   }
 

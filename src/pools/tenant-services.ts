@@ -24,6 +24,7 @@ import type { TenantSecretReader } from './tenant-login.js';
 import type { ServerConnectionLimits } from './server-budgets.js';
 import type { TenantStatusNotification } from '../tenants/tenant-registry.js';
 import { isUuid } from '../tenants/tenant.js';
+import { applicationName } from '../pg/application-name.js';
 
 export interface TenantServicesDeps {
   config: Config;
@@ -39,8 +40,14 @@ export interface TenantServicesOptions {
   /** Overrides of the limits from config (TENANT_MAX_POOLS and friends). */
   limits?: Partial<PoolLimits>;
   cache?: TenantCacheOptions;
-  /** Extra pg pool options for every tenant pool (e.g. application_name). */
+  /** Extra pg pool options for every tenant pool. */
   poolConfig?: Partial<pg.PoolConfig>;
+  /**
+   * Who this process is in `pg_stat_activity`: tenant connections are
+   * `metapus:<component>:<slug>`, the status listener `metapus:<component>:listener`
+   * (default `app`; the reference server and worker say `server` and `worker`).
+   */
+  component?: string;
   /** LISTEN for status changes (default true). */
   listen?: boolean;
   listener?: { backoffMs?: { initial: number; max: number }; pingIntervalMs?: number };
@@ -72,6 +79,7 @@ export async function openTenantServices(deps: TenantServicesDeps, options: Tena
     secrets: deps.secrets,
     limits: { ...deps.config.pool, ...options.limits },
     tenants: cache,
+    component: options.component ?? 'app',
     ...(deps.servers ? { servers: deps.servers } : {}),
     ...(options.poolConfig ? { poolConfig: options.poolConfig } : {}),
     ...(options.onPoolEvent ? { onEvent: options.onPoolEvent } : {}),
@@ -148,7 +156,7 @@ function verifyStatusHints({ cache, pools, subscribers, hints }: Wiring): Status
 
 function listenForStatus(deps: TenantServicesDeps, options: TenantServicesOptions, wiring: Wiring, verifier: StatusVerifier): StatusListener {
   return new StatusListener({
-    connection: { connectionString: deps.connections.metaUrl },
+    connection: { connectionString: deps.connections.metaUrl, application_name: applicationName(options.component ?? 'app', 'listener') },
     ...options.listener,
     onNotification(n) {
       if (!isUuid(n.id)) return;

@@ -1,8 +1,12 @@
 /**
  * The reference application as a plain `http` request handler: health
- * endpoints, then the tenant-scoped API behind the TenantDB middleware.
- * No framework: `http.createServer(createApp(deps))` is the whole server.
+ * endpoints, `GET /metrics` (when given), then the tenant-scoped API behind
+ * the TenantDB middleware. No framework: `http.createServer(createApp(deps))`
+ * is the whole server. With `onRequest`, every request gets an id (a valid
+ * X-Request-ID from the client, else a new UUID, echoed in the response) and
+ * is reported once it ends: route template, status, duration, tenant.
  */
+import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import type pg from 'pg';
 import type { PoolManagerStats } from '../pools/pool-manager.js';
@@ -12,7 +16,9 @@ import type { LeaseSource } from '../context/tenant-context.js';
 import { NotFoundError, TenantToolkitError, toToolkitError } from '../errors.js';
 import { registerCurrencyRoutes } from './currency-routes.js';
 import { createHealthHandler } from '../server/health-handler.js';
-import { sendError } from '../server/http-errors.js';
+import { answeredErrorCode, sendError } from '../server/http-errors.js';
+import { currentTenantScope } from '../context/tenant-context.js';
+import { isUuid } from '../tenants/tenant.js';
 import { assertNoNulInUrl } from './request-text.js';
 import { Router, type RouteHandler } from './router.js';
 import { tenantDb } from '../server/tenant-db-middleware.js';
@@ -26,9 +32,78 @@ export interface AppDeps {
   tenantHeader?: string;
   /** Every error answered with a 5xx, for the operator's log (never sent to the client). */
   onServerError?: (err: TenantToolkitError, req: http.IncomingMessage) => void;
+  /** Answers GET /metrics (metricsHandler); without it /metrics is an unknown route. */
+  metrics?: App;
+  /** Told about every request when it ends (logs, metrics). */
+  onRequest?: (info: RequestInfo) => void;
 }
 
 export type App = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+export interface RequestInfo {
+  requestId: string;
+  method: string;
+  /** The route template (`/api/v1/catalogs/currencies/:id`), the health or metrics path, or `unmatched`. */
+  route: string;
+  status: number;
+  durationMs: number;
+  /** The tenant the request ran for; only the header's id when it was never entered (an unknown tenant). */
+  tenantId: string | undefined;
+  slug: string | undefined;
+  /** The `code` of the error answered, if any. */
+  errorCode: string | undefined;
+  /** The client went away before the response was complete. */
+  aborted: boolean;
+}
+
+/** What a client may send as X-Request-ID: short, printable, no spaces (anything else gets a new id). */
+const REQUEST_ID = /^[A-Za-z0-9._:/+=-]{1,128}$/;
+
+const requestIds = new WeakMap<http.IncomingMessage, string>();
+
+/** The request's id (with onRequest), for error logs. */
+export function requestIdOf(req: http.IncomingMessage): string | undefined {
+  return requestIds.get(req);
+}
+
+/** The client's X-Request-ID if it is a sane one, else a new UUID. */
+export function requestIdFor(header: string | string[] | undefined): string {
+  return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+}
+
+interface Track {
+  route: string;
+  tenantId: string | undefined;
+  slug: string | undefined;
+}
+
+/** Reports the request once it ends; returns what the handlers fill in (route, tenant). */
+function track(req: http.IncomingMessage, res: http.ServerResponse, tenantHeader: string, report: (info: RequestInfo) => void): Track {
+  const started = performance.now();
+  const requestId = requestIdFor(req.headers['x-request-id']);
+  requestIds.set(req, requestId);
+  res.setHeader('x-request-id', requestId);
+  const header = req.headers[tenantHeader];
+  const state: Track = {
+    route: 'unmatched',
+    tenantId: typeof header === 'string' && isUuid(header.trim()) ? header.trim().toLowerCase() : undefined,
+    slug: undefined,
+  };
+  res.once('close', () => {
+    report({
+      requestId,
+      method: req.method ?? 'GET',
+      route: state.route,
+      status: res.statusCode,
+      durationMs: performance.now() - started,
+      tenantId: state.tenantId,
+      slug: state.slug,
+      errorCode: answeredErrorCode(res),
+      aborted: !res.writableFinished,
+    });
+  });
+  return state;
+}
 
 export function createApp(deps: AppDeps): App {
   const health = createHealthHandler(deps);
@@ -51,7 +126,13 @@ export function createApp(deps: AppDeps): App {
     res: http.ServerResponse,
     params: Record<string, string>,
     query: URLSearchParams,
+    tracked: Track | undefined,
   ) => {
+    const tenant = tracked ? currentTenantScope()?.tenant : undefined;
+    if (tracked && tenant) {
+      tracked.tenantId = tenant.id;
+      tracked.slug = tenant.slug;
+    }
     try {
       const result = handler({ req, res, params, query });
       if (result) result.catch((err: unknown) => fail(req, res, err));
@@ -60,12 +141,24 @@ export function createApp(deps: AppDeps): App {
     }
   };
 
+  const tenantHeader = (deps.tenantHeader ?? 'x-tenant-id').toLowerCase();
+  const { onRequest, metrics } = deps;
+
   return (req, res) => {
+    const tracked = onRequest ? track(req, res, tenantHeader, onRequest) : undefined;
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const search = q < 0 ? '' : url.slice(q + 1);
-    if (path.startsWith('/health/') && health.handle(req, res)) return;
+    if (path.startsWith('/health/') && health.handle(req, res)) {
+      if (tracked) tracked.route = path;
+      return;
+    }
+    if (metrics && path === '/metrics') {
+      if (tracked) tracked.route = path;
+      metrics(req, res);
+      return;
+    }
 
     const match = api.match(req.method ?? 'GET', path);
     if (match.kind === 'not-found') {
@@ -77,6 +170,7 @@ export function createApp(deps: AppDeps): App {
       fail(req, res, new TenantToolkitError('METHOD_NOT_ALLOWED', `${req.method ?? ''} is not allowed here`));
       return;
     }
+    if (tracked) tracked.route = match.route;
     const query = new URLSearchParams(search);
     try {
       // Before the tenant's pool is leased: bad text never costs a connection.
@@ -87,7 +181,7 @@ export function createApp(deps: AppDeps): App {
     }
     middleware(req, res, (err) => {
       if (err) fail(req, res, err);
-      else run(match.handler, req, res, match.params, query);
+      else run(match.handler, req, res, match.params, query, tracked);
     });
   };
 }

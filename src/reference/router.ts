@@ -14,12 +14,14 @@ export interface RouteContext {
 export type RouteHandler = (ctx: RouteContext) => void | Promise<void>;
 
 export type RouteMatch =
-  | { kind: 'found'; handler: RouteHandler; params: Record<string, string> }
+  /** `route`: the pattern as added (`/api/v1/catalogs/currencies/:id`), for logs and metrics. */
+  | { kind: 'found'; handler: RouteHandler; params: Record<string, string>; route: string }
   | { kind: 'method-not-allowed'; allowed: string[] }
   | { kind: 'not-found' };
 
 interface Route {
   method: string;
+  pattern: string;
   segments: string[];
   handler: RouteHandler;
 }
@@ -28,7 +30,7 @@ export class Router {
   private readonly routes: Route[] = [];
 
   add(method: string, pattern: string, handler: RouteHandler): this {
-    this.routes.push({ method: method.toUpperCase(), segments: split(pattern), handler });
+    this.routes.push({ method: method.toUpperCase(), pattern, segments: split(pattern), handler });
     return this;
   }
 
@@ -38,7 +40,7 @@ export class Router {
     for (const route of this.routes) {
       const params = matchSegments(route.segments, segments);
       if (!params) continue;
-      if (route.method === method.toUpperCase()) return { kind: 'found', handler: route.handler, params };
+      if (route.method === method.toUpperCase()) return { kind: 'found', handler: route.handler, params, route: route.pattern };
       allowed.push(route.method);
     }
     return allowed.length > 0 ? { kind: 'method-not-allowed', allowed } : { kind: 'not-found' };

@@ -1,6 +1,6 @@
 /**
- * What the reference server and worker entry points share: one log line
- * format (timestamped, redacted, stderr), a start that reports its failure
+ * What the reference server and worker entry points share: one log (JSON
+ * lines through pino, redacted, stderr: logger.ts), a start that reports its failure
  * with the error's exit code, and the shutdown on SIGTERM/SIGINT:
  *
  * - the first signal asks the service to stop gracefully; it exits 0 when done;
@@ -13,9 +13,9 @@
  * exit stays with the entry point and the rules are tested without one.
  */
 import { EXIT, TenantToolkitError, messageOf } from '../errors.js';
-import { redact } from '../redact.js';
+import { createLogger, logFunction, type Log, type Logger } from './logger.js';
 
-export type Log = (message: string) => void;
+export type { Log, Logger } from './logger.js';
 
 export interface Service {
   /** Logged after the signal's name: what stopping does ("draining in-flight requests"). */
@@ -27,7 +27,7 @@ export interface Service {
 export interface RunServiceOptions {
   /** Program name for the start failure line (`tenant-server`). */
   name: string;
-  start(log: Log): Promise<Service>;
+  start(log: Log, logger: Logger): Promise<Service>;
   /** Upper bound for stop() after the first signal. */
   stopBoundMs: number;
   /** A repeat of the signal within this long is the same request (default 1s). */
@@ -42,15 +42,15 @@ export interface ProcessHost {
   readonly stderr: { write(chunk: string): unknown };
 }
 
-export function createLog(stderr: ProcessHost['stderr']): Log {
-  return (message) => {
-    stderr.write(`${new Date().toISOString()} ${redact(message)}\n`);
-  };
+/** The service's log on the host's stderr (JSON lines; the level is set from LOG_LEVEL once the config is read). */
+export function createLog(stderr: ProcessHost['stderr'], name = 'service'): { log: Log; logger: Logger } {
+  const logger = createLogger({ name, stream: stderr });
+  return { log: logFunction(logger), logger };
 }
 
 /** Starts the service and owns the process's shutdown; resolves once started (or once start failed). */
 export async function runService(options: RunServiceOptions, host: ProcessHost): Promise<void> {
-  const log = createLog(host.stderr);
+  const { log, logger } = createLog(host.stderr, options.name);
   const repeatWindowMs = options.repeatWindowMs ?? 1_000;
   let service: Service | undefined;
   let first: { signal: ShutdownSignal; at: number } | undefined;
@@ -72,7 +72,7 @@ export async function runService(options: RunServiceOptions, host: ProcessHost):
       log(await running.stop());
       exit(EXIT.ok);
     } catch (err) {
-      log(`stopping failed: ${messageOf(err)}`);
+      logger.error(`stopping failed: ${messageOf(err)}`);
       exit(EXIT.failed);
     } finally {
       clearTimeout(bound);
@@ -96,10 +96,10 @@ export async function runService(options: RunServiceOptions, host: ProcessHost):
   host.on('SIGINT', () => onSignal('SIGINT'));
 
   try {
-    service = await options.start(log);
+    service = await options.start(log, logger);
   } catch (err) {
-    log(`${options.name} failed to start: ${messageOf(err)}`);
-    if (err instanceof TenantToolkitError && err.hint) log(`hint: ${err.hint}`);
+    logger.error(`${options.name} failed to start: ${messageOf(err)}`);
+    if (err instanceof TenantToolkitError && err.hint) logger.error(`hint: ${err.hint}`);
     exit(err instanceof TenantToolkitError ? err.exitCode : EXIT.failed);
     return;
   }

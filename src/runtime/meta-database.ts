@@ -17,6 +17,7 @@ import { databaseOf, parseConnectionUrl } from '../connection-url.js';
 import { guardPool, withConnection } from '../pg/with-helpers.js';
 import { ident, quoteIdent, roleIdent } from '../pg/identifiers.js';
 import { canonicalHost } from '../pg/server-key.js';
+import { applicationName } from '../pg/application-name.js';
 
 export const META_STORAGE_TABLE = 'meta_migrations';
 
@@ -172,14 +173,15 @@ export async function restrictMetaDatabase(adminUrl: string, name: string, metaR
   });
 }
 
-export function createMetaPool(metaUrl: string, max = 5): pg.Pool {
+/** The meta pool; its connections show as `metapus:<component>:meta` in pg_stat_activity. */
+export function createMetaPool(metaUrl: string, max = 5, component = 'app'): pg.Pool {
   // A meta connection cut while checked out or idle (server restart, failover)
   // must not crash the process; the pool replaces it.
   return guardPool(
     new pg.Pool({
       connectionString: metaUrl,
       max,
-      application_name: 'metapus-tenant-meta',
+      application_name: applicationName(component, 'meta'),
     }),
   );
 }

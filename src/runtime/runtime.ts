@@ -38,6 +38,8 @@ export interface OpenRuntimeOptions {
   /** Skip creating/migrating the meta database (e.g. `tenant local status`). */
   skipMetaSetup?: boolean;
   metaPoolSize?: number;
+  /** Who opens it: the meta pool shows as `metapus:<component>:meta` (cli, server, worker; default app). */
+  component?: string;
 }
 
 export async function resolveConnections(
@@ -113,7 +115,7 @@ export async function openRuntime(config: Config, options: OpenRuntimeOptions = 
     throw err;
   }
   // Created first: its first connection checks the meta database and then serves the caller.
-  const metaPool = createMetaPool(connections.metaUrl, options.metaPoolSize);
+  const metaPool = createMetaPool(connections.metaUrl, options.metaPoolSize, options.component);
   const servers = new ServerDirectory(
     metaPool,
     { env: config.serverAdminUrls, defaultAdminUrl: connections.adminUrl, keyring },

@@ -109,9 +109,18 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
   res.end(payload);
 }
 
+/** The error code each response was answered with (for request logs and metrics); gone with the response. */
+const answeredCodes = new WeakMap<http.ServerResponse, string>();
+
+/** The `code` of the error this response answered with (sendError), if it did. */
+export function answeredErrorCode(res: http.ServerResponse): string | undefined {
+  return answeredCodes.get(res);
+}
+
 /** Sends the error as JSON; if the response already started, cuts it instead (a half body is worse). */
 export function sendError(res: http.ServerResponse, err: unknown): ErrorResponse {
   const response = errorResponse(err);
+  answeredCodes.set(res, response.body.code);
   if (res.headersSent) {
     res.destroy();
     return response;

@@ -33,6 +33,7 @@ export interface WorkerJob {
 }
 
 export type WorkerEvent =
+  | { type: 'job-started'; job: string; tenantId: string; slug: string }
   | { type: 'job-succeeded'; job: string; tenantId: string; slug: string; durationMs: number }
   | { type: 'job-failed'; job: string; tenantId: string; slug: string; durationMs: number; error: TenantToolkitError }
   | { type: 'job-skipped'; job: string; tenantId: string; slug: string; reason: string }
@@ -194,6 +195,7 @@ export class MultiTenantWorker {
     const timer = job.timeoutMs ? setTimeout(() => controller.abort(new Error(`job "${job.name}" timed out`)), job.timeoutMs) : undefined;
     const started = performance.now();
     const base = { job: job.name, tenantId, slug: tenant.slug };
+    this.emit({ type: 'job-started', ...base });
     try {
       await withTenant(this.options.pools, tenantId, (scope) => job.run({ ...scope, job: job.name, signal: controller.signal }), {
         signal: controller.signal,

@@ -325,7 +325,7 @@ describe('credential rotation', () => {
       // The server's connections to the tenant are the new login's; the shared login has none left there.
       const users = await env.admin(async (c) => {
         const { rows } = await c.query<{ usename: string }>(
-          "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = $1 AND application_name = 'metapus-tenant'",
+          "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'metapus:server:%'",
           [toIsolate.dbName],
         );
         return rows.map((r) => r.usename);

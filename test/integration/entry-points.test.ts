@@ -21,6 +21,7 @@ import { cliEnv } from '../support/run-cli.js';
 import { eventually } from '../support/eventually.js';
 import { createTenants, openServices } from '../support/tenant-fixtures.js';
 import { REPO_ROOT, createTestEnvironment } from '../support/test-environment.js';
+import { parseExposition } from '../support/prom-text.js';
 
 const env = createTestEnvironment();
 let rt: Runtime;
@@ -76,6 +77,15 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
+async function applicationNames(database: string): Promise<string[]> {
+  return env.admin(async (c) => {
+    const { rows } = await c.query<{ name: string }>('SELECT DISTINCT application_name AS name FROM pg_stat_activity WHERE datname = $1', [
+      database,
+    ]);
+    return rows.map((r) => r.name);
+  });
+}
+
 function killIfAlive(pid: number | undefined): void {
   if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
 }
@@ -93,6 +103,25 @@ describe('npm run server', () => {
       expect(list.status).toBe(200);
       expect(npm.stderr()).not.toMatch(/warning/i);
       expect(npm.stderr()).toMatch(/budgeted per server/);
+      // Observability: a JSON request line, /metrics, and the tenant's slug on the server's connections.
+      await eventually('the request is logged', () => npm.stderr().includes('"route":"/api/v1/catalogs/currencies"'));
+      const requestLine = npm
+        .stderr()
+        .split('\n')
+        .filter((line) => line.includes('"route":"/api/v1/catalogs/currencies"'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)[0];
+      expect(requestLine).toMatchObject({
+        level: 'info',
+        method: 'GET',
+        status: 200,
+        tenantId: t(0).id,
+        slug: t(0).slug,
+        reqId: list.headers.get('x-request-id'),
+      });
+      const metrics = parseExposition(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+      expect(metrics.value('http_requests_total', { route: '/api/v1/catalogs/currencies', status: '200' })).toBe(1);
+      expect(await applicationNames(t(0).dbName)).toContain(`metapus:server:${t(0).slug}`);
+      expect(await applicationNames(env.metaDatabase)).toEqual(expect.arrayContaining(['metapus:server:meta', 'metapus:server:listener']));
 
       npm.child.kill('SIGTERM');
       expect(await npm.exited).toBe(0);
@@ -130,17 +159,24 @@ describe('tenant-server pool limits', () => {
 
 describe('npm run worker', () => {
   it('stops the worker when npm gets SIGTERM', async () => {
-    const npm = start('npm', ['run', 'worker'], { WORKER_INTERVAL: '1h', WORKER_CONCURRENCY: '2' });
+    const npm = start('npm', ['run', 'worker'], { WORKER_INTERVAL: '1h', WORKER_CONCURRENCY: '2', WORKER_METRICS_PORT: '0' });
     let workerPid: number | undefined;
     try {
       await eventually('the worker is running', () => /worker running \(pid \d+\)/.test(npm.stderr()), 60_000);
       workerPid = Number(/worker running \(pid (\d+)\)/.exec(npm.stderr())?.[1]);
       await eventually('the job ran', () => new RegExp(`${STOCK_BALANCES_JOB} ok on ent-001`).test(npm.stderr()), 30_000);
+      // WORKER_METRICS_PORT: /metrics counts the job, /health answers; the worker's connections name the tenant.
+      const port = /metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(npm.stderr())?.[1];
+      expect(port, npm.stderr()).toBeDefined();
+      const metrics = parseExposition(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+      expect(metrics.value('tenant_worker_jobs_succeeded_total', { job: STOCK_BALANCES_JOB })).toBeGreaterThanOrEqual(1);
+      expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+      expect(await applicationNames(t(0).dbName)).toContain(`metapus:worker:${t(0).slug}`);
       npm.child.kill('SIGTERM');
       expect(await npm.exited).toBe(0);
       await eventually('the worker process is gone', () => !alive(workerPid as number));
       expect(npm.stderr()).toContain('SIGTERM: finishing running jobs');
-      expect(npm.stderr()).toMatch(/stopped\n$/);
+      expect(npm.stderr()).toMatch(/"msg":"stopped[^"]*"\}\n$/);
     } finally {
       npm.child.kill('SIGKILL');
       killIfAlive(workerPid);

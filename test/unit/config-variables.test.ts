@@ -63,3 +63,21 @@ describe('configuration variables', () => {
     expect(problem).not.toContain('hunter2');
   });
 });
+
+describe('observability variables', () => {
+  it('reads the observability settings: metrics port and host, per-tenant labels, log level', () => {
+    const defaults = parseConfig({});
+    expect(defaults.metrics).toEqual({ perTenant: false });
+    expect(defaults.logLevel).toBe('info');
+    const set = parseConfig({ WORKER_METRICS_PORT: '9464', WORKER_METRICS_HOST: '0.0.0.0', TENANT_METRICS_PER_TENANT: '1', LOG_LEVEL: 'debug' });
+    expect(set.worker).toMatchObject({ metricsPort: 9464, metricsHost: '0.0.0.0' });
+    expect(set.metrics.perTenant).toBe(true);
+    expect(set.logLevel).toBe('debug');
+    expect(parseConfig({ TENANT_METRICS_PER_TENANT: 'off' }).metrics.perTenant).toBe(false);
+    expect(problemsOf(() => parseConfig({ TENANT_METRICS_PER_TENANT: 'maybe', LOG_LEVEL: 'loud', WORKER_METRICS_PORT: '70000' }))).toEqual([
+      expect.stringMatching(/^WORKER_METRICS_PORT must be a whole number from 0 to 65535/),
+      'TENANT_METRICS_PER_TENANT must be 1 or 0 (true/false), got "maybe"',
+      'LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, got "loud"',
+    ]);
+  });
+});

@@ -75,7 +75,7 @@ describe('parseConfig', () => {
   it('reads the server and worker settings', () => {
     const config = parseConfig({ PORT: '0', HOST: '127.0.0.1', WORKER_CONCURRENCY: '2', WORKER_INTERVAL: '1h' });
     expect(config.server).toEqual({ port: 0, host: '127.0.0.1' });
-    expect(config.worker).toEqual({ concurrency: 2, intervalMs: 3_600_000 });
+    expect(config.worker).toEqual({ concurrency: 2, intervalMs: 3_600_000, metricsPort: undefined, metricsHost: '127.0.0.1' });
     expect(() => parseConfig({ PORT: '99999' })).toThrow(/PORT must be a whole number from 0 to 65535/);
   });
 

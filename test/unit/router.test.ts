@@ -8,9 +8,9 @@ describe('Router', () => {
   const router = new Router().add('GET', '/api/items', list).add('POST', '/api/items', create).add('GET', '/api/items/:id', get);
 
   it('matches exact paths and captures parameters', () => {
-    expect(router.match('GET', '/api/items')).toEqual({ kind: 'found', handler: list, params: {} });
-    expect(router.match('post', '/api/items/')).toEqual({ kind: 'found', handler: create, params: {} });
-    expect(router.match('GET', '/api/items/a%20b')).toEqual({ kind: 'found', handler: get, params: { id: 'a b' } });
+    expect(router.match('GET', '/api/items')).toEqual({ kind: 'found', handler: list, params: {}, route: '/api/items' });
+    expect(router.match('post', '/api/items/')).toEqual({ kind: 'found', handler: create, params: {}, route: '/api/items' });
+    expect(router.match('GET', '/api/items/a%20b')).toEqual({ kind: 'found', handler: get, params: { id: 'a b' }, route: '/api/items/:id' });
   });
 
   it('tells a wrong method from an unknown path', () => {

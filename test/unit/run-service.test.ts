@@ -41,7 +41,14 @@ describe('runService', () => {
     h.send('SIGTERM');
     expect(await h.exited).toBe(EXIT.ok);
     expect(svc.calls).toBe(1);
-    expect(h.output()).toMatch(/SIGTERM: draining\n.*stopped \(3 pools closed\)\n$/);
+    // JSON lines (pino): the messages, in order, end with the signal's and the service's last line.
+    const lines = h
+      .output()
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { msg: string; level: string; name: string });
+    expect(lines.slice(-2).map((l) => l.msg)).toEqual(['SIGTERM: draining', 'stopped (3 pools closed)']);
+    expect(lines.at(-1)).toMatchObject({ level: 'info', name: 'svc' });
   });
 
   it('treats the same signal again right away as one request (npm forwards what the terminal sent)', async () => {

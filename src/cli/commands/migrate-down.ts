@@ -72,7 +72,7 @@ and \`tenant list\` shows the reverted migrations as pending until the next \`te
         const stop = await confirmDown(session, options);
         if (stop !== undefined) return stop;
       }
-      return runFleet(session, options);
+      return runFleet(session, options, opts);
     });
   });
   return down;

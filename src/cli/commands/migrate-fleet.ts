@@ -10,7 +10,7 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseDuration } from '../../duration.js';
-import { EXIT } from '../../errors.js';
+import { EXIT, messageOf } from '../../errors.js';
 import {
   DEFAULT_LEASE_MS,
   DEFAULT_MIN_SAMPLE,
@@ -60,6 +60,26 @@ export interface FleetCliOptions {
   maxFailureRate?: number;
   minSample?: number;
   wave?: number;
+  // Reporting the run for batch-job monitoring.
+  metricsFile?: string;
+  pushgateway?: string;
+}
+
+/** Where the run's metrics go at the end (for batch-job monitoring). */
+export interface FleetMetricsOutput {
+  metricsFile?: string | undefined;
+  pushgateway?: string | undefined;
+}
+
+function httpUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('--pushgateway must be an http(s) URL, like http://pushgateway:9091');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError('--pushgateway must be an http(s) URL');
+  return value;
 }
 
 function uuidList(value: string, previous: string[] = []): string[] {
@@ -193,6 +213,11 @@ export function addFleetOptions(command: Command, direction: 'up' | 'down'): Com
           'skip',
         ]),
       )
+      .option(
+        '--metrics-file <path>',
+        "write the run's metrics in Prometheus text format to this file at the end (node_exporter textfile collector)",
+      )
+      .option('--pushgateway <url>', "push the run's metrics to this Prometheus Pushgateway at the end (job tenant_migrate)", httpUrl)
   );
 }
 
@@ -283,7 +308,7 @@ export function fleetDeps(runtime: Runtime): FleetMigrateDeps {
 }
 
 /** Runs the fleet migration and renders it; returns the exit code. */
-export async function runFleet(session: Session, options: Omit<FleetMigrateOptions, 'actor'>): Promise<number> {
+export async function runFleet(session: Session, options: Omit<FleetMigrateOptions, 'actor'>, output: FleetMetricsOutput = {}): Promise<number> {
   const { term, runtime, actor, signal } = session;
   const [{ migrateFleet }, { loadMigrationFiles }, { renderFleetEvent, renderFleetOutcome }] = await Promise.all([
     import('../../migrate/fleet-migrator.js'),
@@ -301,7 +326,39 @@ export async function runFleet(session: Session, options: Omit<FleetMigrateOptio
   });
   term.stopSpinner();
   renderFleetOutcome(term, outcome);
-  return fleetExitCode(outcome.status, signal?.aborted === true);
+  const reported = await reportFleetMetrics(session, outcome, output);
+  const code = fleetExitCode(outcome.status, signal?.aborted === true);
+  return code === EXIT.ok && !reported ? EXIT.failed : code;
+}
+
+/**
+ * Writes and/or pushes the run's metrics; a dry run writes none (it would
+ * overwrite the last real run's). false when either failed (told on stderr):
+ * a monitoring gap must not pass silently.
+ */
+async function reportFleetMetrics(session: Session, outcome: FleetOutcome, output: FleetMetricsOutput): Promise<boolean> {
+  if (!output.metricsFile && !output.pushgateway) return true;
+  const { term } = session;
+  if (outcome.dryRun) {
+    term.warn('a dry run writes no metrics (--metrics-file, --pushgateway)');
+    return true;
+  }
+  const { fleetRunMetrics, pushMetrics, writeMetricsFile } = await import('../../metrics/fleet-metrics.js');
+  const text = await fleetRunMetrics(outcome);
+  let ok = true;
+  for (const [target, send] of [
+    [output.metricsFile, (to: string) => writeMetricsFile(to, text)],
+    [output.pushgateway, (to: string) => pushMetrics(to, 'tenant_migrate', text)],
+  ] as const) {
+    if (!target) continue;
+    try {
+      await send(target);
+    } catch (err) {
+      ok = false;
+      term.warn(messageOf(err));
+    }
+  }
+  return ok;
 }
 
 /**

@@ -44,7 +44,7 @@ export function registerMigrateUp(migrate: Command, state: CliState): Command {
   up.addHelpText('after', MIGRATE_UP_EXAMPLES);
   up.action(async (opts: FleetCliOptions, cmd: Command) => {
     state.term = terminalFor(cmd);
-    await withSession(cmd, state, (session) => runFleet(session, toFleetOptions(opts, 'up')));
+    await withSession(cmd, state, (session) => runFleet(session, toFleetOptions(opts, 'up'), opts));
   });
   return up;
 }

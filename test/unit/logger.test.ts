@@ -1,0 +1,65 @@
+/** The reference log: JSON lines, redacted messages and fields, levels; request ids. */
+import { describe, expect, it } from 'vitest';
+import { createLogger, redactFields } from '../../src/reference/logger.js';
+import { requestIdFor } from '../../src/reference/app.js';
+
+function capture(level?: 'info' | 'warn') {
+  let out = '';
+  const logger = createLogger({ name: 'tenant-server', stream: { write: (s: string) => (out += s) }, ...(level ? { level } : {}) });
+  return {
+    logger,
+    lines: () =>
+      out
+        .trimEnd()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
+}
+
+describe('logger', () => {
+  it('writes one JSON object per line with level, ISO time, pid, name and message', () => {
+    const { logger, lines } = capture();
+    logger.info({ reqId: 'r1', route: '/x/:id', status: 200 }, 'GET /x/:id 200');
+    expect(lines()).toEqual([
+      {
+        level: 'info',
+        time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        pid: process.pid,
+        name: 'tenant-server',
+        reqId: 'r1',
+        route: '/x/:id',
+        status: 200,
+        msg: 'GET /x/:id 200',
+      },
+    ]);
+  });
+
+  it('redacts passwords in messages and in fields, nested too', () => {
+    const { logger, lines } = capture();
+    logger.error(
+      { url: 'postgres://app:hunter2@db/x', nested: { dsn: 'host=db password=hunter2' }, list: ['postgres://a:hunter2@h/d'] },
+      'failed on postgres://app:hunter2@db/x',
+    );
+    const text = JSON.stringify(lines());
+    expect(text).not.toContain('hunter2');
+    expect(text).toContain('postgres://app:***@db/x');
+    expect(redactFields(new Error('postgres://u:hunter2@h/d'))).toEqual({ type: 'Error', message: 'postgres://u:***@h/d' });
+  });
+
+  it('honours the level (LOG_LEVEL)', () => {
+    const { logger, lines } = capture('warn');
+    logger.info('quiet');
+    logger.warn('loud');
+    expect(lines().map((l) => l.msg)).toEqual(['loud']);
+  });
+});
+
+describe('request ids', () => {
+  it('keeps a sane X-Request-ID and replaces anything else with a UUID', () => {
+    expect(requestIdFor('abc-123_x.y:z')).toBe('abc-123_x.y:z');
+    for (const bad of [undefined, '', 'has space', 'x'.repeat(129), ['a', 'b'], 'line\nbreak']) {
+      expect(requestIdFor(bad)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    }
+  });
+});
