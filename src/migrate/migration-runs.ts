@@ -15,6 +15,7 @@ import crypto from 'node:crypto';
 import pg from 'pg';
 import { InvalidStateError, RunNotFoundError, UsageError } from '../errors.js';
 import { isUuid } from '../tenants/tenant.js';
+import { applicationName } from '../pg/application-name.js';
 import type { MigrationDirection } from '../schema/migration-types.js';
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
@@ -293,7 +294,7 @@ export class MigrationRuns {
    */
   async holdLiveness(runId: string): Promise<{ release(): Promise<void> }> {
     const { max: _max, min: _min, idleTimeoutMillis: _idle, ...settings } = this.pool.options;
-    const client = new pg.Client({ ...settings, application_name: 'metapus-tenant:migrate-run' });
+    const client = new pg.Client({ ...settings, application_name: applicationName('migrate', 'run') });
     client.on('error', () => undefined);
     try {
       await client.connect();
