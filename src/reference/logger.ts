@@ -1,11 +1,13 @@
 /**
  * The reference server's and worker's log: JSON lines through pino, one
  * object per event (`level`, `time`, `pid`, `name`, `msg`, and the event's
- * fields), on stderr. Every string that reaches a line, message or field,
- * goes through redact() first: no password in a connection URL or a
- * key=value string survives. LOG_LEVEL sets the level (default info).
+ * fields), on stderr; on a terminal each line is formatted for reading by
+ * pino-pretty. Every string that reaches a line, message or field, goes
+ * through redact() first: no password in a connection URL or a key=value
+ * string survives. LOG_LEVEL sets the level (default info).
  */
 import pino, { type Logger } from 'pino';
+import { prettyFactory } from 'pino-pretty';
 import { redact } from '../redact.js';
 import type { LogLevel } from '../config.js';
 
@@ -20,6 +22,8 @@ export interface LoggerOptions {
   /** Where the lines go (stderr). */
   stream: { write(chunk: string): unknown };
   level?: LogLevel;
+  /** For a person at a terminal: each line formatted by pino-pretty (same fields, same redaction) instead of JSON. */
+  pretty?: boolean;
 }
 
 export function createLogger(options: LoggerOptions): Logger {
@@ -39,8 +43,15 @@ export function createLogger(options: LoggerOptions): Logger {
         },
       },
     },
-    { write: (chunk: string) => void options.stream.write(chunk) },
+    { write: lineWriter(options) },
   );
+}
+
+/** JSON lines as they are, or each formatted for reading (synchronously: a line is never lost at exit). */
+function lineWriter(options: LoggerOptions): (chunk: string) => void {
+  if (!options.pretty) return (chunk) => void options.stream.write(chunk);
+  const prettify = prettyFactory({ colorize: !process.env.NO_COLOR, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+  return (chunk) => void options.stream.write(prettify(chunk));
 }
 
 /** The Log function over a logger: info, fields first (pino's order). */

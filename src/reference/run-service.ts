@@ -42,9 +42,9 @@ export interface ProcessHost {
   readonly stderr: { write(chunk: string): unknown };
 }
 
-/** The service's log on the host's stderr (JSON lines; the level is set from LOG_LEVEL once the config is read). */
+/** The service's log on the host's stderr (JSON lines, pretty on a terminal; the level is set from LOG_LEVEL once the config is read). */
 export function createLog(stderr: ProcessHost['stderr'], name = 'service'): { log: Log; logger: Logger } {
-  const logger = createLogger({ name, stream: stderr });
+  const logger = createLogger({ name, stream: stderr, pretty: (stderr as { isTTY?: boolean }).isTTY === true });
   return { log: logFunction(logger), logger };
 }
 

@@ -47,6 +47,19 @@ describe('logger', () => {
     expect(redactFields(new Error('postgres://u:hunter2@h/d'))).toEqual({ type: 'Error', message: 'postgres://u:***@h/d' });
   });
 
+  it('formats lines for reading on a terminal, with the same fields and the same redaction', () => {
+    let out = '';
+    const logger = createLogger({ name: 'tenant-server', stream: { write: (s: string) => (out += s) }, pretty: true });
+    logger.warn({ route: '/x/:id', status: 503, url: 'postgres://app:hunter2@db/x' }, 'GET /x/:id 503');
+    const plain = out.replace(/\x1b\[[0-9;]*m/g, '');
+    expect(() => JSON.parse(plain) as unknown).toThrow();
+    expect(plain).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] WARN \(tenant-server\): GET \/x\/:id 503\n/);
+    expect(plain).toContain('route: "/x/:id"');
+    expect(plain).toContain('status: 503');
+    expect(plain).not.toContain('hunter2');
+    expect(plain).toContain('postgres://app:***@db/x');
+  });
+
   it('honours the level (LOG_LEVEL)', () => {
     const { logger, lines } = capture('warn');
     logger.info('quiet');
