@@ -264,14 +264,7 @@ export class Provisioner {
     }
     const tenants = await this.deps.registry.list();
     for (const server of await this.servers()) {
-      const found = await this.repairServer(server, tenants, options).catch((err: unknown): ServerRepair => ({
-        server: server.name,
-        orphanDatabases: [],
-        droppedOrphans: [],
-        orphanRoles: [],
-        droppedOrphanRoles: [],
-        error: fleetErrorOf(toToolkitError(err)),
-      }));
+      const found = await this.scanServer(server, tenants, options);
       result.servers.push(found);
       result.orphanDatabases.push(...found.orphanDatabases);
       result.droppedOrphans.push(...found.droppedOrphans);
@@ -285,17 +278,24 @@ export class Provisioner {
   async findOrphans(): Promise<ServerRepair[]> {
     const tenants = await this.deps.registry.list();
     return Promise.all(
-      (await this.servers()).map((server) =>
-        this.repairServer(server, tenants, { dropOrphans: false, connectTimeoutMs: PROBE_TIMEOUT_MS }).catch((err: unknown): ServerRepair => ({
-          server: server.name,
-          orphanDatabases: [],
-          droppedOrphans: [],
-          orphanRoles: [],
-          droppedOrphanRoles: [],
-          error: fleetErrorOf(toToolkitError(err)),
-        })),
-      ),
+      (await this.servers()).map((server) => this.scanServer(server, tenants, { dropOrphans: false, connectTimeoutMs: PROBE_TIMEOUT_MS })),
     );
+  }
+
+  /** repairServer, with a server that cannot be reached reported in the result (its orphans unknown), never thrown. */
+  private scanServer(
+    server: Pick<Server, 'name' | 'host' | 'port'>,
+    tenants: readonly Tenant[],
+    options: { dropOrphans?: boolean; connectTimeoutMs?: number },
+  ): Promise<ServerRepair> {
+    return this.repairServer(server, tenants, options).catch((err: unknown): ServerRepair => ({
+      server: server.name,
+      orphanDatabases: [],
+      droppedOrphans: [],
+      orphanRoles: [],
+      droppedOrphanRoles: [],
+      error: fleetErrorOf(toToolkitError(err)),
+    }));
   }
 
   /** Orphan databases and roles on one server. */
