@@ -17,6 +17,9 @@ const layers = [
   ['server, worker, provision, migrate, status', '^src/(server|worker|provision|migrate|status)/'],
   // Observes pools, worker, server and migrate: above them, below the applications.
   ['metrics', '^src/metrics/'],
+  // The ERP domain of the reference application (catalogs, documents, posting, users and tokens):
+  // repositories and services over the request context; the HTTP routes and the CLI sit above it.
+  ['erp', '^src/erp/'],
   ['cli, reference', '^src/(cli|reference)/'],
 ];
 

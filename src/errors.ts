@@ -55,6 +55,15 @@ export const ERROR_TABLE = {
   METHOD_NOT_ALLOWED: { exit: EXIT.usage, http: 405 },
   CONFLICT: { exit: EXIT.conflict, http: 409 },
   PAYLOAD_TOO_LARGE: { exit: EXIT.usage, http: 413 },
+  // the API of the reference server (catalogs, documents, users and tokens)
+  UNAUTHENTICATED: { exit: EXIT.usage, http: 401 },
+  FORBIDDEN: { exit: EXIT.usage, http: 403 },
+  RATE_LIMITED: { exit: EXIT.unavailable, http: 429 },
+  UNKNOWN_REFERENCE: { exit: EXIT.usage, http: 422 },
+  STALE_VERSION: { exit: EXIT.conflict, http: 409 },
+  DOCUMENT_POSTED: { exit: EXIT.conflict, http: 409 },
+  INSUFFICIENT_STOCK: { exit: EXIT.conflict, http: 409 },
+  IN_USE: { exit: EXIT.conflict, http: 409 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_TABLE;
@@ -508,4 +517,81 @@ export function messageOf(err: unknown): string {
   }
   if (err instanceof Error) return err.message || err.name;
   return String(err);
+}
+
+/** No valid credentials: a missing, malformed, expired or foreign token, or a wrong password. */
+export class UnauthenticatedError extends TenantToolkitError {
+  constructor(message = 'authentication required: send Authorization: Bearer <access token>') {
+    super('UNAUTHENTICATED', message);
+  }
+}
+
+/** Authenticated, but the user's roles lack the permission (`details.permission`). */
+export class ForbiddenError extends TenantToolkitError {
+  constructor(permission: string, message = `this needs the permission ${permission}`) {
+    super('FORBIDDEN', message, { details: { permission } });
+  }
+}
+
+/** Too many attempts; try again after `retryAfterSeconds`. */
+export class RateLimitedError extends TenantToolkitError {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number) {
+    super('RATE_LIMITED', message);
+    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds));
+  }
+}
+
+/** A reference to another catalog's row that does not exist or is marked for deletion (one message per field). */
+export class UnknownReferenceError extends TenantToolkitError {
+  readonly fields: Record<string, string>;
+  constructor(fields: Record<string, string>, message = `unknown reference: ${Object.keys(fields).join(', ')}`) {
+    super('UNKNOWN_REFERENCE', message, { details: { fields } });
+    this.fields = fields;
+  }
+}
+
+/** The row changed since the client read it (optimistic concurrency: `version` / If-Match). */
+export class StaleVersionError extends TenantToolkitError {
+  constructor(expected: number, current: number) {
+    super('STALE_VERSION', `the row was changed by someone else (version ${current}, you sent ${expected}); read it again`, {
+      details: { expected, current },
+    });
+  }
+}
+
+/** A posted document cannot be edited or deleted as it is (unpost it, or edit with ?repost=true). */
+export class DocumentPostedError extends TenantToolkitError {
+  constructor(message: string) {
+    super('DOCUMENT_POSTED', message);
+  }
+}
+
+/** One line of a goods issue that would take stock below zero. */
+export interface StockShortage {
+  lineNo: number;
+  nomenclatureId: string;
+  /** Decimal strings, as the API writes quantities. */
+  requested: string;
+  available: string;
+}
+
+/** Posting would take stock below zero; `lines` names each offending line. Nothing was written. */
+export class InsufficientStockError extends TenantToolkitError {
+  readonly lines: StockShortage[];
+  constructor(lines: StockShortage[]) {
+    super(
+      'INSUFFICIENT_STOCK',
+      `not enough stock for ${lines.length} line${lines.length === 1 ? '' : 's'}: ${lines.map((l) => l.lineNo).join(', ')}`,
+      { details: { lines } },
+    );
+    this.lines = lines;
+  }
+}
+
+/** A catalog row that posted documents still reference cannot be marked for deletion. */
+export class InUseError extends TenantToolkitError {
+  constructor(message: string) {
+    super('IN_USE', message);
+  }
 }

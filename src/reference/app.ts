@@ -13,8 +13,15 @@ import type { PoolManagerStats } from '../pools/pool-manager.js';
 import type { ListenerState } from '../pools/status-listener.js';
 import type { TenantCacheStats } from '../pools/tenant-cache.js';
 import type { LeaseSource } from '../context/tenant-context.js';
-import { NotFoundError, TenantToolkitError, toToolkitError } from '../errors.js';
-import { registerCurrencyRoutes } from './currency-routes.js';
+import { ForbiddenError, NotFoundError, TenantToolkitError, toToolkitError } from '../errors.js';
+import type { ApiAuth } from '../erp/auth/api-auth.js';
+import { hasPermission, type Permission, type Principal } from '../erp/auth/permissions.js';
+import type { RouteInfo } from './api-route.js';
+import { registerAuthRoutes } from './auth-routes.js';
+import { registerCatalogRoutes } from './catalog-routes.js';
+import { registerDocumentRoutes } from './document-routes.js';
+import { registerOpenApiRoute } from './openapi-route.js';
+import { registerReportRoutes } from './report-routes.js';
 import { createHealthHandler } from '../server/health-handler.js';
 import { answeredErrorCode, sendError } from '../server/http-errors.js';
 import { currentTenantScope } from '../context/tenant-context.js';
@@ -24,6 +31,8 @@ import { Router, type RouteHandler } from './router.js';
 import { tenantDb } from '../server/tenant-db-middleware.js';
 
 export interface AppDeps {
+  /** Bearer tokens, users and their permissions (every API route but login, refresh and the OpenAPI document needs a token). */
+  auth: ApiAuth;
   pools: LeaseSource & { stats(): PoolManagerStats; readonly isClosing: boolean };
   metaPool: Pick<pg.Pool, 'query'>;
   listener?: { readonly state: ListenerState } | undefined;
@@ -105,10 +114,20 @@ function track(req: http.IncomingMessage, res: http.ServerResponse, tenantHeader
   return state;
 }
 
+/** Every route of /api/v1, each with its access rule and documentation (the OpenAPI document lists exactly these). */
+export function createApiRouter(auth: ApiAuth): Router {
+  const api = new Router();
+  registerCatalogRoutes(api);
+  registerDocumentRoutes(api);
+  registerReportRoutes(api);
+  registerAuthRoutes(api, auth);
+  registerOpenApiRoute(api);
+  return api;
+}
+
 export function createApp(deps: AppDeps): App {
   const health = createHealthHandler(deps);
-  const api = new Router();
-  registerCurrencyRoutes(api);
+  const api = createApiRouter(deps.auth);
   const middleware = tenantDb({
     pools: deps.pools,
     ...(deps.tenantHeader ? { header: deps.tenantHeader } : {}),
@@ -122,6 +141,7 @@ export function createApp(deps: AppDeps): App {
 
   const run = (
     handler: RouteHandler,
+    info: RouteInfo | undefined,
     req: http.IncomingMessage,
     res: http.ServerResponse,
     params: Record<string, string>,
@@ -133,12 +153,20 @@ export function createApp(deps: AppDeps): App {
       tracked.tenantId = tenant.id;
       tracked.slug = tenant.slug;
     }
-    try {
-      const result = handler({ req, res, params, query });
-      if (result) result.catch((err: unknown) => fail(req, res, err));
-    } catch (err) {
-      fail(req, res, err);
-    }
+    // A route without a declaration is treated as needing a token: nothing is open by omission.
+    const access = info?.access ?? 'authenticated';
+    const handle = async () => {
+      let principal: Principal | undefined;
+      if (access !== 'public') {
+        principal = await deps.auth.authenticate(req.headers.authorization);
+        if (access !== 'authenticated' && !hasPermission(principal, access.permission)) throw new ForbiddenError(access.permission);
+      }
+      const require = (permission: Permission) => {
+        if (!principal || !hasPermission(principal, permission)) throw new ForbiddenError(permission);
+      };
+      await handler({ req, res, params, query, principal, require });
+    };
+    handle().catch((err: unknown) => fail(req, res, err));
   };
 
   const tenantHeader = (deps.tenantHeader ?? 'x-tenant-id').toLowerCase();
@@ -179,9 +207,13 @@ export function createApp(deps: AppDeps): App {
       fail(req, res, err);
       return;
     }
+    if (match.info?.doc.noTenant) {
+      run(match.handler, match.info, req, res, match.params, query, tracked);
+      return;
+    }
     middleware(req, res, (err) => {
       if (err) fail(req, res, err);
-      else run(match.handler, req, res, match.params, query, tracked);
+      else run(match.handler, match.info, req, res, match.params, query, tracked);
     });
   };
 }

@@ -6,14 +6,18 @@
  */
 import type http from 'node:http';
 import {
+  InsufficientStockError,
   PoolExhaustedError,
+  RateLimitedError,
   TenantToolkitError,
+  UnknownReferenceError,
   TenantUnavailableError,
   ValidationError,
   isUnstorableText,
   messageOf,
   toToolkitError,
   type ErrorCode,
+  type StockShortage,
 } from '../errors.js';
 import { redact } from '../redact.js';
 
@@ -21,6 +25,8 @@ export interface ErrorBody {
   code: string;
   message: string;
   fields?: Record<string, string>;
+  /** INSUFFICIENT_STOCK: the offending lines. */
+  lines?: StockShortage[];
 }
 
 export interface ErrorResponse {
@@ -70,9 +76,12 @@ export function errorResponse(err: unknown): ErrorResponse {
   if (status < 500 || SAFE_SERVER_MESSAGES.has(known.code)) message = redact(known.message);
   else message = FIXED_MESSAGES[known.code] ?? 'internal server error';
   const body: ErrorBody = { code: known.code, message };
-  if (known instanceof ValidationError) body.fields = known.fields;
+  if (known instanceof ValidationError || known instanceof UnknownReferenceError) body.fields = known.fields;
+  if (known instanceof InsufficientStockError) body.lines = known.lines;
   const headers: Record<string, string> = {};
-  const retryAfter = known instanceof TenantUnavailableError ? known.retryAfterSeconds : RETRY_AFTER_SECONDS[known.code];
+  if (known.code === 'UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer';
+  const retryAfter =
+    known instanceof TenantUnavailableError || known instanceof RateLimitedError ? known.retryAfterSeconds : RETRY_AFTER_SECONDS[known.code];
   if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
   return { status, body, headers };
 }
