@@ -46,6 +46,18 @@ const DECIMAL_TEXT = /^-?(\d+)(?:\.(\d+))?$/;
 /** RFC 3339 date-time with an offset, or a plain date (midnight UTC). */
 const TIMESTAMP_TEXT = /^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:[Zz]|[+-]\d{2}:?\d{2}))?$/;
 
+/**
+ * Date's parser rolls impossible dates over (February 30 becomes March 2,
+ * 24:00 the next day): the fields must name a real day and time themselves.
+ */
+function onTheCalendar(text: string): boolean {
+  const parts = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2}))?)?/.exec(text);
+  if (!parts) return false;
+  const [year, month, day, hour, minute, second] = parts.slice(1).map((p) => Number(p ?? 0)) as [number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 59;
+}
+
 /** Reads one JSON object; `path` prefixes every field name (for nested objects and array items). */
 export class InputReader {
   readonly errors: FieldErrors;
@@ -110,7 +122,9 @@ export class InputReader {
     if (!match) return this.fail(name, `must be ${what}`);
     const whole = (match[1] as string).replace(/^0+(?=\d)/, '');
     const fraction = match[2] ?? '';
-    if (whole.length > digits || fraction.length > rule.scale) return this.fail(name, `must be ${what}`);
+    // A lone 0 before the point is no digit: numeric(2,2) holds 0.5.
+    const wholeDigits = whole === '0' ? 0 : whole.length;
+    if (wholeDigits > digits || fraction.length > rule.scale) return this.fail(name, `must be ${what}`);
     const negative = text.startsWith('-') && /[1-9]/.test(whole + fraction);
     const zero = !/[1-9]/.test(whole + fraction);
     if (rule.sign === 'positive' && (negative || zero)) return this.fail(name, 'must be greater than 0');
@@ -155,7 +169,7 @@ export class InputReader {
     const value = this.present(name, rule);
     if (value === undefined || value === null) return value;
     const parsed =
-      typeof value === 'string' && TIMESTAMP_TEXT.test(value)
+      typeof value === 'string' && TIMESTAMP_TEXT.test(value) && onTheCalendar(value)
         ? new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value)
         : undefined;
     if (!parsed || Number.isNaN(parsed.getTime()) || parsed.getUTCFullYear() < 1900 || parsed.getUTCFullYear() > 9999) {
