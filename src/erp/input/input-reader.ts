@@ -63,6 +63,8 @@ export class InputReader {
   readonly errors: FieldErrors;
   private readonly input: Record<string, unknown>;
   private readonly seen = new Set<string>();
+  /** The value was not an object: that one error says it all, its fields are not reported as missing. */
+  private readonly notAnObject: boolean;
 
   constructor(
     body: unknown,
@@ -73,8 +75,10 @@ export class InputReader {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       this.errors[path || 'body'] = 'must be a JSON object';
       this.input = {};
+      this.notAnObject = true;
     } else {
       this.input = body as Record<string, unknown>;
+      this.notAnObject = false;
     }
   }
 
@@ -201,6 +205,7 @@ export class InputReader {
 
   private present(name: string, rule: Presence): unknown {
     const value = this.raw(name);
+    if (this.notAnObject) return undefined;
     if (value === undefined || (value === null && !rule.nullable)) {
       if (rule.required || value === null) this.fail(name, value === null ? 'must not be null' : 'required');
       return undefined;
