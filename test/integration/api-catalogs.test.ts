@@ -151,13 +151,13 @@ describe('catalog API', () => {
       expect(await api(tenant, 'DELETE', `${path}/${created.body.id}`)).toMatchObject({ status: 200, body: { deletionMark: true, version: 3 } });
       expect(await api(tenant, 'GET', `${path}/${created.body.id}`)).toMatchObject({ status: 200, body: { deletionMark: true } });
       const live = await api(tenant, 'GET', path);
-      expect(live.body.items.map((r: Body) => r.id)).not.toContain(created.body.id);
+      expect(live.body.items.map((r: Body) => r.id as string)).not.toContain(created.body.id);
       const all = await api(tenant, 'GET', `${path}?include=deleted`);
-      expect(all.body.items.map((r: Body) => r.id)).toContain(created.body.id);
+      expect(all.body.items.map((r: Body) => r.id as string)).toContain(created.body.id);
 
       const restored = await api(tenant, 'PATCH', `${path}/${created.body.id}`, { deletionMark: false }, { headers: { 'if-match': '"3"' } });
       expect(restored).toMatchObject({ status: 200, body: { deletionMark: false, version: 4 } });
-      expect((await api(tenant, 'GET', path)).body.items.map((r: Body) => r.id)).toContain(created.body.id);
+      expect((await api(tenant, 'GET', path)).body.items.map((r: Body) => r.id as string)).toContain(created.body.id);
     }
     expect(serverErrors).toEqual([]);
   });
@@ -185,7 +185,7 @@ describe('catalog API', () => {
     expect((await allPages(tenant, 'warehouses', 'limit=4')).codes).toEqual(codes);
     const withDeleted = await allPages(tenant, 'warehouses', 'limit=4&include=deleted');
     expect(withDeleted.codes).toEqual([...codes.slice(0, 8), gone.code, ...codes.slice(8)]);
-    const ids = (await api(tenant, 'GET', `${CATALOGS}/warehouses?limit=500&include=deleted`)).body.items.map((r: Body) => r.id);
+    const ids = (await api(tenant, 'GET', `${CATALOGS}/warehouses?limit=500&include=deleted`)).body.items.map((r: Body) => r.id as string);
     expect(ids).toContain(again.id);
     expect(ids).toContain(gone.id);
   });
@@ -196,7 +196,7 @@ describe('catalog API', () => {
     await create(tenant, 'nomenclature', { code: 'SHIRT-2', name: 'Shirt, 1000 threads' });
     await create(tenant, 'nomenclature', { code: 'CAP_RED', name: 'Red cap' });
     await create(tenant, 'nomenclature', { code: 'CAPXRED', name: 'Red cap, other' });
-    const search = async (q: string) =>
+    const search = async (q: string): Promise<string[]> =>
       (await api(tenant, 'GET', `${CATALOGS}/nomenclature?q=${encodeURIComponent(q)}`)).body.items.map((r: Body) => r.code as string);
     expect(await search('shirt')).toEqual(['SHIRT-1', 'SHIRT-2']);
     expect(await search('COTTON')).toEqual(['SHIRT-1']);
@@ -439,15 +439,17 @@ describe('catalog API', () => {
     expect(row.status).toBe(201);
     expect(await api(tenant, 'PATCH', `${path}/${row.body.id}`, { name: 'x', version: 1 }, { role: 'viewer' })).toMatchObject({ status: 403 });
     expect(await api(tenant, 'DELETE', `${path}/${row.body.id}`, undefined, { role: 'viewer' })).toMatchObject({ status: 403 });
-    expect((await api(tenant, 'GET', `${path}?include=deleted&limit=500`)).body.items.map((r: Body) => r.code)).not.toContain('viewer');
+    expect((await api(tenant, 'GET', `${path}?include=deleted&limit=500`)).body.items.map((r: Body) => r.code as string)).not.toContain(
+      'viewer',
+    );
   });
 
   it('keeps two tenants apart: neither lists, reads nor changes the other’s rows', async () => {
     const [a, b] = [t(0), t(1)];
     const mine = await create(a, 'counterparties', { code: 'ONLY-A', name: 'Tenant A only' });
     const theirs = await create(b, 'counterparties', { code: 'ONLY-B', name: 'Tenant B only' });
-    const listA = (await api(a, 'GET', `${CATALOGS}/counterparties?include=deleted&limit=500`)).body.items.map((r: Body) => r.code);
-    const listB = (await api(b, 'GET', `${CATALOGS}/counterparties?include=deleted&limit=500`)).body.items.map((r: Body) => r.code);
+    const listA = (await api(a, 'GET', `${CATALOGS}/counterparties?include=deleted&limit=500`)).body.items.map((r: Body) => r.code as string);
+    const listB = (await api(b, 'GET', `${CATALOGS}/counterparties?include=deleted&limit=500`)).body.items.map((r: Body) => r.code as string);
     expect(listA).toContain('ONLY-A');
     expect(listA).not.toContain('ONLY-B');
     expect(listB).toContain('ONLY-B');

@@ -38,7 +38,7 @@ export function createCatalogRow(name: CatalogName, values: CatalogValues): Prom
   const def = CATALOG_DEFINITIONS[name];
   return getTxManager().run(async () => {
     await lockReferences(referencesOf(def, values, Object.keys(def.fields)));
-    return (await catalogRepository(name).insert(values)) as CatalogRecord;
+    return catalogRepository(name).insert(values);
   }, WRITE);
 }
 
