@@ -197,7 +197,7 @@ describe('catalog API', () => {
     await create(tenant, 'nomenclature', { code: 'CAP_RED', name: 'Red cap' });
     await create(tenant, 'nomenclature', { code: 'CAPXRED', name: 'Red cap, other' });
     const search = async (q: string): Promise<string[]> =>
-      (await api(tenant, 'GET', `${CATALOGS}/nomenclature?q=${encodeURIComponent(q)}`)).body.items.map((r: Body) => r.code as string);
+      ((await api(tenant, 'GET', `${CATALOGS}/nomenclature?q=${encodeURIComponent(q)}`)).body.items as Body[]).map((r) => r.code as string);
     expect(await search('shirt')).toEqual(['SHIRT-1', 'SHIRT-2']);
     expect(await search('COTTON')).toEqual(['SHIRT-1']);
     expect(await search('100%')).toEqual(['SHIRT-1']);
