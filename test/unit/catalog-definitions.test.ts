@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CATALOG_DEFINITIONS } from '../../src/erp/catalogs/catalog-definitions.js';
 import { CATALOG_NAMES, CATALOG_TABLES } from '../../src/erp/catalogs/catalog-references.js';
-import { catalogListQuery } from '../../src/erp/catalogs/catalog-repository.js';
+import { decodeCursor } from '../../src/erp/catalogs/catalog-page.js';
+import { catalogListFromRows, catalogListQuery } from '../../src/erp/catalogs/catalog-repository.js';
 import { catalogCreateSchema, catalogListSchema, catalogPatchSchema, catalogRowSchema } from '../../src/erp/catalogs/catalog-schema.js';
 
 const ID = '0d4c2f36-3f5e-4f8e-9b1a-2c3d4e5f6a7b';
@@ -70,6 +71,40 @@ describe('catalogListQuery', () => {
       }
     }
     expect(texts.size).toBe(5 * 8);
+  });
+});
+
+describe('catalogListFromRows', () => {
+  const row = (code: string) => ({
+    id: ID,
+    code,
+    name: `Unit ${code}`,
+    symbol: null,
+    deletion_mark: false,
+    version: 2,
+    created_at: new Date('2026-11-27T10:00:00Z'),
+    updated_at: new Date('2026-11-27T11:00:00Z'),
+  });
+
+  it('answers at most limit items in camelCase, with a cursor at the last one only when the extra row came', () => {
+    const page = { limit: 2, includeDeleted: false };
+    const more = catalogListFromRows('units', page, [row('a'), row('b'), row('c')]);
+    expect(more.items).toEqual([
+      {
+        id: ID,
+        code: 'a',
+        name: 'Unit a',
+        symbol: null,
+        deletionMark: false,
+        version: 2,
+        createdAt: '2026-11-27T10:00:00.000Z',
+        updatedAt: '2026-11-27T11:00:00.000Z',
+      },
+      expect.objectContaining({ code: 'b' }),
+    ]);
+    expect(decodeCursor(more.nextCursor as string)).toEqual({ code: 'b', id: ID });
+    expect(catalogListFromRows('units', page, [row('a'), row('b')]).nextCursor).toBeNull();
+    expect(catalogListFromRows('units', page, [])).toEqual({ items: [], nextCursor: null });
   });
 });
 

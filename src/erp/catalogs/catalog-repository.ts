@@ -120,9 +120,7 @@ export class CatalogRepository {
 
   async list(page: CatalogPage): Promise<CatalogList> {
     const { rows } = await getTxManager().query<Row>(catalogListQuery(this.def.name, page));
-    const items = rows.slice(0, page.limit).map((row) => this.record(row));
-    const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > page.limit && last ? encodeCursor(last) : null };
+    return catalogListFromRows(this.def.name, page, rows);
   }
 
   /** The row, marked for deletion or not. */
@@ -178,14 +176,26 @@ export class CatalogRepository {
   }
 
   private record(row: Row): CatalogRecord {
-    const record: Record<string, unknown> = { id: row.id };
-    for (const [name, field] of Object.entries(this.def.fields)) record[name] = row[field.column] ?? null;
-    record.deletionMark = row.deletion_mark;
-    record.version = row.version;
-    record.createdAt = (row.created_at as Date).toISOString();
-    record.updatedAt = (row.updated_at as Date).toISOString();
-    return record as CatalogRecord;
+    return catalogRecordFromRow(this.def.name, row);
   }
+}
+
+/** The rows of catalogListQuery(name, page) as the list answer: at most `limit` items, and the cursor when there is more. */
+export function catalogListFromRows(name: CatalogName, page: CatalogPage, rows: Record<string, unknown>[]): CatalogList {
+  const items = rows.slice(0, page.limit).map((row) => catalogRecordFromRow(name, row));
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > page.limit && last ? encodeCursor(last) : null };
+}
+
+/** A row of catalogListQuery (or any statement selecting the catalog's columns) as the API answers it; the benchmark's baseline maps with it too. */
+export function catalogRecordFromRow(name: CatalogName, row: Record<string, unknown>): CatalogRecord {
+  const record: Record<string, unknown> = { id: row.id };
+  for (const [field, def] of Object.entries(CATALOG_DEFINITIONS[name].fields)) record[field] = row[def.column] ?? null;
+  record.deletionMark = row.deletion_mark;
+  record.version = row.version;
+  record.createdAt = (row.created_at as Date).toISOString();
+  record.updatedAt = (row.updated_at as Date).toISOString();
+  return record as CatalogRecord;
 }
 
 const repositories = new Map<CatalogName, CatalogRepository>();
