@@ -7,11 +7,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTenant } from '../../src/context/tenant-context.js';
+import { lockReferences } from '../../src/erp/catalogs/catalog-references.js';
 import type { TenantToolkitError } from '../../src/errors.js';
 import type { TenantServices } from '../../src/pools/tenant-services.js';
 import { createApp } from '../../src/reference/app.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import type { Tenant } from '../../src/tenants/tenant.js';
+import { eventually } from '../support/eventually.js';
 import { startHttpServer, type TestHttpServer } from '../support/http-server.js';
 import { roleHeaders, staticAuth } from '../support/static-auth.js';
 import { createTenants, openServices } from '../support/tenant-fixtures.js';
@@ -426,6 +428,51 @@ describe('catalog API', () => {
       });
     }
     expect(serverErrors).toEqual([]);
+  });
+
+  it('makes a deletion mark wait for a posting in flight, then refuse it (FOR UPDATE after the posting’s FOR SHARE)', async () => {
+    const tenant = t(1);
+    const warehouse = await create(tenant, 'warehouses', { code: 'RACE', name: 'Race store' });
+    const item = await create(tenant, 'nomenclature', { code: 'RACE', name: 'Race item' });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let signalPosted!: () => void;
+    const posted = new Promise<void>((resolve) => (signalPosted = resolve));
+    // What the documents module does when it posts: lock the references, write, post; then the transaction stays open.
+    const posting = withTenant(services.pools, tenant.id, (scope) =>
+      scope.tx.run(async (client) => {
+        await lockReferences([
+          { field: 'warehouseId', catalog: 'warehouses', id: warehouse.id as string },
+          { field: 'lines[0].nomenclatureId', catalog: 'nomenclature', id: item.id as string },
+        ]);
+        const { rows } = await client.query<{ id: string }>(
+          "INSERT INTO goods_receipts (number, warehouse_id) VALUES ('RACE-1', $1) RETURNING id",
+          [warehouse.id],
+        );
+        const id = (rows[0] as { id: string }).id;
+        await client.query(
+          'INSERT INTO goods_receipt_lines (document_id, line_no, nomenclature_id, quantity, price, amount) VALUES ($1, 1, $2, 1, 1, 1)',
+          [id, item.id],
+        );
+        await client.query('SELECT post_goods_receipt($1)', [id]);
+        signalPosted();
+        await released;
+      }),
+    );
+    await posted;
+    const deletion = api(tenant, 'DELETE', `${CATALOGS}/warehouses/${warehouse.id}`);
+    await eventually('the deletion mark waits for the posting’s lock', async () => {
+      const { rows } = await env.admin((c) =>
+        c.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'", [
+          tenant.dbName,
+        ]),
+      );
+      return (rows[0]?.n ?? 0) > 0;
+    });
+    release();
+    await posting;
+    expect(await deletion).toMatchObject({ status: 409, body: { code: 'IN_USE', message: expect.stringContaining('RACE-1') } });
+    expect((await api(tenant, 'GET', `${CATALOGS}/warehouses/${warehouse.id}`)).body).toMatchObject({ deletionMark: false, version: 1 });
   });
 
   it('checks permissions: a token is needed, viewers read, clerks write', async () => {
