@@ -156,9 +156,10 @@ function registerType(router: Router, def: DocumentDefinition): void {
   router.add(
     'PATCH',
     item,
-    async ({ req, res, params, query, require }) => {
+    async (ctx) => {
+      const { req, res, params, query } = ctx;
       const repost = repostFlag(query);
-      if (repost) require('documents.post');
+      if (repost) ctx.require('documents.post');
       const input = readDocumentInput(def, await readJson(req, BODY_LIMIT_BYTES), 'patch');
       const version = expectedVersion(req, input.version, true) as number;
       answer(res, 200, await documentService.update(def, params.id as string, input, { expectedVersion: version, repost }));

@@ -59,7 +59,8 @@ interface HeaderRow extends Record<string, unknown> {
 }
 
 function iso(value: unknown): string | null {
-  return value instanceof Date ? value.toISOString() : value === null || value === undefined ? null : String(value);
+  if (value instanceof Date) return value.toISOString();
+  return typeof value === 'string' ? value : null;
 }
 
 function viewOf(def: DocumentDefinition, row: HeaderRow): DocumentView {
