@@ -342,6 +342,27 @@ describe('documents API', () => {
     expect(await balances(tenantA, c.warehouse)).toEqual({ [a]: '7.000', [b]: '1.500', [cItem]: '6.000' });
   });
 
+  it('lets only one of two concurrent issues take the last stock', async () => {
+    const c = cat(tenantA);
+    const item = c.items[2] as string;
+    const stocked = await receipt(tenantA, c.warehouse3, [{ item, quantity: '5', price: '1' }]);
+    expect((await api(tenantA, 'admin', 'POST', `${RECEIPTS}/${stocked.id}/post`)).status).toBe(200);
+    const issues = await Promise.all(
+      [1, 2].map((n) =>
+        api(tenantA, 'clerk', 'POST', ISSUES, {
+          number: `I-race-${n}`,
+          warehouseId: c.warehouse3,
+          lines: [{ nomenclatureId: item, quantity: '3', price: '1' }],
+        }),
+      ),
+    );
+    const posts = await Promise.all(issues.map((issue) => api(tenantA, 'admin', 'POST', `${ISSUES}/${issue.body.id}/post`)));
+    expect(posts.map((p) => p.status).sort()).toEqual([200, 409]);
+    const refused = posts.find((p) => p.status === 409);
+    expect(refused?.body.lines).toEqual([{ lineNo: 1, nomenclatureId: item, requested: '3.000', available: '2.000' }]);
+    expect((await balances(tenantA, c.warehouse3))[item]).toBe('2.000');
+  });
+
   it('reports balances at a past date from the movements', async () => {
     const c = cat(tenantA);
     const [a, b] = c.items as [string, string];

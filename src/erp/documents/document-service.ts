@@ -72,8 +72,8 @@ async function write<T>(def: DocumentDefinition, number: string | null | undefin
  * document was saved), fills book quantities (inventory counts), calls the
  * posting function, then refuses a goods issue that left stock below zero.
  */
-async function postLocked(def: DocumentDefinition, id: string): Promise<void> {
-  const header = (await repo.lock(def, id)) as LockedHeader;
+async function postLocked(def: DocumentDefinition, header: LockedHeader): Promise<void> {
+  const { id } = header;
   const references: CatalogReference[] = [];
   for (const spec of def.header) {
     const value = header.references[spec.column];
@@ -150,7 +150,12 @@ export const documentService = {
         await repo.deleteLines(def, id);
         await repo.insertLines(def, id, input.lines);
       }
-      if (options.repost) await postLocked(def, id);
+      if (options.repost) {
+        // The references as this transaction just wrote them.
+        const written = { ...header.references };
+        for (const column of Object.keys(written)) if (column in input.header) written[column] = input.header[column] ?? null;
+        await postLocked(def, { ...header, references: written });
+      }
       return readOrThrow(def, id);
     });
   },
@@ -174,7 +179,7 @@ export const documentService = {
       if (header.deletionMark) {
         throw new ConflictError(`${def.noun} ${id} is marked for deletion; restore it (PATCH deletionMark: false) before posting`);
       }
-      await postLocked(def, id);
+      await postLocked(def, header);
       return readOrThrow(def, id);
     });
   },
