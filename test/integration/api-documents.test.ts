@@ -10,7 +10,7 @@ import type { Runtime } from '../../src/runtime/runtime.js';
 import type { Tenant } from '../../src/tenants/tenant.js';
 import { createApp } from '../../src/reference/app.js';
 import { startHttpServer, type TestHttpServer } from '../support/http-server.js';
-import { roleHeaders, staticAuth } from '../support/static-auth.js';
+import { STATIC_USER_ID, roleHeaders, staticAuth } from '../support/static-auth.js';
 import { createTenants, openServices } from '../support/tenant-fixtures.js';
 import { createTestEnvironment } from '../support/test-environment.js';
 
@@ -592,6 +592,10 @@ describe('documents API', () => {
     expect(await api(tenantB, 'admin', 'POST', `${RECEIPTS}/${a.id}/post`)).toMatchObject({ status: 404 });
     const listB = await api(tenantB, 'admin', 'GET', `${RECEIPTS}?include=deleted&limit=500`);
     expect(listB.body.items.map((d: { id: string }) => d.id)).not.toContain(a.id);
+    // In tenant B the static user is a users row: documents record who entered them.
+    await sql(tenantB, "INSERT INTO users (id, email, password_hash) VALUES ($1, 'clerk@example.test', 'x')", [STATIC_USER_ID]);
+    const mine = await receipt(tenantB, cat(tenantB).warehouse, [{ item: cat(tenantB).items[0] as string, quantity: '1', price: '1' }]);
+    expect(mine.createdBy).toBe(STATIC_USER_ID);
     // Tenant A's warehouse is unknown in tenant B.
     const cross = await api(tenantB, 'clerk', 'POST', RECEIPTS, {
       number: 'X-1',
