@@ -482,8 +482,18 @@ describe('documents API', () => {
       body: { deletionMark: true, version: deleted.body.version },
     });
     expect(await api(tenantA, 'admin', 'POST', `${path}/post`)).toMatchObject({ status: 409, body: { code: 'CONFLICT' } });
+    // Its number is free while it is marked: restoring it then is a conflict on the number.
+    const taker = await api(tenantA, 'clerk', 'POST', RECEIPTS, {
+      number: doc.number,
+      warehouseId: c.warehouse3,
+      lines: [{ nomenclatureId: a, quantity: '1', price: '1' }],
+    });
+    expect(taker.status).toBe(201);
+    const clash = await api(tenantA, 'clerk', 'PATCH', path, { deletionMark: false }, { 'if-match': `W/"${deleted.body.version}"` });
+    expect(clash).toMatchObject({ status: 409, body: { code: 'CONFLICT', message: expect.stringContaining('number') } });
+    await api(tenantA, 'clerk', 'DELETE', `${RECEIPTS}/${taker.body.id}`);
     const restored = await api(tenantA, 'clerk', 'PATCH', path, { deletionMark: false, version: deleted.body.version });
-    expect(restored).toMatchObject({ status: 200, body: { deletionMark: false } });
+    expect(restored).toMatchObject({ status: 200, body: { deletionMark: false, version: deleted.body.version + 1 } });
   });
 
   it('answers 403 to a viewer writing, 422 for unknown references, 400 naming bad fields, 409 for a duplicate number', async () => {

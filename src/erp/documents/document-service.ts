@@ -60,7 +60,8 @@ async function write<T>(def: DocumentDefinition, number: string | null | undefin
     return await getTxManager().run(fn, WRITE_TX);
   } catch (err) {
     if (isUniqueViolation(err, `${def.table}_number_live_key`)) {
-      throw new ConflictError(`number: a live ${def.noun} numbered ${number ?? '(its number)'} already exists`, { cause: err });
+      const which = number ? `numbered ${number}` : 'with the same number';
+      throw new ConflictError(`number: another live ${def.noun} ${which} exists`, { cause: err });
     }
     throw err;
   }
