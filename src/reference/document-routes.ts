@@ -38,7 +38,7 @@ const LIST_QUERY: QueryParameterDoc[] = [
 const REPOST_QUERY: QueryParameterDoc[] = [
   {
     name: 'repost',
-    description: '`true` edits a posted document and posts it again in the same transaction (needs documents.post too)',
+    description: '`true` edits the document and posts it (again) in the same transaction, posted or not (needs documents.post too)',
     schema: { type: 'string', enum: ['true', 'false'] },
   },
 ];
