@@ -98,24 +98,25 @@ export const documentRepository = {
     return rows[0] ? viewOf(def, rows[0]) : undefined;
   },
 
-  /** Headers only (lines are read one document at a time), newest first. */
+  /**
+   * Headers only (lines are read one document at a time), newest first. The
+   * first page and the pages after a cursor are two statements, so the
+   * keyset condition is a plain range the planner can walk the date index with.
+   */
   async list(def: DocumentDefinition, query: ListQuery): Promise<ListedRow[]> {
+    const after = query.after !== undefined;
+    const values: unknown[] = [query.includeDeleted, query.q === undefined ? null : containsPattern(query.q), query.limit + 1];
+    if (query.after) values.push(query.after[0], query.after[1]);
     const { rows } = await getTxManager().query<HeaderRow & { date_key: string }>({
-      name: `documents.${def.table}.list`,
+      name: `documents.${def.table}.list${after ? '-after' : ''}`,
       text: `SELECT ${headerColumns(def)}, to_char(h.date AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS date_key
              FROM ${def.table} h
              WHERE ($1::boolean OR NOT h.deletion_mark)
                AND ($2::text IS NULL OR h.number ILIKE $2 ESCAPE '\\' OR h.comment ILIKE $2 ESCAPE '\\')
-               AND ($3::timestamptz IS NULL OR (h.date, h.id) < ($3::timestamptz, $4::uuid))
+               ${after ? 'AND (h.date, h.id) < ($4::timestamptz, $5::uuid)' : ''}
              ORDER BY h.date DESC, h.id DESC
-             LIMIT $5`,
-      values: [
-        query.includeDeleted,
-        query.q === undefined ? null : containsPattern(query.q),
-        query.after?.[0] ?? null,
-        query.after?.[1] ?? null,
-        query.limit + 1,
-      ],
+             LIMIT $3`,
+      values,
     });
     return rows.map((row) => ({ view: viewOf(def, row), key: [row.date_key, row.id] }));
   },
