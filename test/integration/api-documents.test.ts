@@ -433,6 +433,18 @@ describe('documents API', () => {
     const viaHeader = await api(tenantA, 'clerk', 'PATCH', path, { comment: 'header' }, { 'if-match': '"2"' });
     expect(viaHeader).toMatchObject({ status: 200, body: { comment: 'header', version: 3 } });
     expect(await api(tenantA, 'admin', 'POST', `${path}/post`, { version: 2 })).toMatchObject({ status: 409, body: { code: 'STALE_VERSION' } });
+    expect(await api(tenantA, 'clerk', 'DELETE', path, undefined, { 'if-match': '2' })).toMatchObject({
+      status: 409,
+      body: { code: 'STALE_VERSION' },
+    });
+    expect(await api(tenantA, 'clerk', 'PATCH', path, { comment: 'x' }, { 'if-match': 'abc' })).toMatchObject({
+      status: 400,
+      body: { fields: { 'If-Match': expect.any(String) } },
+    });
+    expect(await api(tenantA, 'clerk', 'PATCH', path, { comment: 'x', version: 3 }, { 'if-match': '2' })).toMatchObject({
+      status: 400,
+      body: { fields: { version: expect.any(String) } },
+    });
     expect((await api(tenantA, 'viewer', 'GET', path)).body).toMatchObject({ comment: 'header', version: 3, posted: false });
 
     // Lines replaced: total recomputed, version bumped once.
