@@ -14,7 +14,7 @@ import type { DocumentView } from '../erp/documents/document-repository.js';
 import { POSTING_BODY_SCHEMA, createSchema, documentSchema, listSchema, patchSchema } from '../erp/documents/document-schema.js';
 import { documentService } from '../erp/documents/document-service.js';
 import { InputReader } from '../erp/input/input-reader.js';
-import { finishQuery, readPage, type KeyPart } from '../erp/documents/list-page.js';
+import { finishQuery, readPage, type KeyPart } from '../erp/input/list-page.js';
 import { sendJson } from '../server/http-errors.js';
 import type { QueryParameterDoc } from './api-route.js';
 import { readJson } from './http-body.js';

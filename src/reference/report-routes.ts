@@ -3,7 +3,7 @@
  * past moment with `at`), filtered by warehouse and item, paged by cursor.
  */
 import { InputReader } from '../erp/input/input-reader.js';
-import { finishQuery, readPage } from '../erp/documents/list-page.js';
+import { finishQuery, readPage } from '../erp/input/list-page.js';
 import { STOCK_REPORT_KEY, stockBalanceReport } from '../erp/stock/stock-balance-report.js';
 import { sendJson } from '../server/http-errors.js';
 import type { Router } from './router.js';

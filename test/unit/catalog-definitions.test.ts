@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CATALOG_DEFINITIONS } from '../../src/erp/catalogs/catalog-definitions.js';
 import { CATALOG_NAMES, CATALOG_TABLES } from '../../src/erp/catalogs/catalog-references.js';
-import { decodeCursor } from '../../src/erp/catalogs/catalog-page.js';
+import { decodeCursor } from '../../src/erp/input/list-page.js';
 import { catalogListFromRows, catalogListQuery } from '../../src/erp/catalogs/catalog-repository.js';
 import { catalogCreateSchema, catalogListSchema, catalogPatchSchema, catalogRowSchema } from '../../src/erp/catalogs/catalog-schema.js';
 
@@ -102,7 +102,7 @@ describe('catalogListFromRows', () => {
       },
       expect.objectContaining({ code: 'b' }),
     ]);
-    expect(decodeCursor(more.nextCursor as string)).toEqual({ code: 'b', id: ID });
+    expect(decodeCursor(more.nextCursor as string, ['text', 'uuid'])).toEqual(['b', ID]);
     expect(catalogListFromRows('units', page, [row('a'), row('b')]).nextCursor).toBeNull();
     expect(catalogListFromRows('units', page, [])).toEqual({ items: [], nextCursor: null });
   });

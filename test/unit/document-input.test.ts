@@ -80,9 +80,6 @@ describe('document input', () => {
       'lines[0].quantity': 'must be greater than 0',
       'lines[0].price': expect.any(String),
       'lines[1]': 'must be a JSON object',
-      'lines[1].nomenclatureId': 'required',
-      'lines[1].quantity': 'required',
-      'lines[1].price': 'required',
       'lines[2].amount': 'must not be negative',
       'lines[2].note': 'unknown field',
     });

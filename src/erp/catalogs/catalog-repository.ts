@@ -13,7 +13,8 @@ import { ConflictError, isUniqueViolation } from '../../errors.js';
 import type { CatalogDefinition } from './catalog-definition.js';
 import { CATALOG_DEFINITIONS } from './catalog-definitions.js';
 import type { CatalogValues } from './catalog-input.js';
-import { encodeCursor, likePattern, type CatalogPage } from './catalog-page.js';
+import { encodeCursor, likePattern } from '../input/list-page.js';
+import type { CatalogPage } from './catalog-page.js';
 import type { CatalogName } from './catalog-references.js';
 
 /** A catalog row as the API shows it: id, the definition's fields, then the bookkeeping. */
@@ -184,7 +185,7 @@ export class CatalogRepository {
 export function catalogListFromRows(name: CatalogName, page: CatalogPage, rows: Record<string, unknown>[]): CatalogList {
   const items = rows.slice(0, page.limit).map((row) => catalogRecordFromRow(name, row));
   const last = items[items.length - 1];
-  return { items, nextCursor: rows.length > page.limit && last ? encodeCursor(last) : null };
+  return { items, nextCursor: rows.length > page.limit && last ? encodeCursor([last.code, last.id]) : null };
 }
 
 /** A row of catalogListQuery (or any statement selecting the catalog's columns) as the API answers it; the benchmark's baseline maps with it too. */

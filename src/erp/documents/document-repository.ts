@@ -7,6 +7,7 @@
  * per connection): list, read, insert, lines insert, lock.
  */
 import { getTxManager } from '../../context/tenant-context.js';
+import { likePattern } from '../input/list-page.js';
 import type { DocumentDefinition } from './document-definitions.js';
 import { sqlArrayType, type FieldSpec } from './document-fields.js';
 import type { ColumnValues } from './document-input.js';

@@ -24,7 +24,7 @@ import { fillBookQuantities, findShortages } from '../stock/stock-register.js';
 import type { DocumentDefinition } from './document-definitions.js';
 import type { ColumnValues, DocumentInput } from './document-input.js';
 import { documentRepository as repo, type DocumentView, type ListQuery, type LockedHeader } from './document-repository.js';
-import { pageOf } from './list-page.js';
+import { pageOf } from '../input/list-page.js';
 
 /** Writes are short: a statement stuck on a lock for 5 s gives up (503 QUERY_TIMEOUT) instead of holding the connection. */
 const WRITE_TX = { statementTimeoutMs: 5_000 };

@@ -7,7 +7,7 @@
  * keyset on that key.
  */
 import { getTxManager } from '../../context/tenant-context.js';
-import { pageOf, type KeyPart } from '../documents/list-page.js';
+import { pageOf, type KeyPart } from '../input/list-page.js';
 
 export interface StockReportQuery {
   warehouseId: string | undefined;

@@ -1,5 +1,5 @@
 /**
- * Keyset paging for the document lists and the stock report: `limit`
+ * Keyset paging for every list of the API (catalogs, documents, the stock report): `limit`
  * (1..500, default 50) and an opaque `cursor`, the base64url JSON of the
  * last row's sort key. The next page starts strictly after that key, so
  * rows inserted meanwhile never shift a page (no OFFSET). A cursor is
@@ -52,7 +52,7 @@ export function readPage(query: URLSearchParams, shape: readonly KeyPart[], fiel
   const rawLimit = query.get('limit');
   let limit = DEFAULT_LIMIT;
   if (rawLimit !== null) {
-    if (/^\d{1,4}$/.test(rawLimit) && Number(rawLimit) >= 1 && Number(rawLimit) <= MAX_LIMIT) limit = Number(rawLimit);
+    if (/^[1-9]\d{0,3}$/.test(rawLimit) && Number(rawLimit) >= 1 && Number(rawLimit) <= MAX_LIMIT) limit = Number(rawLimit);
     else fields.limit = `must be an integer from 1 to ${MAX_LIMIT}`;
   }
   const rawCursor = query.get('cursor');
@@ -80,4 +80,9 @@ export function pageOf<R, T>(
   const page = more ? rows.slice(0, limit) : rows;
   const last = page[page.length - 1];
   return { items: page.map(toItem), nextCursor: more && last !== undefined ? encodeCursor(keyOf(last)) : null };
+}
+
+/** `%text%` for ILIKE ... ESCAPE '\\': `%`, `_` and the backslash itself match literally. */
+export function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
-import { decodeCursor, encodeCursor, finishQuery, pageOf, readPage } from '../../src/erp/documents/list-page.js';
+import { decodeCursor, encodeCursor, finishQuery, pageOf, readPage } from '../../src/erp/input/list-page.js';
 
 const ID = '4f6c2a9e-1b2c-4d3e-8f90-123456789abc';
 const DATE = '2026-11-27T10:00:00.123456Z';
