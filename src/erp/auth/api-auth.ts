@@ -4,7 +4,7 @@
  * reads and writes the request tenant's users and refresh_tokens through
  * getTxManager() and binds tokens to getTenant().id.
  */
-import type { Principal } from "./permissions.js";
+import type { Principal } from './permissions.js';
 
 /** Who is calling, for the refresh-token row (both optional, both capped). */
 export interface ClientInfo {
@@ -21,7 +21,7 @@ export interface UserView {
 }
 
 export interface TokenPair {
-  tokenType: "Bearer";
+  tokenType: 'Bearer';
   accessToken: string;
   /** Seconds until the access token expires. */
   expiresIn: number;
@@ -39,15 +39,9 @@ export interface ApiAuth {
    */
   authenticate(authorization: string | undefined): Promise<Principal>;
   /** Email and password → tokens. Rate-limited per tenant and email (RateLimitedError); a wrong pair is UnauthenticatedError. */
-  login(
-    credentials: { email: string; password: string },
-    client: ClientInfo,
-  ): Promise<TokenPair>;
+  login(credentials: { email: string; password: string }, client: ClientInfo): Promise<TokenPair>;
   /** A refresh token → a new pair; the old refresh token is revoked (rotation). A reused revoked token revokes all of the user's. */
   refresh(refreshToken: string, client: ClientInfo): Promise<TokenPair>;
   /** Revokes the refresh token given (it must be the principal's), or every refresh token of the principal with `all`. */
-  logout(
-    principal: Principal,
-    options: { refreshToken?: string | undefined; all?: boolean },
-  ): Promise<void>;
+  logout(principal: Principal, options: { refreshToken?: string | undefined; all?: boolean }): Promise<void>;
 }

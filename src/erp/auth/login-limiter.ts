@@ -10,8 +10,8 @@
  * the least recently used dropped first, so a flood of random emails costs
  * a fixed amount of memory.
  */
-import { RateLimitedError } from "../../errors.js";
-import { RecencyMap } from "../../pools/recency-map.js";
+import { RateLimitedError } from '../../errors.js';
+import { RecencyMap } from '../../pools/recency-map.js';
 
 export interface LoginLimiterOptions {
   maxFailures?: number;
@@ -47,16 +47,11 @@ export class LoginLimiter {
   /** Counts an attempt, or throws RateLimitedError when the key has used up its attempts. */
   begin(key: string): void {
     const now = this.now();
-    const recent = (this.attempts.get(key) ?? []).filter(
-      (at) => at > now - this.windowMs,
-    );
+    const recent = (this.attempts.get(key) ?? []).filter((at) => at > now - this.windowMs);
     if (recent.length >= this.maxFailures) {
       this.attempts.set(key, recent);
       const retryAfterMs = (recent[0] as number) + this.windowMs - now;
-      throw new RateLimitedError(
-        "too many failed logins for this email; try again later",
-        retryAfterMs / 1000,
-      );
+      throw new RateLimitedError('too many failed logins for this email; try again later', retryAfterMs / 1000);
     }
     recent.push(now);
     this.attempts.set(key, recent);

@@ -5,7 +5,7 @@
  * Verification compares in constant time, and a login for an unknown email
  * verifies against a dummy hash so it costs the same as a real one.
  */
-import crypto from "node:crypto";
+import crypto from 'node:crypto';
 
 export interface ScryptParams {
   /** CPU/memory cost, a power of two. */
@@ -34,40 +34,19 @@ function maxmemFor({ N, r, p }: ScryptParams): number {
   return 128 * N * r * p + 16 * 1024 * 1024;
 }
 
-function scrypt(
-  password: string,
-  salt: Buffer,
-  keylen: number,
-  params: ScryptParams,
-): Promise<Buffer> {
+function scrypt(password: string, salt: Buffer, keylen: number, params: ScryptParams): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    crypto.scrypt(
-      password.normalize("NFC"),
-      salt,
-      keylen,
-      { ...params, maxmem: maxmemFor(params) },
-      (err, key) => {
-        if (err) reject(err);
-        else resolve(key);
-      },
-    );
+    crypto.scrypt(password.normalize('NFC'), salt, keylen, { ...params, maxmem: maxmemFor(params) }, (err, key) => {
+      if (err) reject(err);
+      else resolve(key);
+    });
   });
 }
 
-export async function hashPassword(
-  password: string,
-  params: ScryptParams = DEFAULT_SCRYPT,
-): Promise<string> {
+export async function hashPassword(password: string, params: ScryptParams = DEFAULT_SCRYPT): Promise<string> {
   const salt = crypto.randomBytes(SALT_BYTES);
   const hash = await scrypt(password, salt, HASH_BYTES, params);
-  return [
-    "scrypt",
-    params.N,
-    params.r,
-    params.p,
-    salt.toString("base64"),
-    hash.toString("base64"),
-  ].join("$");
+  return ['scrypt', params.N, params.r, params.p, salt.toString('base64'), hash.toString('base64')].join('$');
 }
 
 interface ParsedHash {
@@ -78,26 +57,12 @@ interface ParsedHash {
 
 /** The stored form, or undefined when it is not one we wrote (or asks for too much). */
 export function parsePasswordHash(stored: string): ParsedHash | undefined {
-  const parts = stored.split("$");
-  if (parts.length !== 6 || parts[0] !== "scrypt") return undefined;
-  const [N, r, p] = parts
-    .slice(1, 4)
-    .map((part) => (/^\d{1,8}$/.test(part) ? Number(part) : NaN)) as [
-    number,
-    number,
-    number,
-  ];
+  const parts = stored.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return undefined;
+  const [N, r, p] = parts.slice(1, 4).map((part) => (/^\d{1,8}$/.test(part) ? Number(part) : NaN)) as [number, number, number];
   const powerOfTwo = N > 1 && (N & (N - 1)) === 0;
-  if (
-    !powerOfTwo ||
-    N > MAX_N ||
-    !(r >= 1 && r <= MAX_R) ||
-    !(p >= 1 && p <= MAX_P)
-  )
-    return undefined;
-  const [salt, hash] = parts
-    .slice(4)
-    .map((part) => (B64.test(part) ? Buffer.from(part, "base64") : undefined));
+  if (!powerOfTwo || N > MAX_N || !(r >= 1 && r <= MAX_R) || !(p >= 1 && p <= MAX_P)) return undefined;
+  const [salt, hash] = parts.slice(4).map((part) => (B64.test(part) ? Buffer.from(part, 'base64') : undefined));
   if (!salt || !hash || salt.length < 8 || hash.length < 16) return undefined;
   return { params: { N, r, p }, salt, hash };
 }
@@ -106,7 +71,7 @@ let dummy: Promise<string> | undefined;
 
 /** A hash of a random password with the default cost, made once, for logins of unknown users. */
 function dummyHash(): Promise<string> {
-  dummy ??= hashPassword(crypto.randomBytes(16).toString("hex"));
+  dummy ??= hashPassword(crypto.randomBytes(16).toString('hex'));
   return dummy;
 }
 
@@ -115,22 +80,14 @@ function dummyHash(): Promise<string> {
  * user) the same work is done against a dummy hash and the answer is false,
  * so response time does not tell which emails exist.
  */
-export async function verifyPassword(
-  password: string,
-  stored: string | undefined,
-): Promise<boolean> {
+export async function verifyPassword(password: string, stored: string | undefined): Promise<boolean> {
   const parsed = parsePasswordHash(stored ?? (await dummyHash()));
   if (!parsed) {
     // An unreadable stored hash: still spend the time, never match.
     await verifyPassword(password, undefined);
     return false;
   }
-  const candidate = await scrypt(
-    password,
-    parsed.salt,
-    parsed.hash.length,
-    parsed.params,
-  );
+  const candidate = await scrypt(password, parsed.salt, parsed.hash.length, parsed.params);
   const same = crypto.timingSafeEqual(candidate, parsed.hash);
   return same && stored !== undefined;
 }

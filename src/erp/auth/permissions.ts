@@ -5,18 +5,11 @@
  * time a user is given one (`admin` is seeded by the migration itself).
  */
 
-export const PERMISSIONS = [
-  "catalogs.read",
-  "catalogs.write",
-  "documents.read",
-  "documents.write",
-  "documents.post",
-  "admin",
-] as const;
+export const PERMISSIONS = ['catalogs.read', 'catalogs.write', 'documents.read', 'documents.write', 'documents.post', 'admin'] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
 
-export const ROLES = ["admin", "clerk", "viewer"] as const;
+export const ROLES = ['admin', 'clerk', 'viewer'] as const;
 
 export type RoleCode = (typeof ROLES)[number];
 
@@ -30,34 +23,27 @@ export interface RoleDefinition {
 /** viewer reads; clerk also writes catalogs and documents; posting needs documents.post (admin has every permission). */
 export const STANDARD_ROLES: Readonly<Record<RoleCode, RoleDefinition>> = {
   admin: {
-    code: "admin",
-    name: "Administrator",
-    description: "Built-in role with every permission",
+    code: 'admin',
+    name: 'Administrator',
+    description: 'Built-in role with every permission',
     permissions: PERMISSIONS,
   },
   clerk: {
-    code: "clerk",
-    name: "Clerk",
-    description: "Reads and writes catalogs and documents; cannot post",
-    permissions: [
-      "catalogs.read",
-      "catalogs.write",
-      "documents.read",
-      "documents.write",
-    ],
+    code: 'clerk',
+    name: 'Clerk',
+    description: 'Reads and writes catalogs and documents; cannot post',
+    permissions: ['catalogs.read', 'catalogs.write', 'documents.read', 'documents.write'],
   },
   viewer: {
-    code: "viewer",
-    name: "Viewer",
-    description: "Reads catalogs, documents and reports",
-    permissions: ["catalogs.read", "documents.read"],
+    code: 'viewer',
+    name: 'Viewer',
+    description: 'Reads catalogs, documents and reports',
+    permissions: ['catalogs.read', 'documents.read'],
   },
 };
 
 export function isRoleCode(value: unknown): value is RoleCode {
-  return (
-    typeof value === "string" && (ROLES as readonly string[]).includes(value)
-  );
+  return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
 }
 
 /** Who a request runs for, once its bearer token and the user's row have been checked. */
@@ -71,11 +57,6 @@ export interface Principal {
 }
 
 /** admin implies every permission. */
-export function hasPermission(
-  principal: Principal,
-  permission: Permission,
-): boolean {
-  return (
-    principal.permissions.has(permission) || principal.permissions.has("admin")
-  );
+export function hasPermission(principal: Principal, permission: Permission): boolean {
+  return principal.permissions.has(permission) || principal.permissions.has('admin');
 }

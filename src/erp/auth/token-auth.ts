@@ -4,21 +4,15 @@
  * hashes in the tenant's database. Every method runs in the request's
  * tenant scope; the tenant id comes from getTenant(), never from the client.
  */
-import { getTenant, getTxManager } from "../../context/tenant-context.js";
-import { UnauthenticatedError, ValidationError } from "../../errors.js";
-import type { ApiAuth, ClientInfo, TokenPair } from "./api-auth.js";
-import { signAccessToken, verifyAccessToken } from "./access-token.js";
-import { LoginLimiter } from "./login-limiter.js";
-import { verifyPassword } from "./password-hash.js";
-import type { Principal } from "./permissions.js";
-import {
-  redeemRefreshToken,
-  refreshTokenHash,
-  revokeAllRefreshTokens,
-  revokeRefreshToken,
-  storeRefreshToken,
-} from "./refresh-tokens.js";
-import { findCredentials, findUserById, userView } from "./user-queries.js";
+import { getTenant, getTxManager } from '../../context/tenant-context.js';
+import { UnauthenticatedError, ValidationError } from '../../errors.js';
+import type { ApiAuth, ClientInfo, TokenPair } from './api-auth.js';
+import { signAccessToken, verifyAccessToken } from './access-token.js';
+import { LoginLimiter } from './login-limiter.js';
+import { verifyPassword } from './password-hash.js';
+import type { Principal } from './permissions.js';
+import { redeemRefreshToken, refreshTokenHash, revokeAllRefreshTokens, revokeRefreshToken, storeRefreshToken } from './refresh-tokens.js';
+import { findCredentials, findUserById, userView } from './user-queries.js';
 
 export interface TokenAuthOptions {
   /** The HMAC key of access tokens (32 bytes; API_TOKEN_KEY). */
@@ -32,7 +26,7 @@ export interface TokenAuthOptions {
 }
 
 /** One message for an unknown email, a wrong password and a disabled user: the answer tells nothing about which. */
-const WRONG_CREDENTIALS = "wrong email or password";
+const WRONG_CREDENTIALS = 'wrong email or password';
 const STATEMENT_TIMEOUT_MS = 5_000;
 const BEARER = /^Bearer +([A-Za-z0-9._-]+) *$/i;
 
@@ -45,19 +39,10 @@ export function createTokenAuth(options: TokenAuthOptions): ApiAuth {
   async function issue(userId: string, client: ClientInfo): Promise<TokenPair> {
     const user = await findUserById(userId);
     if (!user?.is_active) throw new UnauthenticatedError(WRONG_CREDENTIALS);
-    const refreshToken = await storeRefreshToken(
-      userId,
-      refreshTtlSeconds,
-      client,
-    );
+    const refreshToken = await storeRefreshToken(userId, refreshTtlSeconds, client);
     return {
-      tokenType: "Bearer",
-      accessToken: signAccessToken(
-        key,
-        { sub: userId, tid: getTenant().id },
-        accessTtlSeconds,
-        now(),
-      ),
+      tokenType: 'Bearer',
+      accessToken: signAccessToken(key, { sub: userId, tid: getTenant().id }, accessTtlSeconds, now()),
       expiresIn: accessTtlSeconds,
       refreshToken,
       refreshExpiresIn: refreshTtlSeconds,
@@ -67,20 +52,14 @@ export function createTokenAuth(options: TokenAuthOptions): ApiAuth {
 
   return {
     async authenticate(authorization) {
-      const token = BEARER.exec(authorization ?? "")?.[1];
+      const token = BEARER.exec(authorization ?? '')?.[1];
       if (!token) throw new UnauthenticatedError();
       const claims = verifyAccessToken(key, token, now());
       const tenant = getTenant();
       // A genuine token of another tenant is still not a token for this one.
-      if (claims.tid !== tenant.id)
-        throw new UnauthenticatedError(
-          "the access token was issued for another tenant",
-        );
+      if (claims.tid !== tenant.id) throw new UnauthenticatedError('the access token was issued for another tenant');
       const user = await findUserById(claims.sub);
-      if (!user?.is_active)
-        throw new UnauthenticatedError(
-          "the user of this token does not exist or is disabled",
-        );
+      if (!user?.is_active) throw new UnauthenticatedError('the user of this token does not exist or is disabled');
       const principal: Principal = {
         userId: user.id,
         email: user.email,
@@ -97,15 +76,11 @@ export function createTokenAuth(options: TokenAuthOptions): ApiAuth {
       const found = await findCredentials(email.trim());
       // Unknown emails verify against a dummy hash: the same work, the same answer.
       const matches = await verifyPassword(password, found?.password_hash);
-      if (!found || !matches || !found.is_active)
-        throw new UnauthenticatedError(WRONG_CREDENTIALS);
+      if (!found || !matches || !found.is_active) throw new UnauthenticatedError(WRONG_CREDENTIALS);
       limiter.succeed(limitKey);
       return getTxManager().run(
         async () => {
-          await getTxManager().query(
-            "UPDATE users SET last_login_at = now() WHERE id = $1",
-            [found.id],
-          );
+          await getTxManager().query('UPDATE users SET last_login_at = now() WHERE id = $1', [found.id]);
           return issue(found.id, client);
         },
         { statementTimeoutMs: STATEMENT_TIMEOUT_MS },
@@ -114,27 +89,24 @@ export function createTokenAuth(options: TokenAuthOptions): ApiAuth {
 
     async refresh(refreshToken, client) {
       const hash = refreshTokenHash(refreshToken);
-      if (!hash)
-        throw new UnauthenticatedError(
-          "the refresh token is invalid; log in again",
-        );
+      if (!hash) throw new UnauthenticatedError('the refresh token is invalid; log in again');
       const outcome = await getTxManager().run(
         async () => {
           const redeemed = await redeemRefreshToken(hash);
-          if (redeemed.kind !== "ok") return redeemed;
+          if (redeemed.kind !== 'ok') return redeemed;
           return {
-            kind: "issued" as const,
+            kind: 'issued' as const,
             pair: await issue(redeemed.userId, client),
           };
         },
         { statementTimeoutMs: STATEMENT_TIMEOUT_MS },
       );
       // Thrown after the commit: a reused token's revocations must stay.
-      if (outcome.kind === "issued") return outcome.pair;
+      if (outcome.kind === 'issued') return outcome.pair;
       throw new UnauthenticatedError(
-        outcome.kind === "reused"
-          ? "the refresh token was already used; every session of this user is revoked, log in again"
-          : "the refresh token is invalid or expired; log in again",
+        outcome.kind === 'reused'
+          ? 'the refresh token was already used; every session of this user is revoked, log in again'
+          : 'the refresh token is invalid or expired; log in again',
       );
     },
 
@@ -145,17 +117,10 @@ export function createTokenAuth(options: TokenAuthOptions): ApiAuth {
             await revokeAllRefreshTokens(principal.userId);
             return;
           }
-          if (refreshToken === undefined)
-            throw new ValidationError(
-              { refreshToken: "required unless all is true" },
-              "nothing to log out",
-            );
+          if (refreshToken === undefined) throw new ValidationError({ refreshToken: 'required unless all is true' }, 'nothing to log out');
           const hash = refreshTokenHash(refreshToken);
           if (!hash || !(await revokeRefreshToken(principal.userId, hash))) {
-            throw new ValidationError(
-              { refreshToken: "is not a refresh token of this user" },
-              "nothing to log out",
-            );
+            throw new ValidationError({ refreshToken: 'is not a refresh token of this user' }, 'nothing to log out');
           }
         },
         { statementTimeoutMs: STATEMENT_TIMEOUT_MS },

@@ -5,22 +5,14 @@
  * token in the same transaction, and the next request with an access token
  * is refused because authentication reads `is_active` every time.
  */
-import { getTxManager } from "../../context/tenant-context.js";
-import {
-  ConflictError,
-  NotFoundError,
-  isUniqueViolation,
-} from "../../errors.js";
-import { InputReader } from "../input/input-reader.js";
-import type { UserView } from "./api-auth.js";
-import { hashPassword } from "./password-hash.js";
-import { ROLES, STANDARD_ROLES, type RoleCode } from "./permissions.js";
-import {
-  findUserByEmail,
-  findUserById,
-  listUserRows,
-  userView,
-} from "./user-queries.js";
+import { getTxManager } from '../../context/tenant-context.js';
+import { ConflictError, NotFoundError, isUniqueViolation } from '../../errors.js';
+import { InputReader } from '../input/input-reader.js';
+import type { UserView } from './api-auth.js';
+import { EMAIL_MAX, EMAIL_PATTERN, FULL_NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, readSecret } from './auth-fields.js';
+import { hashPassword } from './password-hash.js';
+import { ROLES, STANDARD_ROLES, type RoleCode } from './permissions.js';
+import { findUserByEmail, findUserById, listUserRows, userView } from './user-queries.js';
 
 export interface NewUser {
   email: string;
@@ -39,42 +31,24 @@ export interface UserListItem {
   createdAt: string;
 }
 
-export const EMAIL_MAX = 254;
-export const PASSWORD_MIN = 10;
-export const PASSWORD_MAX = 1024;
-const FULL_NAME_MAX = 200;
-/** Something before and after one @, no spaces: the table's CHECK (email LIKE '_%@_%'), a little stricter. */
-const EMAIL = {
-  regex: /^[^\s@]+@[^\s@]+$/,
-  hint: "must be an email address (name@domain)",
-};
 const STATEMENT_TIMEOUT_MS = 5_000;
 
 /** Email, password, role and name checked together: one ValidationError names every bad field. */
-function readNewUser(
-  input: NewUser,
-): Omit<Required<NewUser>, "fullName"> & { fullName: string | null } {
+function readNewUser(input: NewUser): Omit<Required<NewUser>, 'fullName'> & { fullName: string | null } {
   const reader = new InputReader(input);
-  const email = reader.text("email", {
+  const email = reader.text('email', {
     required: true,
     max: EMAIL_MAX,
-    pattern: EMAIL,
+    pattern: EMAIL_PATTERN,
   });
-  const role = reader.oneOf("role", ROLES, { required: true });
-  const fullName = reader.text("fullName", {
+  const role = reader.oneOf('role', ROLES, { required: true });
+  const fullName = reader.text('fullName', {
     max: FULL_NAME_MAX,
     nullable: true,
   });
   // Passwords are taken as typed: never trimmed, counted in characters.
-  const password = reader.raw("password");
-  const length = typeof password === "string" ? [...password].length : -1;
-  if (length < PASSWORD_MIN || length > PASSWORD_MAX) {
-    reader.fail(
-      "password",
-      `must be a string of ${PASSWORD_MIN}-${PASSWORD_MAX} characters`,
-    );
-  }
-  reader.finish("the user is invalid");
+  const password = readSecret(reader, 'password', { min: PASSWORD_MIN, max: PASSWORD_MAX, required: true });
+  reader.rejectUnknown().finish('the user is invalid');
   return {
     email: email as string,
     password: password as string,
@@ -91,10 +65,11 @@ function readNewUser(
 async function ensureStandardRole(code: RoleCode): Promise<void> {
   const role = STANDARD_ROLES[code];
   const tx = getTxManager();
-  await tx.query(
-    "INSERT INTO roles (code, name, description, is_system) VALUES ($1, $2, $3, true) ON CONFLICT (code) DO NOTHING",
-    [role.code, role.name, role.description],
-  );
+  await tx.query('INSERT INTO roles (code, name, description, is_system) VALUES ($1, $2, $3, true) ON CONFLICT (code) DO NOTHING', [
+    role.code,
+    role.name,
+    role.description,
+  ]);
   await tx.query(
     `INSERT INTO role_permissions (role_id, permission_id)
      SELECT r.id, p.id FROM roles r JOIN permissions p ON p.code = ANY($2::text[]) WHERE r.code = $1
@@ -113,22 +88,15 @@ export async function addUser(input: NewUser): Promise<UserView> {
       let id: string;
       try {
         const { rows } = await getTxManager().query<{ id: string }>(
-          "INSERT INTO users (email, password_hash, full_name) VALUES ($1, $2, $3) RETURNING id",
+          'INSERT INTO users (email, password_hash, full_name) VALUES ($1, $2, $3) RETURNING id',
           [user.email, passwordHash, user.fullName],
         );
         id = (rows[0] as { id: string }).id;
       } catch (err) {
-        if (isUniqueViolation(err))
-          throw new ConflictError(
-            `a user with the email ${user.email} already exists`,
-            { cause: err },
-          );
+        if (isUniqueViolation(err)) throw new ConflictError(`a user with the email ${user.email} already exists`, { cause: err });
         throw err;
       }
-      await getTxManager().query(
-        "INSERT INTO user_roles (user_id, role_id) SELECT $1, id FROM roles WHERE code = $2",
-        [id, user.role],
-      );
+      await getTxManager().query('INSERT INTO user_roles (user_id, role_id) SELECT $1, id FROM roles WHERE code = $2', [id, user.role]);
       return userView((await findUserById(id))!);
     },
     { statementTimeoutMs: STATEMENT_TIMEOUT_MS },
@@ -153,21 +121,17 @@ async function setActive(email: string, active: boolean): Promise<UserView> {
   return getTxManager().run(
     async () => {
       const tx = getTxManager();
-      await tx.query(
-        "UPDATE users SET is_active = $2 WHERE lower(email) = lower($1) AND is_active <> $2",
-        [email.trim(), active],
-      );
+      await tx.query('UPDATE users SET is_active = $2 WHERE lower(email) = lower($1) AND is_active <> $2', [email.trim(), active]);
       // Every time, not only on the change: a second `disable` still leaves no live refresh token.
       if (!active) {
         await tx.query(
-          "UPDATE refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL AND user_id = (SELECT id FROM users WHERE lower(email) = lower($1))",
+          'UPDATE refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL AND user_id = (SELECT id FROM users WHERE lower(email) = lower($1))',
           [email.trim()],
         );
       }
       // Already in the wanted state: answered as it is (idempotent), unknown: 404.
       const row = await findUserByEmail(email.trim());
-      if (!row)
-        throw new NotFoundError(`no user with the email ${email.trim()}`);
+      if (!row) throw new NotFoundError(`no user with the email ${email.trim()}`);
       return userView(row);
     },
     { statementTimeoutMs: STATEMENT_TIMEOUT_MS },

@@ -4,9 +4,9 @@
  * request's transaction manager (the tenant's own database: no tenant id in
  * any statement). Emails compare as lower(email), the unique index's key.
  */
-import type pg from "pg";
-import { getTxManager } from "../../context/tenant-context.js";
-import type { UserView } from "./api-auth.js";
+import type pg from 'pg';
+import { getTxManager } from '../../context/tenant-context.js';
+import type { UserView } from './api-auth.js';
 
 export interface UserRow {
   id: string;
@@ -33,7 +33,7 @@ const USER_SELECT = `
 /** By id: the one query an authenticated request costs (named: prepared once per connection). */
 export async function findUserById(id: string): Promise<UserRow | undefined> {
   const query: pg.QueryConfig = {
-    name: "auth-user-by-id",
+    name: 'auth-user-by-id',
     text: `${USER_SELECT} WHERE u.id = $1 GROUP BY u.id`,
     values: [id],
   };
@@ -41,37 +41,23 @@ export async function findUserById(id: string): Promise<UserRow | undefined> {
   return rows[0];
 }
 
-export async function findUserByEmail(
-  email: string,
-): Promise<UserRow | undefined> {
-  const { rows } = await getTxManager().query<UserRow>(
-    `${USER_SELECT} WHERE lower(u.email) = lower($1) GROUP BY u.id`,
-    [email],
-  );
+export async function findUserByEmail(email: string): Promise<UserRow | undefined> {
+  const { rows } = await getTxManager().query<UserRow>(`${USER_SELECT} WHERE lower(u.email) = lower($1) GROUP BY u.id`, [email]);
   return rows[0];
 }
 
 export async function listUserRows(): Promise<UserRow[]> {
-  const { rows } = await getTxManager().query<UserRow>(
-    `${USER_SELECT} GROUP BY u.id ORDER BY lower(u.email), u.id`,
-  );
+  const { rows } = await getTxManager().query<UserRow>(`${USER_SELECT} GROUP BY u.id ORDER BY lower(u.email), u.id`);
   return rows;
 }
 
 /** What login needs before it knows the password is right. */
-export async function findCredentials(
-  email: string,
-): Promise<
-  { id: string; password_hash: string; is_active: boolean } | undefined
-> {
+export async function findCredentials(email: string): Promise<{ id: string; password_hash: string; is_active: boolean } | undefined> {
   const { rows } = await getTxManager().query<{
     id: string;
     password_hash: string;
     is_active: boolean;
-  }>(
-    "SELECT id, password_hash, is_active FROM users WHERE lower(email) = lower($1)",
-    [email],
-  );
+  }>('SELECT id, password_hash, is_active FROM users WHERE lower(email) = lower($1)', [email]);
   return rows[0];
 }
 
