@@ -228,6 +228,16 @@ describe('refresh and logout', () => {
     expect((await api('POST', '/api/v1/auth/refresh', { tenant: a, body: { refreshToken: second.body.refreshToken } })).status).toBe(401);
   });
 
+  it('two refreshes racing with one token: exactly one gets a pair, and the reuse revokes it', async () => {
+    const pair = await login(a, 'clerk@example.test');
+    const answers = await Promise.all(
+      [0, 1].map(() => api('POST', '/api/v1/auth/refresh', { tenant: a, body: { refreshToken: pair.refreshToken } })),
+    );
+    expect(answers.map((x) => x.status).sort()).toEqual([200, 401]);
+    const winner = answers.find((x) => x.status === 200)!;
+    expect((await api('POST', '/api/v1/auth/refresh', { tenant: a, body: { refreshToken: winner.body.refreshToken } })).status).toBe(401);
+  });
+
   it('refuses a refresh token of another tenant and one that is not a token', async () => {
     const pair = await login(a, 'viewer@example.test');
     expect((await api('POST', '/api/v1/auth/refresh', { tenant: b, body: { refreshToken: pair.refreshToken } })).status).toBe(401);

@@ -27,6 +27,7 @@ export interface TokenAuthOptions {
 
 /** One message for an unknown email, a wrong password and a disabled user: the answer tells nothing about which. */
 const WRONG_CREDENTIALS = 'wrong email or password';
+const INACTIVE_USER = 'the user of this token does not exist or is disabled';
 const STATEMENT_TIMEOUT_MS = 5_000;
 const BEARER = /^Bearer +([A-Za-z0-9._-]+) *$/i;
 
@@ -38,7 +39,8 @@ export function createTokenAuth(options: TokenAuthOptions): ApiAuth {
   /** A new pair for a user whose row was just read and found active (inside the caller's transaction). */
   async function issue(userId: string, client: ClientInfo): Promise<TokenPair> {
     const user = await findUserById(userId);
-    if (!user?.is_active) throw new UnauthenticatedError(WRONG_CREDENTIALS);
+    // Disabled between the password check (or the token's issue) and now.
+    if (!user?.is_active) throw new UnauthenticatedError(INACTIVE_USER);
     const refreshToken = await storeRefreshToken(userId, refreshTtlSeconds, client);
     return {
       tokenType: 'Bearer',
@@ -59,7 +61,7 @@ export function createTokenAuth(options: TokenAuthOptions): ApiAuth {
       // A genuine token of another tenant is still not a token for this one.
       if (claims.tid !== tenant.id) throw new UnauthenticatedError('the access token was issued for another tenant');
       const user = await findUserById(claims.sub);
-      if (!user?.is_active) throw new UnauthenticatedError('the user of this token does not exist or is disabled');
+      if (!user?.is_active) throw new UnauthenticatedError(INACTIVE_USER);
       const principal: Principal = {
         userId: user.id,
         email: user.email,
