@@ -69,8 +69,12 @@ export function parsePasswordHash(stored: string): ParsedHash | undefined {
 
 let dummy: Promise<string> | undefined;
 
-/** A hash of a random password with the default cost, made once, for logins of unknown users. */
-function dummyHash(): Promise<string> {
+/**
+ * A hash of a random password with the default cost, made once, for logins
+ * of unknown users. The token service makes it when it is created, so the
+ * first unknown email does not cost a second scrypt run (and stand out).
+ */
+export function dummyHash(): Promise<string> {
   dummy ??= hashPassword(crypto.randomBytes(16).toString('hex'));
   return dummy;
 }

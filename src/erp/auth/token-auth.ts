@@ -9,7 +9,7 @@ import { UnauthenticatedError, ValidationError } from '../../errors.js';
 import type { ApiAuth, ClientInfo, TokenPair } from './api-auth.js';
 import { signAccessToken, verifyAccessToken } from './access-token.js';
 import { LoginLimiter } from './login-limiter.js';
-import { verifyPassword } from './password-hash.js';
+import { dummyHash, verifyPassword } from './password-hash.js';
 import type { Principal } from './permissions.js';
 import { redeemRefreshToken, refreshTokenHash, revokeAllRefreshTokens, revokeRefreshToken, storeRefreshToken } from './refresh-tokens.js';
 import { findCredentials, findUserById, userView } from './user-queries.js';
@@ -35,6 +35,8 @@ export function createTokenAuth(options: TokenAuthOptions): ApiAuth {
   const { key, accessTtlSeconds, refreshTtlSeconds } = options;
   const limiter = options.limiter ?? new LoginLimiter();
   const now = options.now ?? Date.now;
+  // Made now, not at the first unknown email (see dummyHash); a failure shows again at that login.
+  dummyHash().catch(() => undefined);
 
   /** A new pair for a user whose row was just read and found active (inside the caller's transaction). */
   async function issue(userId: string, client: ClientInfo): Promise<TokenPair> {
