@@ -43,6 +43,10 @@ export const CONFIG_VARIABLES = [
   'WORKER_METRICS_HOST',
   'TENANT_METRICS_PER_TENANT',
   'LOG_LEVEL',
+  'API_TOKEN_KEY',
+  'API_TOKEN_KEY_FILE',
+  'API_ACCESS_TOKEN_TTL',
+  'API_REFRESH_TOKEN_TTL',
 ] as const;
 
 /** pino's levels, quietest last; `silent` logs nothing. */
@@ -183,6 +187,11 @@ const VARIABLES = {
   WORKER_METRICS_HOST: withDefault(anyText, '127.0.0.1'),
   TENANT_METRICS_PER_TENANT: withDefault(flag, '0'),
   LOG_LEVEL: withDefault(oneOf(LOG_LEVELS), 'info'),
+  // The reference API's access-token key: its own key, never the one that seals tenant passwords.
+  API_TOKEN_KEY: optional(secretKey),
+  API_TOKEN_KEY_FILE: optional(absolutePath),
+  API_ACCESS_TOKEN_TTL: withDefault(duration, '15m'),
+  API_REFRESH_TOKEN_TTL: withDefault(duration, '30d'),
 } satisfies { [K in ConfigVariable]: Variable<unknown> };
 
 export type ConfigValues = { [K in ConfigVariable]: (typeof VARIABLES)[K] extends Variable<infer T> ? T : never };

@@ -72,6 +72,17 @@ export interface Config {
   metrics: { perTenant: boolean };
   /** LOG_LEVEL of the reference server and worker (default info). */
   logLevel: LogLevel;
+  /** The reference API's tokens. */
+  api: {
+    /** API_TOKEN_KEY: base64 of 32 bytes, the HMAC key of access tokens. */
+    tokenKey: string | undefined;
+    /** API_TOKEN_KEY_FILE: a file holding that key. */
+    tokenKeyFile: string | undefined;
+    /** API_ACCESS_TOKEN_TTL (default 15m). */
+    accessTokenTtlMs: number;
+    /** API_REFRESH_TOKEN_TTL (default 30d). */
+    refreshTokenTtlMs: number;
+  };
 }
 
 export interface LoadConfigOptions {
@@ -124,6 +135,13 @@ export function parseConfig(raw: RawConfig): Config {
   if (raw.TENANT_SECRET_KEY && raw.TENANT_SECRET_KEY_FILE) {
     problems.push('TENANT_SECRET_KEY and TENANT_SECRET_KEY_FILE are both set; set one');
   }
+  if (raw.API_TOKEN_KEY && raw.API_TOKEN_KEY_FILE) {
+    problems.push('API_TOKEN_KEY and API_TOKEN_KEY_FILE are both set; set one');
+  }
+  // One key per purpose: a leaked token key must not open tenant passwords (nor the reverse).
+  if (values.API_TOKEN_KEY && values.API_TOKEN_KEY === values.TENANT_SECRET_KEY) {
+    problems.push('API_TOKEN_KEY is the same key as TENANT_SECRET_KEY; give access tokens a key of their own');
+  }
   const serverAdminUrls = readServerAdminUrls(raw, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return { ...configFrom(values), serverAdminUrls };
@@ -175,6 +193,12 @@ function configFrom(v: ConfigValues): Omit<Config, 'serverAdminUrls'> {
     },
     metrics: { perTenant: v.TENANT_METRICS_PER_TENANT },
     logLevel: v.LOG_LEVEL,
+    api: {
+      tokenKey: v.API_TOKEN_KEY,
+      tokenKeyFile: v.API_TOKEN_KEY_FILE,
+      accessTokenTtlMs: v.API_ACCESS_TOKEN_TTL,
+      refreshTokenTtlMs: v.API_REFRESH_TOKEN_TTL,
+    },
   };
 }
 

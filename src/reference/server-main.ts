@@ -9,6 +9,9 @@
  * stderr, redacted, one per request (logger.ts; LOG_LEVEL). Metrics: GET
  * /metrics on the same port (TENANT_METRICS_PER_TENANT adds tenant ids).
  * Connections show as `metapus:server:<slug>` / `metapus:server:meta`.
+ * API tokens: signed with API_TOKEN_KEY / API_TOKEN_KEY_FILE (the embedded
+ * cluster's TENANT_HOME/token.key when neither is set); a configured server
+ * without a key does not start. The login limiter is per process.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +24,9 @@ import { createApp, requestIdOf, type RequestInfo } from './app.js';
 import { messageOf } from '../errors.js';
 import { settlesWithin } from '../deadline.js';
 import { openRuntime, type Runtime } from '../runtime/runtime.js';
+import type { ApiAuth } from '../erp/auth/api-auth.js';
+import { createTokenAuth } from '../erp/auth/token-auth.js';
+import { loadTokenKey, tokenTtls } from '../erp/auth/token-key.js';
 
 /** In-flight requests get this long after a signal; then their connections are cut. */
 const DRAIN_DEADLINE_MS = 15_000;
@@ -31,9 +37,15 @@ async function start(log: Log, logger: Logger): Promise<Service> {
   const config = parseConfig(raw);
   logger.level = config.logLevel;
   const { port, host } = config.server;
+  // Before any connection: a configured server without a token key stops here, naming the variables.
+  // Without META_DATABASE_URL the runtime is the embedded cluster, which keeps its own key file.
+  const auth = createTokenAuth({
+    key: loadTokenKey(config.api, { embeddedHome: config.metaDatabaseUrl ? undefined : config.tenantHome, onNotice: log }),
+    ...tokenTtls(config.api),
+  });
   const runtime = await openRuntime(config, { onNotice: log, component: 'server' });
   try {
-    return await serve(runtime, log, logger, port, host);
+    return await serve(runtime, auth, log, logger, port, host);
   } catch (err) {
     await runtime.close();
     throw err;
@@ -59,7 +71,7 @@ function logRequest(logger: Logger, info: RequestInfo): void {
   else logger.info(line, message);
 }
 
-async function serve(runtime: Runtime, log: Log, logger: Logger, port: number, host: string | undefined): Promise<Service> {
+async function serve(runtime: Runtime, auth: ApiAuth, log: Log, logger: Logger, port: number, host: string | undefined): Promise<Service> {
   const limits = runtime.config.pool;
   // TENANT_MAX_POOLS x TENANT_MAX_CONNS_PER_POOL no longer has to fit a server:
   // each server's connections are budgeted (registry `connections`, or measured).
@@ -75,6 +87,7 @@ async function serve(runtime: Runtime, log: Log, logger: Logger, port: number, h
   const registry = createMetricsRegistry();
   const metrics = registerTenantMetrics(registry, services, { perTenant: runtime.config.metrics.perTenant, worker: false });
   const app = createApp({
+    auth,
     metrics: metricsHandler(registry),
     onRequest(info) {
       metrics.observeRequest({
