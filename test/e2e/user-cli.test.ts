@@ -196,6 +196,16 @@ describe.sequential('tenant user (scenario)', () => {
 });
 
 describe('tenant user refusals', () => {
+  it('refuses a suspended tenant with exit 4 (its pool is not served), and serves it again once activated', async () => {
+    await createTenant('paused-corp');
+    expect((await runCli(['suspend', 'paused-corp', '--yes'], env.env)).code).toBe(0);
+    const refused = await runCli(['user', 'add', 'paused-corp', '--email', 'p@acme.example', '--password-stdin'], env.env, `${PASSWORD}\n`);
+    expect(refused.code).toBe(4);
+    expect(errorLines(refused.stderr)).toEqual(['error: tenant "paused-corp" is suspended']);
+    expect((await runCli(['activate', 'paused-corp'], env.env)).code).toBe(0);
+    expect(await listed('paused-corp')).toEqual([]);
+  });
+
   it('without a terminal and without --password-stdin: exit 2, one line, before any database is touched', async () => {
     // An unknown tenant would be exit 3: the usage error comes first.
     const result = await runCli(['user', 'add', 'no-such-tenant', '--email', 'x@acme.example'], env.env);
