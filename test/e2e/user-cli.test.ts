@@ -195,6 +195,22 @@ describe.sequential('tenant user (scenario)', () => {
   });
 });
 
+describe('tenant user on an isolated tenant', () => {
+  it("logs in with the tenant's own login role (its sealed password) and adds and lists users", async () => {
+    const created = await runCli(['create', '--slug', 'own-login-corp', '--name', 'Own Login', '--json'], env.isolatedEnv);
+    expect(created.code, created.stderr).toBe(0);
+    const added = await runCli(
+      ['user', 'add', 'own-login-corp', '--email', 'iso@acme.example', '--role', 'viewer', '--password-stdin'],
+      env.isolatedEnv,
+      `${PASSWORD}\n`,
+    );
+    expect(added.code, added.stderr).toBe(0);
+    const list = await runCli(['user', 'list', 'own-login-corp', '--json'], env.isolatedEnv);
+    expect(list.code, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ email: 'iso@acme.example', roles: ['viewer'], isActive: true })]);
+  });
+});
+
 describe('tenant user refusals', () => {
   it('refuses a suspended tenant with exit 4 (its pool is not served), and serves it again once activated', async () => {
     await createTenant('paused-corp');
