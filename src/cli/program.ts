@@ -21,6 +21,7 @@ import { registerSecrets } from './commands/secrets.js';
 import { registerServer } from './commands/server.js';
 import { registerShow } from './commands/show.js';
 import { registerStatus } from './commands/status.js';
+import { registerUser } from './commands/user.js';
 import type { CliState } from './session.js';
 import { PACKAGE_VERSION } from './version.js';
 
@@ -54,6 +55,7 @@ export function createProgram(state: CliState): Command {
   registerRepair(program, state);
   registerSecrets(program, state);
   registerCredentials(program, state);
+  registerUser(program, state);
   registerServer(program, state);
   registerLocal(program, state);
 
