@@ -5,6 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { TEST_TOKEN_KEY } from './api-session.js';
 import { cliEnv } from './run-cli.js';
 import { REPO_ROOT } from './test-environment.js';
 
@@ -19,9 +20,10 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
+/** `env` may set API_TOKEN_KEY; by default the server signs with TEST_TOKEN_KEY (log in with api-session.ts). */
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'tenant-server')], {
-    env: cliEnv({ ...env, PORT: '0', HOST: '127.0.0.1' }),
+    env: cliEnv({ API_TOKEN_KEY: TEST_TOKEN_KEY, ...env, PORT: '0', HOST: '127.0.0.1' }),
     cwd: path.join(REPO_ROOT, 'test'),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
