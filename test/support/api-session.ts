@@ -15,9 +15,9 @@ import { addUser } from '../../src/erp/auth/user-admin.js';
 import { openTenantServices } from '../../src/pools/tenant-services.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { runCli } from './run-cli.js';
+import { TEST_TOKEN_KEY } from './server-process.js';
 
-/** A fixed access-token key for spawned test servers (32 bytes, base64); it signs nothing outside tests. */
-export const TEST_TOKEN_KEY = crypto.createHash('sha256').update('metapus-tenant test access-token key').digest().toString('base64');
+export { TEST_TOKEN_KEY };
 
 export const LOGIN_PATH = '/api/v1/auth/login';
 

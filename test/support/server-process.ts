@@ -4,10 +4,13 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import path from 'node:path';
-import { TEST_TOKEN_KEY } from './api-session.js';
 import { cliEnv } from './run-cli.js';
 import { REPO_ROOT } from './test-environment.js';
+
+/** A fixed access-token key for spawned test servers (32 bytes, base64); it signs nothing outside tests. */
+export const TEST_TOKEN_KEY = crypto.createHash('sha256').update('metapus-tenant test access-token key').digest().toString('base64');
 
 export interface ServerProcess {
   base: string;
