@@ -220,7 +220,9 @@ export async function run(): Promise<void> {
   // A throwaway cluster without durability: creating and dropping 1,000
   // databases is the setup, not what is measured (durability would only
   // add fsyncs to the receipt scenario's commits, alike in (f) and (g)).
-  const server = await startBenchServer({ fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' });
+  // Room for every scenario's connections at once: the app servers' budgets (4 x 200), (g)'s bare
+  // pools (100 x 4), (e)'s churn and the samplers; idle ones of a scenario stay open while the next runs.
+  const server = await startBenchServer({ fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: '1300' });
   const { config, prefix } = server.config({
     TENANT_MAX_POOLS: String(MAX_POOLS),
     TENANT_MAX_CONNS_PER_POOL: String(CONNS_PER_POOL),
@@ -308,7 +310,12 @@ export async function run(): Promise<void> {
     ];
     if (ONLY.has('g')) {
       raw = barePools((id) =>
-        tenantClientConfig(byId.get(id) as Tenant, rt.connections.tenant, { max: CONNS_PER_POOL, application_name: 'bench-g' }),
+        tenantClientConfig(byId.get(id) as Tenant, rt.connections.tenant, {
+          max: CONNS_PER_POOL,
+          application_name: 'bench-g',
+          // Idle connections stay between runs, as a warm pool manager's do: the bound pays no reconnects.
+          idleTimeoutMillis: 0,
+        }),
       );
       const rawServer = await listen(rawReceiptHandler(raw.poolFor));
       servers.push(rawServer);
