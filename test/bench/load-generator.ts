@@ -1,8 +1,10 @@
 /**
  * Closed-loop HTTP load for the server benchmark: `concurrency` async loops,
- * each sending its next request as soon as the previous one answered, over
- * keep-alive connections on loopback. Also: a Zipf sampler and a sampler of
- * the connections PostgreSQL really sees.
+ * each sending its next operation as soon as the previous one answered, over
+ * keep-alive connections on loopback. An operation is one GET of `path` by
+ * default, or whatever `operation` sends (e.g. create a document, then post
+ * it). Also: a Zipf sampler and a sampler of the connections PostgreSQL
+ * really sees.
  */
 import http from 'node:http';
 import pg from 'pg';
@@ -16,7 +18,21 @@ export interface LoadOptions {
   maxRequests?: number;
   /** Tenant id for the next request (undefined: no header). */
   nextTenant: () => string | undefined;
+  /** More headers for a request to this tenant (the API's Authorization). */
+  headers?: ((tenantId: string | undefined) => Record<string, string>) | undefined;
+  /** One operation instead of `GET path`: resolves true when it succeeded, else a short reason. */
+  operation?: ((send: Send, tenantId: string | undefined) => Promise<true | string>) | undefined;
 }
+
+export interface Exchange {
+  method?: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+/** One HTTP exchange on the loop's agent: the status (0 for a failed exchange) and the body's text. */
+export type Send = (exchange: Exchange) => Promise<{ status: number; body: string }>;
 
 export interface LoadResult {
   requests: number;
@@ -33,12 +49,20 @@ export async function drive(options: LoadOptions): Promise<LoadResult> {
   let firstError: string | undefined;
   const started = performance.now();
   const until = started + options.durationMs;
+  const send: Send = (exchange) => request(agent, options.port, exchange);
+  const headersOf = options.headers ?? (() => ({}));
+  const operation =
+    options.operation ??
+    (async (_send: Send, tenantId: string | undefined): Promise<true | string> => {
+      const { status, body } = await send({ path: options.path, headers: tenantHeaders(tenantId, headersOf) });
+      return status === 200 ? true : `${status} ${body.slice(0, 200)}`;
+    });
   const loops = Array.from({ length: options.concurrency }, async () => {
     while (performance.now() < until && latenciesMs.length < (options.maxRequests ?? Infinity)) {
       const t0 = performance.now();
-      const outcome = await request(agent, options.port, options.path, options.nextTenant());
+      const outcome = await operation(send, options.nextTenant());
       latenciesMs.push(performance.now() - t0);
-      if (outcome !== 200) {
+      if (outcome !== true) {
         errors++;
         firstError ??= String(outcome);
       }
@@ -50,18 +74,30 @@ export async function drive(options: LoadOptions): Promise<LoadResult> {
   return { requests: latenciesMs.length, errors, rps: (latenciesMs.length / elapsed) * 1000, latenciesMs, firstError };
 }
 
-/** The status code, or the error message for a failed exchange. */
-function request(agent: http.Agent, port: number, path: string, tenantId: string | undefined): Promise<number | string> {
+/** The tenant header and the scenario's own headers for a request to the tenant. */
+export function tenantHeaders(
+  tenantId: string | undefined,
+  headersOf: (tenantId: string | undefined) => Record<string, string> = () => ({}),
+): Record<string, string> {
+  return { ...headersOf(tenantId), ...(tenantId ? { 'x-tenant-id': tenantId } : {}) };
+}
+
+function request(agent: http.Agent, port: number, exchange: Exchange): Promise<{ status: number; body: string }> {
+  const payload = exchange.body === undefined ? undefined : JSON.stringify(exchange.body);
+  const headers = {
+    ...exchange.headers,
+    ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }),
+  };
   return new Promise((resolve) => {
-    const req = http.request({ host: '127.0.0.1', port, path, agent, headers: tenantId ? { 'x-tenant-id': tenantId } : {} }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, path: exchange.path, method: exchange.method ?? 'GET', agent, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve(res.statusCode === 200 ? 200 : `${res.statusCode} ${body.slice(0, 200)}`));
-      res.on('error', (err) => resolve(err.message));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', (err) => resolve({ status: 0, body: err.message }));
     });
-    req.on('error', (err) => resolve(err.message));
-    req.end();
+    req.on('error', (err) => resolve({ status: 0, body: err.message }));
+    req.end(payload);
   });
 }
 

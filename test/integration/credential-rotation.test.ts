@@ -22,6 +22,7 @@ import { cliEnv, runCli } from '../support/run-cli.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { createTenants, seedCurrency, codeFor } from '../support/tenant-fixtures.js';
 import { createTestEnvironment, REPO_ROOT } from '../support/test-environment.js';
+import { createApiUsers, headersFor, type ApiUser } from '../support/api-session.js';
 
 const env = createTestEnvironment();
 const CURRENCIES = '/api/v1/catalogs/currencies';
@@ -32,6 +33,13 @@ let shared: Tenant;
 let toIsolate: Tenant;
 let server: ServerProcess | undefined;
 const children: ChildProcess[] = [];
+/** Request headers per tenant id: a viewer of each tenant logged in on the server (its token auth is real). */
+const sessions = new Map<string, Record<string, string>>();
+function as(tenant: Tenant): Record<string, string> {
+  const headers = sessions.get(tenant.id);
+  if (!headers) throw new Error(`no session for ${tenant.slug}`);
+  return headers;
+}
 
 /** Whether `password` opens a new connection as the tenant's app role right now. */
 async function logsIn(tenant: Tenant, password: string): Promise<boolean> {
@@ -60,7 +68,7 @@ function jitteredLoad(base: string, targets: Tenant[], loops = 2) {
     Array.from({ length: loops }, async () => {
       while (running) {
         try {
-          const res = await fetch(`${base}${CURRENCIES}`, { headers: { 'x-tenant-id': tenant.id } });
+          const res = await fetch(`${base}${CURRENCIES}`, { headers: as(tenant) });
           const body = await res.text();
           if (res.ok) counts.ok++;
           else {
@@ -128,6 +136,12 @@ beforeAll(async () => {
   toIsolate = made[5] as Tenant;
   // Pools idle out after 100ms: with the load's pauses, new connections are opened throughout.
   server = await startServerProcess({ ...env.env, TENANT_MAX_CONNS_PER_POOL: '3', TENANT_POOL_IDLE_TIMEOUT: '100ms' });
+  const everyone = [...tenants, shared, toIsolate];
+  const users = await createApiUsers(
+    rt,
+    everyone.map((tenant) => ({ tenant, role: 'viewer' as const })),
+  );
+  for (const [i, tenant] of everyone.entries()) sessions.set(tenant.id, await headersFor(server.base, tenant, users[i] as ApiUser));
 });
 afterAll(async () => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
@@ -203,7 +217,7 @@ describe('credential rotation', () => {
           const body = (await (await fetch(`${srv.base}/health/tenants`)).json()) as { pools: { tenants: { tenantId: string }[] } };
           return !body.pools.tenants.some((p) => p.tenantId === tenant.id);
         });
-        const res = await fetch(`${srv.base}${CURRENCIES}`, { headers: { 'x-tenant-id': tenant.id } });
+        const res = await fetch(`${srv.base}${CURRENCIES}`, { headers: as(tenant) });
         expect(res.status, await res.text()).toBe(200);
         expect(await connectionsOpened(srv.base)).toBeGreaterThan(opened);
       }
@@ -215,7 +229,7 @@ describe('credential rotation', () => {
       const after = await rt.secrets.read(tenant.id);
       expect(after).toMatchObject({ current: half?.next, next: undefined });
       expect(await logsIn(tenant, after?.current as string)).toBe(true);
-      const res = await fetch(`${srv.base}${CURRENCIES}`, { headers: { 'x-tenant-id': tenant.id } });
+      const res = await fetch(`${srv.base}${CURRENCIES}`, { headers: as(tenant) });
       expect(res.status).toBe(200);
       for (const output of [cli.stdout, cli.stderr, srv.log]) {
         for (const password of [half?.current, half?.next]) expect(output).not.toContain(password);
@@ -227,13 +241,14 @@ describe('credential rotation', () => {
     const wrong = await startServerProcess({ ...env.env, TENANT_SECRET_KEY: crypto.randomBytes(32).toString('base64') });
     try {
       for (let i = 0; i < 3; i++) {
-        const res = await fetch(`${wrong.base}${CURRENCIES}`, { headers: { 'x-tenant-id': (tenants[0] as Tenant).id } });
+        // A valid token (both servers sign with the test key): the key problem is what answers.
+        const res = await fetch(`${wrong.base}${CURRENCIES}`, { headers: as(tenants[0] as Tenant) });
         expect(res.status).toBe(500);
         const body = (await res.json()) as { code: string; message: string };
         expect(body.code).toBe('SECRET_KEY');
         expect(body.message).not.toMatch(/TENANT_SECRET|decrypt|key id/i);
       }
-      const other = await fetch(`${wrong.base}${CURRENCIES}`, { headers: { 'x-tenant-id': shared.id } });
+      const other = await fetch(`${wrong.base}${CURRENCIES}`, { headers: as(shared) });
       expect(other.status).toBe(200);
       expect(wrong.alive, wrong.log).toBe(true);
       expect(wrong.log).toContain('SECRET_KEY');

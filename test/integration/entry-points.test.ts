@@ -22,15 +22,19 @@ import { eventually } from '../support/eventually.js';
 import { createTenants, openServices } from '../support/tenant-fixtures.js';
 import { REPO_ROOT, createTestEnvironment } from '../support/test-environment.js';
 import { parseExposition } from '../support/prom-text.js';
+import { createApiUsers, headersFor, TEST_TOKEN_KEY, type ApiUser } from '../support/api-session.js';
 
 const env = createTestEnvironment();
 let rt: Runtime;
 let tenants: Tenant[];
+/** A viewer of t(0), for requests to the spawned server (real token auth). */
+let viewer: ApiUser;
 const t = (i: number) => tenants[i] as Tenant;
 
 beforeAll(async () => {
   rt = await env.runtime();
   tenants = await createTenants(rt, 2, 'ent');
+  [viewer] = (await createApiUsers(rt, [{ tenant: t(0), role: 'viewer' }])) as [ApiUser];
 });
 afterAll(async () => {
   await env.cleanup();
@@ -45,7 +49,7 @@ interface Started {
 function start(command: string, args: string[], extraEnv: Record<string, string> = {}): Started {
   const child = spawn(command, args, {
     cwd: REPO_ROOT,
-    env: cliEnv({ ...env.env, HOST: '127.0.0.1', PORT: '0', ...extraEnv }),
+    env: cliEnv({ ...env.env, API_TOKEN_KEY: TEST_TOKEN_KEY, HOST: '127.0.0.1', PORT: '0', ...extraEnv }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -99,7 +103,8 @@ describe('npm run server', () => {
       const [, port, pid] = /listening on 127\.0\.0\.1:(\d+) \(pid (\d+)/.exec(npm.stderr()) ?? [];
       serverPid = Number(pid);
       expect(serverPid).not.toBe(npm.child.pid);
-      const list = await fetch(`http://127.0.0.1:${port}/api/v1/catalogs/currencies`, { headers: { 'x-tenant-id': t(0).id } });
+      const headers = await headersFor(`http://127.0.0.1:${port}`, t(0), viewer);
+      const list = await fetch(`http://127.0.0.1:${port}/api/v1/catalogs/currencies`, { headers });
       expect(list.status).toBe(200);
       expect(npm.stderr()).not.toMatch(/warning/i);
       expect(npm.stderr()).toMatch(/budgeted per server/);

@@ -16,6 +16,7 @@ import { startPrivateCluster, type PrivateCluster } from '../support/private-clu
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { eventually } from '../support/eventually.js';
 import { createTenants } from '../support/tenant-fixtures.js';
+import { createApiUsers, headersFor, type ApiUser } from '../support/api-session.js';
 
 const CURRENCIES = '/api/v1/catalogs/currencies';
 let cluster: PrivateCluster;
@@ -24,6 +25,8 @@ let a: Tenant;
 let b: Tenant;
 let server: ServerProcess | undefined;
 let load: Load | undefined;
+/** A viewer per tenant: the load logs in for real (the server's token auth). */
+let users: [ApiUser, ApiUser];
 
 beforeAll(async () => {
   cluster = await startPrivateCluster();
@@ -39,6 +42,10 @@ beforeAll(async () => {
   };
   rt = await openRuntime(parseConfig(vars));
   [a, b] = (await createTenants(rt, 2, 'kill')) as [Tenant, Tenant];
+  users = (await createApiUsers(rt, [
+    { tenant: a, role: 'viewer' },
+    { tenant: b, role: 'viewer' },
+  ])) as [ApiUser, ApiUser];
   await rt.close();
   rt = undefined;
   server = await startServerProcess(vars);
@@ -69,7 +76,12 @@ async function backendsOf(database: string): Promise<number[]> {
 describe('tenant-server when a backend is killed with SIGKILL', () => {
   it('stays up through three kills, answers only 200/503, and both tenants recover', async () => {
     const srv = server as ServerProcess;
-    const served = await loadTwoTenants(srv.base, a, b, CURRENCIES);
+    const served = await loadTwoTenants(
+      srv.base,
+      { id: a.id, headers: await headersFor(srv.base, a, users[0]) },
+      { id: b.id, headers: await headersFor(srv.base, b, users[1]) },
+      CURRENCIES,
+    );
     load = served.load;
     const { A, B } = served;
 

@@ -16,6 +16,7 @@ import { startServerProcess, type ServerProcess } from '../support/server-proces
 import { eventually } from '../support/eventually.js';
 import { createTenants } from '../support/tenant-fixtures.js';
 import { createTestEnvironment } from '../support/test-environment.js';
+import { createApiUsers, headersFor, signedHeadersFor, type ApiUser } from '../support/api-session.js';
 
 const env = createTestEnvironment();
 const CURRENCIES = '/api/v1/catalogs/currencies';
@@ -27,6 +28,10 @@ let cold: Tenant;
 let server: ServerProcess | undefined;
 let load: Load | undefined;
 let metaEnv: Record<string, string>;
+/** A viewer of a, b and cold: the server's token auth is real. */
+let users: [ApiUser, ApiUser, ApiUser];
+/** Headers per tenant id (a and b log in; cold's token is signed here so that the server never looks cold up early). */
+const headers = new Map<string, Record<string, string>>();
 
 beforeAll(async () => {
   cluster = await startPrivateCluster();
@@ -37,6 +42,11 @@ beforeAll(async () => {
   await ensureMetaDatabase(cluster.adminUrl, metaUrl, config.metaMigrationsDir);
   rt = await openRuntime(config);
   [a, b, cold] = (await createTenants(rt, 3, 'meta')) as [Tenant, Tenant, Tenant];
+  users = (await createApiUsers(
+    rt,
+    [a, b, cold].map((tenant) => ({ tenant, role: 'viewer' as const })),
+  )) as [ApiUser, ApiUser, ApiUser];
+  headers.set(cold.id, signedHeadersFor(cold, users[2]));
   server = await startServerProcess(metaEnv);
 });
 afterAll(async () => {
@@ -48,14 +58,21 @@ afterAll(async () => {
 });
 
 async function get(base: string, path: string, tenant?: Tenant): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${base}${path}`, { headers: tenant ? { 'x-tenant-id': tenant.id } : {} });
+  const response = await fetch(`${base}${path}`, { headers: tenant ? (headers.get(tenant.id) ?? { 'x-tenant-id': tenant.id }) : {} });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
 describe('tenant-server while the meta database restarts', () => {
   it('keeps serving warm tenants, answers 503 for lookups it cannot do, and recovers by itself', async () => {
     const srv = server as ServerProcess;
-    const served = await loadTwoTenants(srv.base, a, b, CURRENCIES);
+    headers.set(a.id, await headersFor(srv.base, a, users[0]));
+    headers.set(b.id, await headersFor(srv.base, b, users[1]));
+    const served = await loadTwoTenants(
+      srv.base,
+      { id: a.id, headers: headers.get(a.id) },
+      { id: b.id, headers: headers.get(b.id) },
+      CURRENCIES,
+    );
     load = served.load;
     const { A, B } = served;
     await eventually('the status listener is listening', async () => (await get(srv.base, '/health/tenants')).body.listener === 'listening');

@@ -14,6 +14,7 @@ import { eventually } from '../support/eventually.js';
 import { createTenants, seedCurrency } from '../support/tenant-fixtures.js';
 import { createTestEnvironment } from '../support/test-environment.js';
 import { routeTenantThrough, tenantPoolStats } from '../support/fault-fixtures.js';
+import { createApiUsers, headersFor, type ApiUser } from '../support/api-session.js';
 
 const env = createTestEnvironment();
 const CURRENCIES = '/api/v1/catalogs/currencies';
@@ -23,12 +24,18 @@ let b: Tenant;
 let proxy: TcpProxy;
 let server: ServerProcess | undefined;
 let load: Load | undefined;
+/** A viewer per tenant: the load logs in for real (the server's token auth). */
+let users: [ApiUser, ApiUser];
 
 beforeAll(async () => {
   rt = await env.runtime();
   [a, b] = (await createTenants(rt, 2, 'cut')) as [Tenant, Tenant];
   await seedCurrency(rt, a, 'AAA');
   await seedCurrency(rt, b, 'BBB');
+  users = (await createApiUsers(rt, [
+    { tenant: a, role: 'viewer' },
+    { tenant: b, role: 'viewer' },
+  ])) as [ApiUser, ApiUser];
   proxy = await startTcpProxy(rt.connections.tenant.host, rt.connections.tenant.port);
   a = await routeTenantThrough(rt, a, proxy.port);
   server = await startServerProcess({ ...env.env, TENANT_MAX_CONNS_PER_POOL: '4' });
@@ -43,7 +50,12 @@ afterAll(async () => {
 describe('tenant-server under socket cuts', () => {
   it('survives 20 cuts of one tenant under load: zero 500s, the other tenant untouched, recovery on its own', async () => {
     const srv = server as ServerProcess;
-    const served = await loadTwoTenants(srv.base, a, b, CURRENCIES);
+    const served = await loadTwoTenants(
+      srv.base,
+      { id: a.id, headers: await headersFor(srv.base, a, users[0]) },
+      { id: b.id, headers: await headersFor(srv.base, b, users[1]) },
+      CURRENCIES,
+    );
     load = served.load;
     const { A, B } = served;
 

@@ -20,6 +20,7 @@ import { createTestEnvironment } from '../support/test-environment.js';
 import { startHttpServer, type TestHttpServer } from '../support/http-server.js';
 import { parseExposition } from '../support/prom-text.js';
 import { runCli } from '../support/run-cli.js';
+import { roleHeaders, staticAuth } from '../support/static-auth.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,8 +36,9 @@ const requests: RequestInfo[] = [];
 
 const t = (i: number) => tenants[i] as Tenant;
 
+/** A GET as an admin of the tenant (staticAuth: these tests are about metrics and logs, not login). */
 async function get(path: string, tenant?: Tenant, headers: Record<string, string> = {}): Promise<Response> {
-  const response = await fetch(`${server?.base}${path}`, { headers: { ...(tenant ? { 'x-tenant-id': tenant.id } : {}), ...headers } });
+  const response = await fetch(`${server?.base}${path}`, { headers: { ...(tenant ? roleHeaders(tenant.id) : {}), ...headers } });
   await response.arrayBuffer();
   return response;
 }
@@ -68,6 +70,7 @@ beforeAll(async () => {
   const registry = createMetricsRegistry();
   metrics = registerTenantMetrics(registry, services);
   const app = createApp({
+    auth: staticAuth(),
     pools: services.pools,
     metaPool: rt.metaPool,
     listener: services.listener,

@@ -2,9 +2,12 @@
  * Where a tenant password must never appear: CLI output (stdout and stderr,
  * JSON or not, errors included), the reference server's log, the audit
  * trail and a dump of the meta database. The passwords are opened with the
- * key in the test and searched for in everything collected.
+ * key in the test and searched for in everything collected. The same for
+ * the API's secrets: a user's password (given to `tenant user add` on
+ * stdin) and the tokens its login returned.
  */
 import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -12,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnvironment } from '../support/test-environment.js';
 import { runCli, type CliResult } from '../support/run-cli.js';
 import { startServerProcess } from '../support/server-process.js';
+import { login } from '../support/api-session.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import type { Tenant } from '../../src/tenants/tenant.js';
 
@@ -20,6 +24,8 @@ const env = createTestEnvironment();
 const ienv = env.isolatedEnv;
 const outputs: string[] = [];
 const passwords = new Set<string>();
+/** API user passwords and tokens. */
+const apiSecrets = new Set<string>();
 let rt: Runtime;
 
 async function cli(...args: string[]): Promise<CliResult> {
@@ -71,11 +77,39 @@ describe('no password anywhere', () => {
     await collectPasswords(tenants);
     expect(passwords.size).toBeGreaterThanOrEqual(4);
 
+    const users = [];
+    for (const [i, t] of tenants.entries()) {
+      const user = { email: `clerk${i}@example.test`, password: `api-password-${i}-${crypto.randomUUID()}` };
+      const added = await runCli(
+        ['user', 'add', t.slug, '--email', user.email, '--role', 'clerk', '--password-stdin'],
+        ienv,
+        `${user.password}\n`,
+      );
+      outputs.push(`$ tenant user add ${t.slug} ...\n${added.stdout}\n${added.stderr}`);
+      expect(added.code, added.stderr).toBe(0);
+      apiSecrets.add(user.password);
+      users.push(user);
+    }
+    await cli('user', 'list', 'expo-a');
+    await cli('user', 'list', 'expo-a', '--json');
+
     const server = await startServerProcess({ ...ienv, LOG_LEVEL: 'debug' });
     try {
-      for (const t of tenants) {
-        const response = await fetch(`${server.base}/api/v1/catalogs/currencies`, { headers: { 'x-tenant-id': t.id } });
+      for (const [i, t] of tenants.entries()) {
+        const user = users[i] as { email: string; password: string };
+        const pair = await login(server.base, t, user.email, user.password);
+        apiSecrets.add(pair.accessToken);
+        apiSecrets.add(pair.refreshToken);
+        const response = await fetch(`${server.base}/api/v1/catalogs/currencies`, {
+          headers: { 'x-tenant-id': t.id, authorization: `Bearer ${pair.accessToken}` },
+        });
         expect(response.status).toBe(200);
+        // A wrong password: an error path of the login.
+        await fetch(`${server.base}/api/v1/auth/login`, {
+          method: 'POST',
+          headers: { 'x-tenant-id': t.id, 'content-type': 'application/json' },
+          body: JSON.stringify({ email: user.email, password: `${user.password}x` }),
+        });
       }
       // A wrong tenant id and a malformed one: error paths of the server.
       await fetch(`${server.base}/api/v1/catalogs/currencies`, { headers: { 'x-tenant-id': '00000000-0000-4000-8000-000000000000' } });
@@ -96,6 +130,10 @@ describe('no password anywhere', () => {
     }
     for (const password of passwords) {
       for (const text of haystacks) expect(text.includes(password), `a password appeared in:\n${text.slice(0, 400)}`).toBe(false);
+    }
+    expect(apiSecrets.size).toBe(6);
+    for (const secret of apiSecrets) {
+      for (const text of haystacks) expect(text.includes(secret), `an API password or token appeared in:\n${text.slice(0, 400)}`).toBe(false);
     }
 
     // The server stored verifiers, never the plaintext.

@@ -13,6 +13,8 @@ import { eventually } from '../support/eventually.js';
 import { codeFor, connectionsTo, createTenants, openServices } from '../support/tenant-fixtures.js';
 import { REPO_ROOT, createTestEnvironment } from '../support/test-environment.js';
 import { startHttpServer, type TestHttpServer } from '../support/http-server.js';
+import { roleHeaders, staticAuth } from '../support/static-auth.js';
+import { createApiUser, headersFor, TEST_TOKEN_KEY } from '../support/api-session.js';
 
 const env = createTestEnvironment();
 let rt: Runtime;
@@ -25,8 +27,9 @@ const CURRENCIES = '/api/v1/catalogs/currencies';
 
 const t = (i: number) => tenants[i] as Tenant;
 
-async function api(tenant: Tenant | undefined, method: string, urlPath: string, body?: unknown) {
-  const headers: Record<string, string> = tenant ? { 'x-tenant-id': tenant.id } : {};
+/** A request as an admin of the tenant (staticAuth: these tests are about pools and tenants, not login). */
+async function api(tenant: Tenant | undefined, method: string, urlPath: string, body?: unknown, role: 'admin' | 'clerk' | 'viewer' = 'admin') {
+  const headers: Record<string, string> = tenant ? roleHeaders(tenant.id, role) : {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(`${base}${urlPath}`, {
     method,
@@ -51,6 +54,7 @@ beforeAll(async () => {
   tenants = await createTenants(rt, 50, 'srv');
   services = await openServices(rt, { limits: { maxPools: 20, maxConnsPerPool: 4, acquireTimeoutMs: 30_000 } });
   const app = createApp({
+    auth: staticAuth(),
     pools: services.pools,
     metaPool: rt.metaPool,
     listener: services.listener,
@@ -87,7 +91,7 @@ describe('reference server', () => {
 
     expect(await api(tenant, 'GET', `${CURRENCIES}/${created.body.id}`)).toMatchObject({ status: 200, body: created.body });
     const list = await api(tenant, 'GET', `${CURRENCIES}?limit=10`);
-    expect(list).toMatchObject({ status: 200, body: { items: [created.body], limit: 10, offset: 0 } });
+    expect(list).toMatchObject({ status: 200, body: { items: [created.body], nextCursor: null } });
 
     const invalid = await api(tenant, 'POST', CURRENCIES, { code: 'usd', decimalPlaces: 9, colour: 'red' });
     expect(invalid.status).toBe(400);
@@ -96,7 +100,10 @@ describe('reference server', () => {
 
     expect(await api(tenant, 'POST', CURRENCIES, { code: 'USD', name: 'Again' })).toMatchObject({ status: 409, body: { code: 'CONFLICT' } });
     expect(await api(tenant, 'POST', CURRENCIES, '{"code":')).toMatchObject({ status: 400, body: { code: 'USAGE' } });
-    expect(await api(tenant, 'GET', `${CURRENCIES}?limit=0`)).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
+    expect(await api(tenant, 'GET', `${CURRENCIES}?limit=0`)).toMatchObject({
+      status: 400,
+      body: { code: 'VALIDATION_FAILED', fields: { limit: expect.any(String) } },
+    });
     expect(await api(tenant, 'GET', `${CURRENCIES}/00000000-0000-4000-8000-000000000000`)).toMatchObject({
       status: 404,
       body: { code: 'NOT_FOUND' },
@@ -107,6 +114,20 @@ describe('reference server', () => {
     expect(wrongMethod).toMatchObject({ status: 405, body: { code: 'METHOD_NOT_ALLOWED' } });
     expect(wrongMethod.headers.get('allow')).toBe('GET, POST');
     expect(await api(undefined, 'GET', CURRENCIES)).toMatchObject({ status: 400, body: { code: 'TENANT_ID_MISSING' } });
+  });
+
+  it('asks for a token and a permission on API routes (the tenant is checked first)', async () => {
+    const tenant = t(0);
+    const anonymous = await fetch(`${base}${CURRENCIES}`, { headers: { 'x-tenant-id': tenant.id } });
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect(await api(tenant, 'GET', CURRENCIES, undefined, 'viewer')).toMatchObject({ status: 200 });
+    expect(await api(tenant, 'POST', CURRENCIES, { code: 'CHF', name: 'Swiss Franc' }, 'viewer')).toMatchObject({
+      status: 403,
+      body: { code: 'FORBIDDEN' },
+    });
+    const unknownTenant = await fetch(`${base}${CURRENCIES}`, { headers: { 'x-tenant-id': '00000000-0000-4000-8000-000000000000' } });
+    expect(unknownTenant.status).toBe(404);
   });
 
   it('keeps 50 tenants hit concurrently apart: nobody sees another tenant’s rows', async () => {
@@ -212,7 +233,7 @@ describe('tenant-server entry point', () => {
   it('starts, serves, and shuts down gracefully on SIGTERM', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/reference/server-main.ts')], {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...env.env, PORT: '0', HOST: '127.0.0.1' },
+      env: { ...process.env, ...env.env, API_TOKEN_KEY: TEST_TOKEN_KEY, PORT: '0', HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -225,8 +246,12 @@ describe('tenant-server entry point', () => {
       const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(stderr)?.[1]);
       const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
       expect(ready.status).toBe(200);
-      const list = await fetch(`http://127.0.0.1:${port}${CURRENCIES}`, { headers: { 'x-tenant-id': t(30).id } });
+      // The real token service: a user of the tenant logs in.
+      const user = await createApiUser(services, t(30), { role: 'viewer' });
+      const headers = await headersFor(`http://127.0.0.1:${port}`, t(30), user);
+      const list = await fetch(`http://127.0.0.1:${port}${CURRENCIES}`, { headers });
       expect(list.status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port}${CURRENCIES}`, { headers: { 'x-tenant-id': t(30).id } })).status).toBe(401);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(stderr).toContain('SIGTERM');

@@ -18,6 +18,7 @@ import { asTenantOwner, openMoveRuntime, withAdmin, type MoveServers } from '../
 import { eventually } from '../support/eventually.js';
 import { runCli } from '../support/run-cli.js';
 import { startServerProcess } from '../support/server-process.js';
+import { createApiUsers, headersFor, type ApiUser } from '../support/api-session.js';
 import { provisionerFor } from '../support/tenant-fixtures.js';
 import { createTestEnvironment } from '../support/test-environment.js';
 
@@ -197,11 +198,14 @@ describe('the table copy without session_replication_role (an admin that is not 
 describe('the reference server during a move', () => {
   it('answers 503 Retry-After while the tenant is moving, then serves it from the new server without a restart', async () => {
     const served = (await provisionerFor(rt).create({ slug: 'served', name: 'Served' }, { actor: 'test' })).tenant;
+    // A clerk of the tenant, logged in before the move: the users table moves with the tenant, and the token stays good.
+    const [clerk] = (await createApiUsers(rt, [{ tenant: served, role: 'clerk' }])) as [ApiUser];
     const server = await startServerProcess(cliEnvironment);
+    const session = await headersFor(server.base, served, clerk);
     const api = async (method: string, body?: unknown) => {
       const response = await fetch(`${server.base}/api/v1/catalogs/currencies`, {
         method,
-        headers: { 'x-tenant-id': served.id, ...(body ? { 'content-type': 'application/json' } : {}) },
+        headers: { ...session, ...(body ? { 'content-type': 'application/json' } : {}) },
         ...(body ? { body: JSON.stringify(body) } : {}),
       });
       return { status: response.status, retryAfter: response.headers.get('retry-after'), body: (await response.json()) as Record<string, any> };
@@ -226,6 +230,8 @@ describe('the reference server during a move', () => {
         (await c.query<{ code: string }>('SELECT code FROM currencies ORDER BY code')).rows.map((r) => r.code),
       );
       expect(codes).toEqual(['EUR', 'USD']);
+      // Logging in again reads the moved users table.
+      expect(await headersFor(server.base, served, clerk)).toMatchObject({ 'x-tenant-id': served.id });
       expect(server.alive).toBe(true);
     } finally {
       await server.stop();

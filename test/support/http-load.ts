@@ -10,6 +10,8 @@ export interface LoadTarget {
   name: string;
   tenantId: string;
   path: string;
+  /** More request headers (the API's Authorization). */
+  headers?: Record<string, string> | undefined;
 }
 
 export interface TargetCounts {
@@ -69,7 +71,7 @@ export function startLoad(base: string, targets: LoadTarget[], loopsPerTarget = 
 function request(agent: http.Agent, url: URL, target: LoadTarget): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
     const req = http.request(
-      { host: url.hostname, port: url.port, path: target.path, agent, headers: { 'x-tenant-id': target.tenantId } },
+      { host: url.hostname, port: url.port, path: target.path, agent, headers: { ...target.headers, 'x-tenant-id': target.tenantId } },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -86,13 +88,13 @@ function request(agent: http.Agent, url: URL, target: LoadTarget): Promise<{ sta
 /** Load on tenants A and B through one server; resolves once both have been served (stops the load if they never are). */
 export async function loadTwoTenants(
   base: string,
-  a: { id: string },
-  b: { id: string },
+  a: { id: string; headers?: Record<string, string> | undefined },
+  b: { id: string; headers?: Record<string, string> | undefined },
   path: string,
 ): Promise<{ load: Load; A: TargetCounts; B: TargetCounts }> {
   const load = startLoad(base, [
-    { name: 'A', tenantId: a.id, path },
-    { name: 'B', tenantId: b.id, path },
+    { name: 'A', tenantId: a.id, path, headers: a.headers },
+    { name: 'B', tenantId: b.id, path, headers: b.headers },
   ]);
   const A = load.counts('A');
   const B = load.counts('B');

@@ -4,9 +4,13 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import path from 'node:path';
 import { cliEnv } from './run-cli.js';
 import { REPO_ROOT } from './test-environment.js';
+
+/** A fixed access-token key for spawned test servers (32 bytes, base64); it signs nothing outside tests. */
+export const TEST_TOKEN_KEY = crypto.createHash('sha256').update('metapus-tenant test access-token key').digest().toString('base64');
 
 export interface ServerProcess {
   base: string;
@@ -19,9 +23,10 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
+/** `env` may set API_TOKEN_KEY; by default the server signs with TEST_TOKEN_KEY (log in with api-session.ts). */
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'tenant-server')], {
-    env: cliEnv({ ...env, PORT: '0', HOST: '127.0.0.1' }),
+    env: cliEnv({ API_TOKEN_KEY: TEST_TOKEN_KEY, ...env, PORT: '0', HOST: '127.0.0.1' }),
     cwd: path.join(REPO_ROOT, 'test'),
     stdio: ['ignore', 'ignore', 'pipe'],
   });

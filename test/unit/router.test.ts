@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { RouteInfo } from '../../src/reference/api-route.js';
 import { Router } from '../../src/reference/router.js';
 
 describe('Router', () => {
@@ -18,5 +19,20 @@ describe('Router', () => {
     expect(router.match('GET', '/api/other')).toEqual({ kind: 'not-found' });
     expect(router.match('GET', '/api/items/1/2')).toEqual({ kind: 'not-found' });
     expect(router.match('GET', '/api/items/%E0%A4%A')).toEqual({ kind: 'not-found' });
+  });
+
+  it('keeps each route’s declaration (access and documentation) for the app and the OpenAPI document', () => {
+    const info: RouteInfo = {
+      access: { permission: 'catalogs.read' },
+      doc: { summary: 'List things', tag: 'Things', response: { status: 200 } },
+    };
+    const declared = new Router().add('get', '/api/things', list, info).add('DELETE', '/api/things/:id', get);
+    expect(declared.match('GET', '/api/things')).toEqual({ kind: 'found', handler: list, params: {}, route: '/api/things', info });
+    // Undeclared: no info in the match (the app then asks for a token).
+    expect(declared.match('DELETE', '/api/things/1')).not.toHaveProperty('info');
+    expect(declared.list()).toEqual([
+      { method: 'GET', pattern: '/api/things', info },
+      { method: 'DELETE', pattern: '/api/things/:id', info: undefined },
+    ]);
   });
 });
