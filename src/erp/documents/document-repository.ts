@@ -81,11 +81,6 @@ function viewOf(def: DocumentDefinition, row: HeaderRow): DocumentView {
   return view;
 }
 
-/** `%text%` for ILIKE, with the pattern characters escaped (ESCAPE '\'). */
-export function containsPattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
 export const documentRepository = {
   async read(def: DocumentDefinition, id: string): Promise<DocumentView | undefined> {
     const { rows } = await getTxManager().query<HeaderRow>({
@@ -106,7 +101,7 @@ export const documentRepository = {
    */
   async list(def: DocumentDefinition, query: ListQuery): Promise<ListedRow[]> {
     const after = query.after !== undefined;
-    const values: unknown[] = [query.includeDeleted, query.q === undefined ? null : containsPattern(query.q), query.limit + 1];
+    const values: unknown[] = [query.includeDeleted, query.q === undefined ? null : likePattern(query.q), query.limit + 1];
     if (query.after) values.push(query.after[0], query.after[1]);
     const { rows } = await getTxManager().query<HeaderRow & { date_key: string }>({
       name: `documents.${def.table}.list${after ? '-after' : ''}`,
