@@ -59,8 +59,16 @@ export {
   ServerNotFoundError,
   NoCapacityError,
   MoveError,
+  UnauthenticatedError,
+  ForbiddenError,
+  RateLimitedError,
+  UnknownReferenceError,
+  StaleVersionError,
+  DocumentPostedError,
+  InsufficientStockError,
+  InUseError,
 } from './errors.js';
-export type { ErrorCode, TenantErrorOptions } from './errors.js';
+export type { ErrorCode, TenantErrorOptions, StockShortage } from './errors.js';
 export { redact } from './redact.js';
 
 // runtime: configured server or embedded cluster, meta database, registry
