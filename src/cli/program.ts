@@ -69,6 +69,7 @@ Examples:
   $ tenant migrate --concurrency 8
   $ tenant suspend acme-corp --reason "invoice overdue" --yes
   $ tenant activate acme-corp
+  $ tenant user add acme-corp --email ada@acme.example --role admin
 
 With no META_DATABASE_URL, commands use an embedded PostgreSQL kept in TENANT_HOME.
 Exit codes: 0 ok, 1 operation failed, 2 usage or bad input, 3 tenant not found,
