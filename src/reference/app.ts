@@ -115,19 +115,19 @@ function track(req: http.IncomingMessage, res: http.ServerResponse, tenantHeader
 }
 
 /** Every route of /api/v1, each with its access rule and documentation (the OpenAPI document lists exactly these). */
-export function createApiRouter(auth: ApiAuth): Router {
+export function createApiRouter(auth: ApiAuth, options: { tenantHeader?: string | undefined } = {}): Router {
   const api = new Router();
   registerCatalogRoutes(api);
   registerDocumentRoutes(api);
   registerReportRoutes(api);
   registerAuthRoutes(api, auth);
-  registerOpenApiRoute(api);
+  registerOpenApiRoute(api, { tenantHeader: options.tenantHeader });
   return api;
 }
 
 export function createApp(deps: AppDeps): App {
   const health = createHealthHandler(deps);
-  const api = createApiRouter(deps.auth);
+  const api = createApiRouter(deps.auth, { tenantHeader: deps.tenantHeader });
   const middleware = tenantDb({
     pools: deps.pools,
     ...(deps.tenantHeader ? { header: deps.tenantHeader } : {}),

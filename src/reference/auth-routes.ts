@@ -69,6 +69,7 @@ export function registerAuthRoutes(router: Router, auth: ApiAuth): void {
         tag: 'Auth',
         requestBody: authBodySchema(LOGIN_BODY),
         response: { status: 200, schema: TOKEN_PAIR_SCHEMA },
+        errors: [401, 429],
       },
     },
   );
@@ -87,6 +88,7 @@ export function registerAuthRoutes(router: Router, auth: ApiAuth): void {
         tag: 'Auth',
         requestBody: authBodySchema(REFRESH_BODY),
         response: { status: 200, schema: TOKEN_PAIR_SCHEMA },
+        errors: [401],
       },
     },
   );
