@@ -14,9 +14,12 @@ import { addUser } from '../../src/erp/auth/user-admin.js';
 /** Long enough for any run (provisioning 1,000 tenants included). */
 const ACCESS_TTL_SECONDS = 6 * 3_600;
 
-/** The token service every app server of the run shares (one key: a token from one is good on all). */
+/** The key every app server of the run shares (a token from one is good on all); the raw bound (d) checks tokens with it too. */
+export const BENCH_TOKEN_KEY = crypto.randomBytes(32);
+
+/** The token service every app server of the run shares. */
 export function benchAuth(): ApiAuth {
-  return createTokenAuth({ key: crypto.randomBytes(32), accessTtlSeconds: ACCESS_TTL_SECONDS, refreshTtlSeconds: ACCESS_TTL_SECONDS });
+  return createTokenAuth({ key: BENCH_TOKEN_KEY, accessTtlSeconds: ACCESS_TTL_SECONDS, refreshTtlSeconds: ACCESS_TTL_SECONDS });
 }
 
 /**

@@ -28,7 +28,8 @@
  * Every API request carries a real access token (bench-sessions.ts: one
  * admin per tenant, logged in before timing), so each one pays the token
  * check and the read of its user's row and permissions, as in production;
- * (d) and (e) are raw bounds and skip it.
+ * the raw bounds (d) and (e) do the same work (the signature check and the
+ * same two statements), so the ratios measure the toolkit, not the auth.
  *
  * The write scenario, "post a 10-line goods receipt" (receipt-scenario.ts):
  *   (f) through the API: over BENCH_SERVER_RECEIPT_TENANTS (100) tenants,
@@ -53,7 +54,9 @@ import { createApp } from '../../src/reference/app.js';
 import { sendJson } from '../../src/server/http-errors.js';
 import { Router } from '../../src/reference/router.js';
 import { median, percentile, printTable, provisionerFor, startBenchServer } from './bench-support.js';
-import { benchAuth, createSessions } from './bench-sessions.js';
+import { BENCH_TOKEN_KEY, benchAuth, createSessions } from './bench-sessions.js';
+import { verifyAccessToken } from '../../src/erp/auth/access-token.js';
+import { userByIdQuery } from '../../src/erp/auth/user-queries.js';
 import { drive, idealHitRate, sampleConnections, zipfSampler, type LoadOptions, type LoadResult } from './load-generator.js';
 import { SEED_RECEIPT_CATALOGS, barePools, rawReceiptHandler, receiptOperation } from './receipt-scenario.js';
 
@@ -152,9 +155,18 @@ function listJson(rows: Record<string, unknown>[]): { items: Record<string, unkn
   return { items: rows.slice(0, LIST_PAGE.limit).map(currencyJson), nextCursor: rows.length > LIST_PAGE.limit ? 'more' : null };
 }
 
-/** (d): the same route, SQL (catalogListQuery) and JSON on one bare pg.Pool, without middleware, token check, pool manager or tenant scope. */
+/**
+ * (d): the same work on one bare pg.Pool: the token's signature, the user's
+ * row (userByIdQuery, the API's own SQL) and the list (catalogListQuery), the
+ * same route and JSON; without middleware, pool manager, tenant scope or
+ * transaction manager. What is left between (a) and (d) is the toolkit.
+ */
 function bareHandler(pool: pg.Pool): http.RequestListener {
-  const router = new Router().add('GET', CURRENCIES_ROUTE, async ({ res }) => {
+  const router = new Router().add('GET', CURRENCIES_ROUTE, async ({ req, res }) => {
+    const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+    const claims = verifyAccessToken(BENCH_TOKEN_KEY, token);
+    const user = await pool.query<{ is_active: boolean }>(userByIdQuery(claims.sub));
+    if (!user.rows[0]?.is_active) return sendJson(res, 401, { code: 'UNAUTHENTICATED', message: 'no such user' });
     const { rows } = await pool.query<Record<string, unknown>>(catalogListQuery('currencies', LIST_PAGE));
     sendJson(res, 200, listJson(rows));
   });
@@ -167,13 +179,16 @@ function bareHandler(pool: pg.Pool): http.RequestListener {
 }
 
 /** (e): connect, query, disconnect on every request: what a miss costs without any pool manager. */
-function churnHandler(rt: Runtime, tenants: Tenant[]): http.RequestListener {
+function churnHandler(rt: Runtime, tenants: Tenant[], sessions: ReadonlyMap<string, string>): http.RequestListener {
   let next = 0;
   return (_req, res) => {
     const tenant = tenants[next++ % tenants.length] as Tenant;
-    void withConnection(tenantClientConfig(tenant, rt.connections.tenant, { application_name: 'bench-e' }), (c) =>
-      c.query<Record<string, unknown>>(catalogListQuery('currencies', LIST_PAGE)),
-    ).then(
+    // The same work as (d): the tenant's token checked, its user read, then the list.
+    const claims = verifyAccessToken(BENCH_TOKEN_KEY, (sessions.get(tenant.id) ?? '').replace(/^Bearer /, ''));
+    void withConnection(tenantClientConfig(tenant, rt.connections.tenant, { application_name: 'bench-e' }), async (c) => {
+      await c.query(userByIdQuery(claims.sub));
+      return c.query<Record<string, unknown>>(catalogListQuery('currencies', LIST_PAGE));
+    }).then(
       ({ rows }) => sendJson(res, 200, listJson(rows)),
       () => sendJson(res, 503, { code: 'DATABASE_UNAVAILABLE', message: 'unavailable' }),
     );
@@ -263,7 +278,7 @@ export async function run(): Promise<void> {
     };
     const bareServer = await listen(bareHandler(bare));
     servers.push(bareServer);
-    const churnServer = await listen(churnHandler(rt, tenants));
+    const churnServer = await listen(churnHandler(rt, tenants, sessions));
     servers.push(churnServer);
 
     const zipf = zipfSampler(ids.length, ZIPF_S);
@@ -286,14 +301,15 @@ export async function run(): Promise<void> {
         : [];
     const scenarios: Scenario[] = [
       {
-        name: '(d) bare pg.Pool, same query',
+        name: '(d) bare pg.Pool, same queries',
         app: 'bench-d',
         port: (bareServer.address() as AddressInfo).port,
         cap: CONNS_PER_POOL,
-        nextTenant: () => undefined,
+        nextTenant: () => first.id,
         results: [],
         peak: 0,
         kind: 'read',
+        load: { headers: withToken },
       },
       ...(await scenario('a', '(a) middleware, 1 tenant', () => first.id)),
       ...(await scenario('b', `(b) ${ids.length} tenants, Zipf s=${ZIPF_S}`, () => byRank[zipf()])),

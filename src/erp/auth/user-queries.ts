@@ -30,14 +30,13 @@ const USER_SELECT = `
     LEFT JOIN role_permissions rp ON rp.role_id = r.id
     LEFT JOIN permissions p ON p.id = rp.permission_id`;
 
-/** By id: the one query an authenticated request costs (named: prepared once per connection). */
+/** By id: the one query an authenticated request costs (named: prepared once per connection; the bench's raw bound runs it too). */
+export function userByIdQuery(id: string): pg.QueryConfig {
+  return { name: 'auth-user-by-id', text: `${USER_SELECT} WHERE u.id = $1 GROUP BY u.id`, values: [id] };
+}
+
 export async function findUserById(id: string): Promise<UserRow | undefined> {
-  const query: pg.QueryConfig = {
-    name: 'auth-user-by-id',
-    text: `${USER_SELECT} WHERE u.id = $1 GROUP BY u.id`,
-    values: [id],
-  };
-  const { rows } = await getTxManager().query<UserRow>(query);
+  const { rows } = await getTxManager().query<UserRow>(userByIdQuery(id));
   return rows[0];
 }
 
