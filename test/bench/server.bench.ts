@@ -49,7 +49,7 @@ import type { Tenant } from '../../src/tenants/tenant.js';
 import { openTenantServices, type TenantServices } from '../../src/pools/tenant-services.js';
 import { openRuntime, type Runtime } from '../../src/runtime/runtime.js';
 import type { PoolManager } from '../../src/pools/pool-manager.js';
-import { catalogListQuery } from '../../src/erp/catalogs/catalog-repository.js';
+import { catalogListFromRows, catalogListQuery } from '../../src/erp/catalogs/catalog-repository.js';
 import { createApp } from '../../src/reference/app.js';
 import { sendJson } from '../../src/server/http-errors.js';
 import { Router } from '../../src/reference/router.js';
@@ -134,27 +134,6 @@ async function provision(rt: Runtime, count: number, receiptTenants: number): Pr
   return tenants;
 }
 
-/** A currency row as the API answers it. */
-function currencyJson(row: Record<string, unknown>): Record<string, unknown> {
-  return {
-    id: row.id,
-    code: row.code,
-    name: row.name,
-    symbol: row.symbol ?? null,
-    decimalPlaces: row.decimal_places,
-    isBase: row.is_base,
-    deletionMark: row.deletion_mark,
-    version: row.version,
-    createdAt: (row.created_at as Date).toISOString(),
-    updatedAt: (row.updated_at as Date).toISOString(),
-  };
-}
-
-/** The list the API answers, from rows of catalogListQuery (limit + 1 rows: the extra one means a next page). */
-function listJson(rows: Record<string, unknown>[]): { items: Record<string, unknown>[]; nextCursor: string | null } {
-  return { items: rows.slice(0, LIST_PAGE.limit).map(currencyJson), nextCursor: rows.length > LIST_PAGE.limit ? 'more' : null };
-}
-
 /**
  * (d): the same work on one bare pg.Pool: the token's signature, the user's
  * row (userByIdQuery, the API's own SQL) and the list (catalogListQuery), the
@@ -168,7 +147,7 @@ function bareHandler(pool: pg.Pool): http.RequestListener {
     const user = await pool.query<{ is_active: boolean }>(userByIdQuery(claims.sub));
     if (!user.rows[0]?.is_active) return sendJson(res, 401, { code: 'UNAUTHENTICATED', message: 'no such user' });
     const { rows } = await pool.query<Record<string, unknown>>(catalogListQuery('currencies', LIST_PAGE));
-    sendJson(res, 200, listJson(rows));
+    sendJson(res, 200, catalogListFromRows('currencies', LIST_PAGE, rows));
   });
   return (req, res) => {
     const match = router.match(req.method ?? 'GET', (req.url ?? '/').split('?')[0] as string);
@@ -189,7 +168,7 @@ function churnHandler(rt: Runtime, tenants: Tenant[], sessions: ReadonlyMap<stri
       await c.query(userByIdQuery(claims.sub));
       return c.query<Record<string, unknown>>(catalogListQuery('currencies', LIST_PAGE));
     }).then(
-      ({ rows }) => sendJson(res, 200, listJson(rows)),
+      ({ rows }) => sendJson(res, 200, catalogListFromRows('currencies', LIST_PAGE, rows)),
       () => sendJson(res, 503, { code: 'DATABASE_UNAVAILABLE', message: 'unavailable' }),
     );
   };
