@@ -6,7 +6,7 @@
  * the API are all derived from one such table per catalog, so a field list
  * exists exactly once (catalog-definitions.ts).
  */
-import type { TextRule } from '../input/input-reader.js';
+import type { FieldRule } from '../input/field-rule.js';
 import type { CatalogName } from './catalog-references.js';
 
 interface FieldCommon {
@@ -20,14 +20,15 @@ interface FieldCommon {
   nullable?: boolean;
 }
 
+type Rule<K extends FieldRule['kind']> = Extract<FieldRule, { kind: K }>;
+
 export type CatalogField = FieldCommon &
   (
-    | { kind: 'text'; rule: Pick<TextRule, 'max' | 'min' | 'pattern'> }
-    | { kind: 'integer'; min: number; max: number; default: number }
-    | { kind: 'boolean'; default: boolean }
-    | { kind: 'enum'; values: readonly string[]; default: string }
-    /** A uuid of a row in another catalog, checked (and locked) with lockReferences. */
-    | { kind: 'reference'; catalog: CatalogName }
+    | Rule<'text'>
+    | (Rule<'integer'> & { default: number })
+    | (Rule<'boolean'> & { default: boolean })
+    | (Rule<'enum'> & { default: string })
+    | Rule<'reference'>
   );
 
 /** A posted document kind whose rows, when they reference a catalog row, keep it from being marked for deletion. */

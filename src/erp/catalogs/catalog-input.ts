@@ -3,11 +3,12 @@
  * the checks of the catalog's definition: POST gives every field (defaults
  * filled in), PATCH only those sent, plus `version` and `deletionMark`.
  */
+import { readValue, type FieldValue } from '../input/field-rule.js';
 import { InputReader } from '../input/input-reader.js';
 import type { CatalogDefinition, CatalogField } from './catalog-definition.js';
 
 /** API field name -> value (text, number, boolean, uuid or null). */
-export type CatalogValues = Record<string, string | number | boolean | null>;
+export type CatalogValues = Record<string, FieldValue>;
 
 export interface CatalogPatch {
   /** Only the fields the client sent. */
@@ -47,22 +48,10 @@ export function readCatalogPatch(def: CatalogDefinition, body: unknown): Catalog
   return { changes, ...(deletionMark === undefined ? {} : { deletionMark }), ...(version === undefined ? {} : { version }) };
 }
 
-function readField(reader: InputReader, name: string, field: CatalogField, required: boolean): string | number | boolean | null | undefined {
-  const presence = { required, nullable: field.nullable === true };
-  switch (field.kind) {
-    case 'text':
-      return reader.text(name, { ...field.rule, ...presence });
-    case 'integer':
-      return reader.integer(name, { min: field.min, max: field.max, ...presence });
-    case 'boolean':
-      return reader.boolean(name, presence);
-    case 'enum':
-      return reader.oneOf(name, field.values, presence);
-    case 'reference':
-      return reader.uuid(name, presence);
-  }
+function readField(reader: InputReader, name: string, field: CatalogField, required: boolean): FieldValue | undefined {
+  return readValue(reader, name, field, { required, nullable: field.nullable === true });
 }
 
-function defaultOf(field: CatalogField): string | number | boolean | null {
+function defaultOf(field: CatalogField): FieldValue {
   return 'default' in field ? field.default : null;
 }

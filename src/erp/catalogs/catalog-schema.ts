@@ -3,39 +3,20 @@
  * POST and PATCH bodies and its list, written from the same definition that
  * drives validation: the document cannot list a field the API does not read.
  */
+import { orNull, valueSchema, type JsonSchema } from '../input/field-rule.js';
 import type { CatalogDefinition, CatalogField } from './catalog-definition.js';
 import { VERSION_RULE } from './catalog-input.js';
 
-export type JsonSchema = Record<string, unknown>;
+export type { JsonSchema } from '../input/field-rule.js';
 
 const UUID = { type: 'string', format: 'uuid' } as const;
 const TIMESTAMP = { type: 'string', format: 'date-time' } as const;
 const VERSION = { type: 'integer', minimum: VERSION_RULE.min, maximum: VERSION_RULE.max } as const;
 
-/** The value's schema (no null: callers add it where the field is nullable). */
-function valueSchema(field: CatalogField): JsonSchema {
-  switch (field.kind) {
-    case 'text':
-      return {
-        type: 'string',
-        minLength: field.rule.min ?? 1,
-        maxLength: field.rule.max,
-        ...(field.rule.pattern ? { pattern: field.rule.pattern.regex.source } : {}),
-      };
-    case 'integer':
-      return { type: 'integer', minimum: field.min, maximum: field.max };
-    case 'boolean':
-      return { type: 'boolean' };
-    case 'enum':
-      return { type: 'string', enum: [...field.values] };
-    case 'reference':
-      return { ...UUID, description: `${field.description} (must exist and not be marked for deletion)` };
-  }
-}
-
 function fieldSchema(field: CatalogField, withDefault: boolean): JsonSchema {
-  const schema: JsonSchema = { description: field.description, ...valueSchema(field) };
-  if (field.nullable) schema.type = [schema.type, 'null'];
+  const description = field.kind === 'reference' ? `${field.description} (must exist and not be marked for deletion)` : field.description;
+  const value: JsonSchema = { description, ...valueSchema(field) };
+  const schema = field.nullable ? orNull(value) : value;
   if (withDefault && 'default' in field) schema.default = field.default;
   if (withDefault && field.nullable && !('default' in field)) schema.default = null;
   return schema;

@@ -5,11 +5,10 @@
  * the OpenAPI schemas are all derived from the same specs, so a field cannot
  * be checked one way and documented another.
  */
-import type { CatalogName } from '../catalogs/catalog-references.js';
-import type { DecimalRule, InputReader, TextRule } from '../input/input-reader.js';
+import { orNull, readValue, valueSchema, type FieldRule, type JsonSchema } from '../input/field-rule.js';
+import type { InputReader } from '../input/input-reader.js';
 
-/** A JSON Schema object (2020-12, as OpenAPI 3.1 uses it). */
-export type JsonSchema = Record<string, unknown>;
+export type { JsonSchema } from '../input/field-rule.js';
 
 interface FieldBase {
   /** camelCase name in JSON. */
@@ -21,13 +20,14 @@ interface FieldBase {
   required?: boolean;
 }
 
+type Rule<K extends FieldRule['kind']> = Extract<FieldRule, { kind: K }>;
+
 export type FieldSpec =
-  | (FieldBase & { kind: 'text'; rule: Omit<TextRule, 'required' | 'nullable'>; nullable?: boolean })
-  | (FieldBase & { kind: 'decimal'; rule: Omit<DecimalRule, 'required' | 'nullable'> })
-  /** A timestamp; absent on create means the column default (now()). */
-  | (FieldBase & { kind: 'timestamp' })
-  /** A catalog row's id; checked with lockReferences (422) on write and on posting. */
-  | (FieldBase & { kind: 'reference'; catalog: CatalogName; nullable?: boolean });
+  | (FieldBase & Rule<'text'> & { nullable?: boolean })
+  | (FieldBase & Rule<'decimal'>)
+  /** Absent on create means the column default (now()). */
+  | (FieldBase & Rule<'timestamp'>)
+  | (FieldBase & Rule<'reference'> & { nullable?: boolean });
 
 /** The PostgreSQL array type a field's values are sent as (bulk line inserts use unnest). */
 export function sqlArrayType(spec: FieldSpec): string {
@@ -53,43 +53,22 @@ function isNullable(spec: FieldSpec): boolean {
  * Returns undefined when absent (or bad: the reader has recorded why).
  */
 export function readField(reader: InputReader, spec: FieldSpec, mode: 'create' | 'patch'): string | null | undefined {
-  const presence = { required: mode === 'create' && spec.required === true, nullable: isNullable(spec) };
-  switch (spec.kind) {
-    case 'text':
-      return reader.text(spec.name, { ...spec.rule, ...presence });
-    case 'decimal':
-      return reader.decimal(spec.name, { ...spec.rule, ...presence });
-    case 'timestamp':
-      return reader.timestamp(spec.name, presence);
-    case 'reference':
-      return reader.uuid(spec.name, presence);
-  }
+  // Text, decimal, timestamp and reference values are all read as strings.
+  return readValue(reader, spec.name, spec, { required: mode === 'create' && spec.required === true, nullable: isNullable(spec) }) as
+    string | null | undefined;
 }
 
 /** The schema of a field as a client sends it. */
 export function inputSchema(spec: FieldSpec): JsonSchema {
-  const withNull = (schema: JsonSchema): JsonSchema =>
-    isNullable(spec) ? { ...schema, type: [schema.type as string, 'null'], description: spec.description } : schema;
-  switch (spec.kind) {
-    case 'text': {
-      const schema: JsonSchema = { type: 'string', minLength: spec.rule.min ?? 1, maxLength: spec.rule.max, description: spec.description };
-      if (spec.rule.pattern) schema.pattern = spec.rule.pattern.regex.source;
-      return withNull(schema);
-    }
-    case 'decimal': {
-      const digits = spec.rule.precision - spec.rule.scale;
-      const sign = spec.rule.sign === 'positive' ? ' (greater than 0)' : spec.rule.sign === 'non-negative' ? ' (not negative)' : '';
-      return {
-        type: ['string', 'number'],
-        pattern: `^-?\\d{1,${digits}}(\\.\\d{1,${spec.rule.scale}})?$`,
-        description: `${spec.description}: a decimal, at most ${digits} digits before the point and ${spec.rule.scale} after${sign}`,
-      };
-    }
-    case 'timestamp':
-      return { type: 'string', format: 'date-time', description: spec.description };
-    case 'reference':
-      return withNull({ type: 'string', format: 'uuid', description: spec.description });
+  const value = valueSchema(spec);
+  let description = spec.description;
+  if (spec.kind === 'decimal') {
+    const digits = spec.rule.precision - spec.rule.scale;
+    const sign = spec.rule.sign === 'positive' ? ' (greater than 0)' : spec.rule.sign === 'non-negative' ? ' (not negative)' : '';
+    description = `${spec.description}: a decimal, at most ${digits} digits before the point and ${spec.rule.scale} after${sign}`;
   }
+  const schema = { ...value, description };
+  return isNullable(spec) ? orNull(schema) : schema;
 }
 
 /** The schema of a field as the API answers it (decimals are strings). */
