@@ -4,11 +4,11 @@
  * definitions. Handlers run in the tenant scope of the TenantDB middleware;
  * what a write may do is decided in src/erp/catalogs (catalog-service.ts).
  */
+import { expectedVersion, ifMatchOf } from './expected-version.js';
 import type http from 'node:http';
-import { ValidationError } from '../errors.js';
 import type { CatalogDefinition } from '../erp/catalogs/catalog-definition.js';
 import { CATALOG_DEFINITIONS } from '../erp/catalogs/catalog-definitions.js';
-import { VERSION_RULE, readCatalogCreate, readCatalogPatch } from '../erp/catalogs/catalog-input.js';
+import { readCatalogCreate, readCatalogPatch } from '../erp/catalogs/catalog-input.js';
 import { MAX_Q_LENGTH, parseCatalogPage } from '../erp/catalogs/catalog-page.js';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '../erp/input/list-page.js';
 import { CATALOG_NAMES } from '../erp/catalogs/catalog-references.js';
@@ -32,37 +32,6 @@ const LIST_QUERY: QueryParameterDoc[] = [
   { name: 'q', description: 'Case-insensitive text searched in code and name', schema: { type: 'string', maxLength: MAX_Q_LENGTH } },
   { name: 'include', description: '`deleted`: also rows marked for deletion', schema: { type: 'string', enum: ['deleted'] } },
 ];
-
-const IF_MATCH_VERSION = /^(?:W\/)?"?(\d{1,10})"?$/;
-
-/** The version the client read: `version` in the body or `If-Match: "<n>"` (they must agree when both are sent). */
-export function expectedVersion(bodyVersion: number | undefined, ifMatch: string | undefined, required: boolean): number | undefined {
-  let headerVersion: number | undefined;
-  if (ifMatch !== undefined) {
-    const digits = IF_MATCH_VERSION.exec(ifMatch.trim())?.[1];
-    const value = digits === undefined ? NaN : Number(digits);
-    if (!(value >= VERSION_RULE.min && value <= VERSION_RULE.max)) {
-      throw new ValidationError({ 'If-Match': 'must be the row version, e.g. "3"' }, 'the If-Match header is invalid');
-    }
-    headerVersion = value;
-  }
-  if (bodyVersion !== undefined && headerVersion !== undefined && bodyVersion !== headerVersion) {
-    throw new ValidationError({ version: `is ${bodyVersion} but If-Match says ${headerVersion}` }, 'the version is ambiguous');
-  }
-  const version = bodyVersion ?? headerVersion;
-  if (version === undefined && required) {
-    throw new ValidationError(
-      { version: 'required: send the version you read, in the body or as If-Match: "<version>"' },
-      'the version is missing',
-    );
-  }
-  return version;
-}
-
-function ifMatchOf(req: http.IncomingMessage): string | undefined {
-  const header = req.headers['if-match'];
-  return Array.isArray(header) ? header.join(',') : header;
-}
 
 function sendRow(res: http.ServerResponse, status: number, row: CatalogRecord, headers: Record<string, string> = {}): void {
   sendJson(res, status, row, { etag: `"${row.version}"`, ...headers });

@@ -6,6 +6,8 @@
  * read by the definitions through the InputReader. Each route is declared
  * with its permission and its documentation, built from the definitions.
  */
+import { VERSION_RULE } from '../erp/input/field-rule.js';
+import { expectedVersion, ifMatchOf } from './expected-version.js';
 import type http from 'node:http';
 import { ValidationError } from '../errors.js';
 import { DOCUMENT_DEFINITIONS, type DocumentDefinition } from '../erp/documents/document-definitions.js';
@@ -43,38 +45,13 @@ const REPOST_QUERY: QueryParameterDoc[] = [
   },
 ];
 
-/** If-Match: `"3"`, `3` or `W/"3"`; undefined when absent. */
-function ifMatchVersion(req: http.IncomingMessage): number | undefined {
-  const header = req.headers['if-match'];
-  if (header === undefined) return undefined;
-  const match = /^\s*(?:W\/)?"?(\d{1,10})"?\s*$/.exec(header);
-  const version = match ? Number(match[1]) : NaN;
-  if (!Number.isInteger(version) || version < 1 || version > 2_147_483_647) {
-    throw new ValidationError({ 'If-Match': 'must be the version read, e.g. "3"' }, 'the If-Match header is invalid');
-  }
-  return version;
-}
-
-/** The version the client read: the body's or If-Match's (they must agree). */
-function expectedVersion(req: http.IncomingMessage, fromBody: number | undefined, required: boolean): number | undefined {
-  const fromHeader = ifMatchVersion(req);
-  if (fromBody !== undefined && fromHeader !== undefined && fromBody !== fromHeader) {
-    throw new ValidationError({ version: `is ${fromBody} but If-Match says ${fromHeader}` }, 'the version is ambiguous');
-  }
-  const version = fromBody ?? fromHeader;
-  if (version === undefined && required) {
-    throw new ValidationError({ version: 'required: send the version you read, in the body or as If-Match' }, 'the version is missing');
-  }
-  return version;
-}
-
 /** /post and /unpost take an optional body: `{version}` or nothing. */
 async function readOptionalVersion(req: http.IncomingMessage): Promise<number | undefined> {
   const length = req.headers['content-length'];
   const hasBody = (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
   if (!hasBody) return undefined;
   const reader = new InputReader(await readJson(req));
-  const version = reader.integer('version', { min: 1, max: 2_147_483_647 });
+  const version = reader.integer('version', VERSION_RULE);
   reader.rejectUnknown().finish('the request body is invalid');
   return version ?? undefined;
 }
@@ -161,7 +138,7 @@ function registerType(router: Router, def: DocumentDefinition): void {
       const repost = repostFlag(query);
       if (repost) ctx.require('documents.post');
       const input = readDocumentInput(def, await readJson(req, BODY_LIMIT_BYTES), 'patch');
-      const version = expectedVersion(req, input.version, true) as number;
+      const version = expectedVersion(input.version, ifMatchOf(req), true) as number;
       answer(res, 200, await documentService.update(def, params.id as string, input, { expectedVersion: version, repost }));
     },
     {
@@ -181,7 +158,7 @@ function registerType(router: Router, def: DocumentDefinition): void {
     'DELETE',
     item,
     async ({ req, res, params }) => {
-      answer(res, 200, await documentService.remove(def, params.id as string, expectedVersion(req, undefined, false)));
+      answer(res, 200, await documentService.remove(def, params.id as string, expectedVersion(undefined, ifMatchOf(req), false)));
     },
     {
       access: write,
@@ -198,7 +175,7 @@ function registerType(router: Router, def: DocumentDefinition): void {
     'POST',
     `${item}/post`,
     async ({ req, res, params }) => {
-      const version = expectedVersion(req, await readOptionalVersion(req), false);
+      const version = expectedVersion(await readOptionalVersion(req), ifMatchOf(req), false);
       answer(res, 200, await documentService.post(def, params.id as string, version));
     },
     {
@@ -217,7 +194,7 @@ function registerType(router: Router, def: DocumentDefinition): void {
     'POST',
     `${item}/unpost`,
     async ({ req, res, params }) => {
-      const version = expectedVersion(req, await readOptionalVersion(req), false);
+      const version = expectedVersion(await readOptionalVersion(req), ifMatchOf(req), false);
       answer(res, 200, await documentService.unpost(def, params.id as string, version));
     },
     {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import { CATALOG_NAMES } from '../../src/erp/catalogs/catalog-references.js';
-import { expectedVersion, registerCatalogRoutes } from '../../src/reference/catalog-routes.js';
+import { registerCatalogRoutes } from '../../src/reference/catalog-routes.js';
+import { expectedVersion } from '../../src/reference/expected-version.js';
 import { Router } from '../../src/reference/router.js';
 
 function fieldsOf(fn: () => unknown): Record<string, string> {

@@ -3,7 +3,7 @@
  * the checks of the catalog's definition: POST gives every field (defaults
  * filled in), PATCH only those sent, plus `version` and `deletionMark`.
  */
-import { readValue, type FieldValue } from '../input/field-rule.js';
+import { VERSION_RULE, readValue, type FieldValue } from '../input/field-rule.js';
 import { InputReader } from '../input/input-reader.js';
 import type { CatalogDefinition, CatalogField } from './catalog-definition.js';
 
@@ -18,9 +18,6 @@ export interface CatalogPatch {
   /** The version the client read (may come from If-Match instead). */
   version?: number;
 }
-
-/** Versions are PostgreSQL integers. */
-export const VERSION_RULE = { min: 1, max: 2_147_483_647 } as const;
 
 /** A new row's values: every field, defaults for those not sent. Throws one ValidationError naming every bad field. */
 export function readCatalogCreate(def: CatalogDefinition, body: unknown): CatalogValues {

@@ -3,9 +3,8 @@
  * POST and PATCH bodies and its list, written from the same definition that
  * drives validation: the document cannot list a field the API does not read.
  */
-import { orNull, valueSchema, type JsonSchema } from '../input/field-rule.js';
+import { VERSION_RULE, orNull, valueSchema, type JsonSchema } from '../input/field-rule.js';
 import type { CatalogDefinition, CatalogField } from './catalog-definition.js';
-import { VERSION_RULE } from './catalog-input.js';
 
 export type { JsonSchema } from '../input/field-rule.js';
 

@@ -5,6 +5,7 @@
  * computed here (quantity × price, half-up to cents) and the total is
  * summed exactly, so what is stored is what the client can recompute.
  */
+import { VERSION_RULE } from '../input/field-rule.js';
 import type { CatalogReference } from '../catalogs/catalog-references.js';
 import { InputReader } from '../input/input-reader.js';
 import { fitsNumeric, fromScaled, multiplyRounded, toScaled } from './decimal-amount.js';
@@ -43,7 +44,7 @@ export function readDocumentInput(def: DocumentDefinition, body: unknown, mode: 
     if (spec.kind === 'reference' && value !== null) input.references.push({ field: spec.name, catalog: spec.catalog, id: value });
   }
   if (mode === 'patch') {
-    const version = reader.integer('version', { min: 1, max: 2_147_483_647 });
+    const version = reader.integer('version', VERSION_RULE);
     if (typeof version === 'number') input.version = version;
     const deletionMark = reader.boolean('deletionMark');
     if (typeof deletionMark === 'boolean') input.deletionMark = deletionMark;

@@ -24,6 +24,9 @@ export type FieldRule =
 
 export type FieldValue = string | number | boolean | null;
 
+/** A row's version for optimistic concurrency (a PostgreSQL integer). */
+export const VERSION_RULE = { min: 1, max: 2_147_483_647 } as const;
+
 /** Reads the field `name`; undefined when absent (or bad: the reader has recorded why). */
 export function readValue(
   reader: InputReader,
